@@ -1,0 +1,101 @@
+"""`adastyle install-plugin gimp|krita`: copy a plug-in (with the client) into the application's folder.
+
+The plug-ins import nothing from this package: they get a copy of client.py (standard library only)
+and a settings file naming the server URL, the token file and the command that starts the server.
+"""
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import stat
+import sys
+from configparser import ConfigParser
+from importlib import resources
+from pathlib import Path
+
+from adastyle.client import DEFAULT_URL, SETTINGS_NAME, config_dir
+
+
+def plugin_source(*parts: str) -> Path:
+    return Path(str(resources.files("adastyle.plugins").joinpath(*parts)))
+
+
+def client_source() -> Path:
+    return Path(str(resources.files("adastyle") / "client.py"))
+
+
+def settings_for(server_url: str | None) -> dict:
+    return {
+        "url": server_url or DEFAULT_URL,
+        "token_file": str(config_dir() / "token"),
+        "server_command": [sys.executable, "-m", "adastyle.cli", "serve", "--background"],
+    }
+
+
+def _write_settings(folder: Path, server_url: str | None) -> Path:
+    path = folder / SETTINGS_NAME
+    path.write_text(json.dumps(settings_for(server_url), indent=1))
+    os.chmod(path, 0o600)
+    return path
+
+
+def gimp_default_dests() -> list[Path]:
+    home = Path.home()
+    dests = [home / ".config" / "GIMP" / "3.0" / "plug-ins"]
+    flatpak = home / ".var" / "app" / "org.gimp.GIMP" / "config" / "GIMP" / "3.0"
+    if flatpak.exists():
+        dests.append(flatpak / "plug-ins")
+    return dests
+
+
+def install_gimp(dest: Path, server_url: str | None) -> list[Path]:
+    folder = dest / "adastyle"
+    folder.mkdir(parents=True, exist_ok=True)
+    main = folder / "adastyle.py"
+    shutil.copy(plugin_source("gimp", "adastyle", "adastyle.py"), main)
+    main.chmod(main.stat().st_mode | stat.S_IXUSR | stat.S_IXGRP | stat.S_IXOTH)  # GIMP ignores it otherwise
+    shutil.copy(client_source(), folder / "adastyle_client.py")
+    return [main, folder / "adastyle_client.py", _write_settings(folder, server_url)]
+
+
+def install_krita(dest: Path, server_url: str | None, kritarc: Path | None = None) -> list[Path]:
+    dest.mkdir(parents=True, exist_ok=True)
+    desktop = dest / "adastyle_krita.desktop"
+    shutil.copy(plugin_source("krita", "adastyle_krita.desktop"), desktop)
+    pkg = dest / "adastyle_krita"
+    if pkg.exists():
+        shutil.rmtree(pkg)
+    shutil.copytree(plugin_source("krita", "adastyle_krita"), pkg,
+                    ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
+    shutil.copy(client_source(), pkg / "adastyle_client.py")
+    written = [desktop, pkg, _write_settings(pkg, server_url)]
+    rc = kritarc or Path(os.environ.get("XDG_CONFIG_HOME", Path.home() / ".config")) / "kritarc"
+    cfg = ConfigParser(interpolation=None, strict=False)
+    cfg.optionxform = str  # kritarc keys are case-sensitive
+    if rc.exists():
+        cfg.read(rc)
+    if not cfg.has_section("python"):
+        cfg.add_section("python")
+    cfg.set("python", "enable_adastyle_krita", "true")
+    rc.parent.mkdir(parents=True, exist_ok=True)
+    with rc.open("w") as f:
+        cfg.write(f, space_around_delimiters=False)
+    written.append(rc)
+    return written
+
+
+def install_plugin(app: str, dest: str | None = None, server_url: str | None = None) -> list[Path]:
+    """Install the plug-in for `app` ('gimp' or 'krita'); returns the files written."""
+    if app == "gimp":
+        dests = [Path(dest)] if dest else gimp_default_dests()
+        return [p for d in dests for p in install_gimp(d, server_url)]
+    if app == "krita":
+        if dest:
+            d = Path(dest)
+            # With --dest, kritarc is looked for beside a standard layout (~/.local/share/krita/pykrita).
+            rc = d.parents[3] / ".config" / "kritarc" if len(d.parents) > 3 and d.parts[-3:] == (
+                "share", "krita", "pykrita") else None
+            return install_krita(d, server_url, rc)
+        return install_krita(Path.home() / ".local" / "share" / "krita" / "pykrita", server_url)
+    raise ValueError(f"unknown application {app!r} (gimp or krita)")

@@ -1,0 +1,198 @@
+"""The FastAPI app: /v1 endpoints over the job queue, JSON errors, OpenAPI at /docs."""
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import logging
+from collections import OrderedDict
+from dataclasses import dataclass
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, Response
+from PIL import Image
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.formparsers import MultiPartException
+
+from adastyle import __version__
+from adastyle.engine import Stylizer
+from adastyle.server.errors import ApiError, BodyTooLarge
+from adastyle.server.forms import parse_job, parse_style_upload
+from adastyle.server.jobs import Job, JobQueue, QueueFull
+from adastyle.server.security import SecurityMiddleware
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class ServerSettings:
+    token: str
+    device: str = "auto"
+    allow_remote: bool = False
+    max_body: int = 256 << 20      # 256 MiB: a raw 8000x6000 RGBA canvas is 192 MB
+    max_pixels: int = 64_000_000   # 8000 x 8000
+    max_queue: int = 8
+    max_styles: int = 64
+    retry_after: int = 5
+    mount_ui: bool = True
+
+
+def _error(status: int, code: str, message: str, headers: dict[str, str] | None = None) -> JSONResponse:
+    return JSONResponse({"error": code, "message": message}, status_code=status, headers=headers)
+
+
+def create_app(settings: ServerSettings, stylizer: Stylizer | None = None) -> FastAPI:
+    """The app with its own Stylizer and worker; `app.state.queue` is the job queue."""
+    stylizer = stylizer or Stylizer(device=settings.device)
+    styles: OrderedDict[str, Image.Image] = OrderedDict()
+
+    def run(job: Job) -> Image.Image:
+        p = job.params
+
+        def progress(f: float) -> None:
+            job.progress = min(0.99, f)
+
+        return stylizer.stylize(p["content"], p["styles"], weights=p["weights"], alpha=p["alpha"],
+                                preserve_color=p["preserve_color"], mask=p["mask"], scale=p["scale"],
+                                style_size=p["style_size"] or None, tile=p["tile"] or None,
+                                progress=progress, cancel=job.cancel_event.is_set)
+
+    queue = JobQueue(run, settings.max_queue)
+    app = FastAPI(title="AdaStyle", version=__version__,
+                  description="Local AdaIN style transfer server for GIMP, Krita and the browser. "
+                              "Send `Authorization: Bearer <token>` (the token file is in the config folder).")
+    app.state.queue = queue
+    app.state.stylizer = stylizer
+    app.state.settings = settings
+
+    @app.exception_handler(ApiError)
+    async def api_error(_: Request, exc: ApiError) -> JSONResponse:
+        return _error(exc.status, exc.code, exc.message, exc.headers)
+
+    @app.exception_handler(RequestValidationError)
+    async def validation_error(_: Request, exc: RequestValidationError) -> JSONResponse:
+        return _error(422, "invalid_request", str(exc.errors())[:500])
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(_: Request, exc: StarletteHTTPException) -> JSONResponse:
+        return _error(exc.status_code, "http_error", str(exc.detail))
+
+    @app.exception_handler(BodyTooLarge)
+    async def too_large(_: Request, exc: BodyTooLarge) -> JSONResponse:
+        return _error(413, "body_too_large", f"request body is over the limit of {settings.max_body:,} bytes")
+
+    @app.exception_handler(Exception)
+    async def unexpected(_: Request, exc: Exception) -> JSONResponse:
+        log.exception("unexpected error")
+        return _error(500, "internal_error", f"{type(exc).__name__}: {exc}")
+
+    async def read_form(request: Request):
+        ctype = request.headers.get("content-type", "")
+        if not ctype.startswith("multipart/form-data") and not ctype.startswith("application/x-www-form-urlencoded"):
+            raise ApiError(415, "unsupported_media_type", "send the images as multipart/form-data")
+        try:
+            return await request.form(max_files=16, max_fields=64, max_part_size=1 << 20)
+        except BodyTooLarge:
+            raise
+        except MultiPartException as exc:
+            raise ApiError(400, "invalid_multipart", f"cannot parse the multipart body: {exc.message}") from None
+        except Exception as exc:
+            raise ApiError(400, "invalid_multipart", f"cannot parse the form: {exc}") from None
+
+    async def submit(request: Request) -> Job:
+        form = await read_form(request)
+        try:
+            params = await parse_job(form, styles, settings.max_pixels)
+        finally:
+            await form.close()
+        try:
+            return queue.submit(params)
+        except QueueFull:
+            raise ApiError(503, "queue_full", f"the queue is full ({settings.max_queue} jobs); retry shortly",
+                           {"Retry-After": str(settings.retry_after)}) from None
+
+    def get_job(job_id: str) -> Job:
+        job = queue.get(job_id)
+        if job is None:
+            raise ApiError(404, "unknown_job", f"no job {job_id[:40]!r} (finished results expire after 10 minutes)")
+        return job
+
+    def result_response(job: Job) -> Response:
+        if job.state != "done" or job.result is None:
+            raise ApiError(409, "not_ready", f"job is {job.state}" + (f": {job.error}" if job.error else ""))
+        return Response(job.result, media_type=job.result_type,
+                        headers={"X-Width": str(job.width), "X-Height": str(job.height)})
+
+    @app.get("/v1/health", summary="Server status (no token needed)")
+    async def health() -> dict[str, Any]:
+        current = queue.current
+        return {"status": "ok", "version": __version__, "device": str(stylizer.device),
+                "dtype": str(stylizer.dtype).replace("torch.", ""), "queue": queue.queued(),
+                "running": current.id if current else None}
+
+    @app.post("/v1/styles", summary="Upload a style image once; use its id in later jobs")
+    async def upload_style(request: Request) -> dict[str, Any]:
+        form = await read_form(request)
+        try:
+            image = await parse_style_upload(form, settings.max_pixels)
+        finally:
+            await form.close()
+        sid = hashlib.sha1(image.tobytes()).hexdigest()[:20]
+        styles[sid] = image
+        styles.move_to_end(sid)
+        while len(styles) > settings.max_styles:
+            styles.popitem(last=False)
+        return {"id": sid, "width": image.width, "height": image.height}
+
+    @app.post("/v1/jobs", status_code=202, summary="Queue a stylisation job (multipart)")
+    async def create_job(request: Request) -> dict[str, Any]:
+        job = await submit(request)
+        return {**job.info(), "position": queue.position(job)}
+
+    @app.get("/v1/jobs/{job_id}", summary="Job state and progress")
+    async def job_info(job_id: str) -> dict[str, Any]:
+        return get_job(job_id).info()
+
+    @app.get("/v1/jobs/{job_id}/result", summary="The result (PNG, or raw RGBA if asked)")
+    async def job_result(job_id: str) -> Response:
+        return result_response(get_job(job_id))
+
+    @app.delete("/v1/jobs/{job_id}", summary="Cancel a job (also while it runs, between tiles)")
+    async def cancel_job(job_id: str) -> dict[str, Any]:
+        job = get_job(job_id)
+        if job.state in ("queued", "running"):
+            queue.cancel(job)
+            if job.state == "running":
+                await asyncio.to_thread(job.done_event.wait, 30)
+        return job.info()
+
+    @app.post("/v1/stylize", summary="Stylise and answer the image directly (simple clients, curl)")
+    async def stylize(request: Request) -> Response:
+        job = await submit(request)
+        await asyncio.to_thread(job.done_event.wait)
+        if job.state == "failed":
+            raise ApiError(422, "job_failed", job.error or "the job failed")
+        if job.state == "cancelled":
+            raise ApiError(409, "cancelled", "the job was cancelled")
+        return result_response(job)
+
+    if settings.mount_ui:
+        try:
+            from adastyle.web.page import mount_page
+
+            mount_page(app, queue, styles)
+        except ImportError as exc:  # gradio is optional for plug-in-only installs
+            log.info("web page not mounted (%s)", exc)
+
+    @app.on_event("shutdown")
+    def _shutdown() -> None:
+        queue.stop()
+
+    return app
+
+
+def build_asgi(settings: ServerSettings, stylizer: Stylizer | None = None):
+    """The app wrapped in the security middleware (what uvicorn serves)."""
+    app = create_app(settings, stylizer)
+    return SecurityMiddleware(app, settings.token, settings.allow_remote, settings.max_body)

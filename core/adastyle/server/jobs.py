@@ -1,0 +1,175 @@
+"""The job queue: one worker thread per device runs jobs in order; the queue is bounded.
+
+Why one worker: a GPU (or a 2-core CPU) runs one stylisation at a time best, and a single owner of
+the model avoids races in its caches. Finished results are kept for RESULT_TTL seconds (and at most
+MAX_RESULTS of them), then forgotten.
+"""
+from __future__ import annotations
+
+import io
+import logging
+import threading
+import time
+import uuid
+from collections import OrderedDict, deque
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from PIL import Image
+
+log = logging.getLogger(__name__)
+RESULT_TTL = 600.0
+MAX_RESULTS = 16
+STATES = ("queued", "running", "done", "failed", "cancelled")
+
+
+class QueueFull(Exception):
+    pass
+
+
+@dataclass
+class Job:
+    params: dict[str, Any]
+    id: str = field(default_factory=lambda: uuid.uuid4().hex)
+    state: str = "queued"
+    progress: float = 0.0
+    error: str | None = None
+    result: bytes | None = None
+    result_type: str = "image/png"
+    width: int = 0
+    height: int = 0
+    created: float = field(default_factory=time.time)
+    started: float | None = None
+    finished: float | None = None
+    cancel_event: threading.Event = field(default_factory=threading.Event)
+    done_event: threading.Event = field(default_factory=threading.Event)
+
+    def info(self) -> dict[str, Any]:
+        return {"id": self.id, "state": self.state, "progress": round(self.progress, 4), "error": self.error,
+                "created": self.created, "started": self.started, "finished": self.finished,
+                "width": self.width, "height": self.height}
+
+
+def encode_result(image: Image.Image, fmt: str) -> tuple[bytes, str]:
+    """PNG bytes, or raw RGBA bytes (for plug-ins that write pixels directly)."""
+    if fmt == "rgba":
+        return image.convert("RGBA").tobytes(), "application/octet-stream"
+    buf = io.BytesIO()
+    image.save(buf, format="PNG", compress_level=1)
+    return buf.getvalue(), "image/png"
+
+
+class JobQueue:
+    """Bounded FIFO of jobs with one worker thread calling `run(job)` (which returns a PIL image)."""
+
+    def __init__(self, run: Callable[[Job], Image.Image], max_queue: int = 8) -> None:
+        self._run = run
+        self.max_queue = max_queue
+        self._pending: deque[Job] = deque()
+        self._jobs: OrderedDict[str, Job] = OrderedDict()
+        self._cond = threading.Condition()
+        self._stop = False
+        self.current: Job | None = None
+        self._thread = threading.Thread(target=self._worker, name="adastyle-worker", daemon=True)
+        self._thread.start()
+
+    def submit(self, params: dict[str, Any]) -> Job:
+        with self._cond:
+            self._expire()
+            if len(self._pending) >= self.max_queue:
+                raise QueueFull()
+            job = Job(params=params)
+            self._jobs[job.id] = job
+            self._pending.append(job)
+            self._cond.notify()
+            return job
+
+    def get(self, job_id: str) -> Job | None:
+        with self._cond:
+            self._expire()
+            return self._jobs.get(job_id)
+
+    def position(self, job: Job) -> int:
+        with self._cond:
+            try:
+                return list(self._pending).index(job)
+            except ValueError:
+                return -1
+
+    def queued(self) -> int:
+        with self._cond:
+            return len(self._pending)
+
+    def cancel(self, job: Job) -> None:
+        with self._cond:
+            job.cancel_event.set()
+            if job.state == "queued":
+                self._pending.remove(job)
+                self._finish(job, "cancelled")
+
+    def stop(self) -> None:
+        with self._cond:
+            self._stop = True
+            for job in list(self._pending):
+                job.cancel_event.set()
+                self._finish(job, "cancelled")
+            self._pending.clear()
+            if self.current is not None:
+                self.current.cancel_event.set()
+            self._cond.notify_all()
+
+    def _finish(self, job: Job, state: str, error: str | None = None) -> None:
+        job.state = state
+        job.error = error
+        job.finished = time.time()
+        if state == "done":
+            job.progress = 1.0
+        job.params = {}  # free the uploaded images
+        job.done_event.set()
+
+    def _expire(self) -> None:
+        now = time.time()
+        ended = [j for j in self._jobs.values() if j.finished is not None]
+        for j in ended:
+            if now - j.finished > RESULT_TTL:
+                self._jobs.pop(j.id, None)
+        ended = [j for j in self._jobs.values() if j.finished is not None]
+        for j in ended[: max(0, len(ended) - MAX_RESULTS)]:
+            self._jobs.pop(j.id, None)
+
+    def _worker(self) -> None:
+        from adastyle.engine import Cancelled
+
+        while True:
+            with self._cond:
+                while not self._pending and not self._stop:
+                    self._cond.wait()
+                if self._stop:
+                    return
+                job = self._pending.popleft()
+                job.state = "running"
+                job.started = time.time()
+                self.current = job
+            try:
+                image = self._run(job)
+                data, ctype = encode_result(image, job.params.get("result_format", "png"))
+                with self._cond:
+                    job.result, job.result_type = data, ctype
+                    job.width, job.height = image.size
+                    self._finish(job, "done")
+            except Cancelled:
+                with self._cond:
+                    self._finish(job, "cancelled")
+            except (ValueError, MemoryError) as exc:  # our user-facing errors are ValueErrors
+                log.info("job %s failed: %s", job.id, exc)
+                with self._cond:
+                    self._finish(job, "failed", str(exc) if not isinstance(exc, MemoryError) else
+                                 "out of memory: try a smaller tile size or a smaller image")
+            except Exception as exc:  # never let one job kill the worker
+                log.exception("job %s crashed", job.id)
+                with self._cond:
+                    self._finish(job, "failed", f"internal error: {type(exc).__name__}: {exc}")
+            finally:
+                with self._cond:
+                    self.current = None

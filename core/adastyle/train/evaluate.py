@@ -1,0 +1,126 @@
+"""`adastyle eval`: the metrics of shared/eval-dev/MANIFEST.md, and a contact sheet to look at.
+
+s = L_s(output, style) / L_s(content, style)  (lower = more stylised)
+c = L_c(output, content) / L_c(style, content) (lower = keeps more content)
+reported as geometric means over all content x style pairs, alpha 1, native size, fp32 encoder, on the
+8-bit output image (what a user gets).
+"""
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+from PIL import Image, ImageDraw
+
+from adastyle.imageio import open_image, pil_to_tensor, tensor_to_pil
+from adastyle.model import Decoder, Encoder, adain, load_decoder, load_encoder, mean_std
+
+IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".webp")
+
+
+def style_distance(x_taps: list[torch.Tensor], y_taps: list[torch.Tensor]) -> float:
+    total = 0.0
+    for a, b in zip(x_taps, y_taps):
+        am, asd = mean_std(a)
+        bm, bsd = mean_std(b)
+        total += float(((am - bm) ** 2).mean() + ((asd - bsd) ** 2).mean())
+    return total
+
+
+def content_distance(x_feat: torch.Tensor, y_feat: torch.Tensor) -> float:
+    return float(((x_feat.float() - y_feat.float()) ** 2).mean())
+
+
+@dataclass
+class PairScore:
+    content: str
+    style: str
+    s: float
+    c: float
+
+
+def list_images(folder: Path) -> list[Path]:
+    return sorted(p for p in folder.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
+
+
+def pad_to_multiple(x: torch.Tensor, m: int = 8) -> torch.Tensor:
+    h, w = x.shape[-2:]
+    ph, pw = (-h) % m, (-w) % m
+    if ph or pw:
+        x = torch.nn.functional.pad(x, (0, pw, 0, ph), mode="reflect")
+    return x
+
+
+@torch.no_grad()
+def stylize_plain(encoder: Encoder, decoder: Decoder, content: torch.Tensor, style: torch.Tensor) -> torch.Tensor:
+    """The reference fp32 path: encode both, AdaIN, decode, crop back to the content's size."""
+    h, w = content.shape[-2:]
+    out = decoder(adain(encoder(pad_to_multiple(content)), encoder(style)))
+    return out[..., :h, :w]
+
+
+@torch.no_grad()
+def evaluate(folder: Path, decoder: Decoder | None = None, encoder: Encoder | None = None,
+             sheet: Path | None = None, pairs: list[tuple[str, str]] | None = None) -> dict:
+    """Score a decoder on folder/content x folder/style; optionally write a contact sheet."""
+    encoder = encoder or load_encoder()
+    decoder = decoder or load_decoder()
+    contents = list_images(folder / "content")
+    styles = list_images(folder / "style")
+    if not contents or not styles:
+        raise FileNotFoundError(f"{folder} needs content/ and style/ folders with images")
+    c_img = {p.stem: open_image(p).convert("RGB") for p in contents}
+    s_img = {p.stem: open_image(p).convert("RGB") for p in styles}
+    c_taps = {k: encoder.taps(pil_to_tensor(v)) for k, v in c_img.items()}
+    s_taps = {k: encoder.taps(pil_to_tensor(v)) for k, v in s_img.items()}
+    todo = pairs or [(c, s) for c in c_img for s in s_img]
+    scores: list[PairScore] = []
+    outputs: dict[tuple[str, str], Image.Image] = {}
+    for cn, sn in todo:
+        out = tensor_to_pil(stylize_plain(encoder, decoder, pil_to_tensor(c_img[cn]), pil_to_tensor(s_img[sn])))
+        outputs[(cn, sn)] = out
+        o_taps = encoder.taps(pil_to_tensor(out))
+        s = style_distance(o_taps, s_taps[sn]) / style_distance(c_taps[cn], s_taps[sn])
+        c = content_distance(o_taps[3], c_taps[cn][3]) / content_distance(s_taps[sn][3], c_taps[cn][3])
+        scores.append(PairScore(cn, sn, s, c))
+    result = {
+        "s": math.exp(sum(math.log(p.s) for p in scores) / len(scores)),
+        "c": math.exp(sum(math.log(p.c) for p in scores) / len(scores)),
+        "pairs": [p.__dict__ for p in scores],
+    }
+    if sheet is not None:
+        contact_sheet(c_img, s_img, outputs, sheet)
+        result["sheet"] = str(sheet)
+    return result
+
+
+def contact_sheet(contents: dict[str, Image.Image], styles: dict[str, Image.Image],
+                  outputs: dict[tuple[str, str], Image.Image], path: Path, cell: int = 160) -> Path:
+    """Grid: first row the styles, first column the contents, outputs inside."""
+    cs, ss = list(contents), list(styles)
+    sheet = Image.new("RGB", ((len(ss) + 1) * cell, (len(cs) + 1) * cell), "white")
+    draw = ImageDraw.Draw(sheet)
+
+    def put(im: Image.Image, col: int, row: int) -> None:
+        thumb = im.copy()
+        thumb.thumbnail((cell - 4, cell - 4))
+        sheet.paste(thumb, (col * cell + 2, row * cell + 2))
+
+    for j, s in enumerate(ss):
+        put(styles[s], j + 1, 0)
+    for i, c in enumerate(cs):
+        put(contents[c], 0, i + 1)
+        for j, s in enumerate(ss):
+            if (c, s) in outputs:
+                put(outputs[(c, s)], j + 1, i + 1)
+    draw.text((4, 4), "content \\ style", fill="black")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    sheet.save(path)
+    return path
+
+
+def format_result(result: dict) -> str:
+    return json.dumps({k: v for k, v in result.items() if k != "pairs"}, indent=1)

@@ -1,0 +1,39 @@
+"""`adastyle train pack`: a small training set that travels inside a working tree to a GPU machine.
+
+Content photos are stored at a short side of 320 px and styles at 512x512 centre crops, as JPEG; the
+whole pack (with the manifest) stays under a size budget (default 50 MB) by lowering JPEG quality.
+"""
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+from PIL import Image, ImageOps
+
+
+def _write(src: Path, dst: Path, short: int, square: bool, quality: int) -> int:
+    with Image.open(src) as im:
+        im = im.convert("RGB")
+        s = short / min(im.size)
+        if s < 1:
+            im = im.resize((round(im.width * s), round(im.height * s)), Image.Resampling.LANCZOS)
+        if square:
+            im = ImageOps.fit(im, (min(im.size), min(im.size)))
+        im.save(dst, quality=quality)
+    return dst.stat().st_size
+
+
+def make_pack(data: Path, out: Path, budget_mb: float = 50.0) -> Path:
+    """Write out/content, out/style and out/manifest.csv; returns out."""
+    for quality in (88, 80, 70, 60, 50):
+        if out.exists():
+            shutil.rmtree(out)
+        total = 0
+        for role, short, square in (("content", 320, False), ("style", 512, True)):
+            (out / role).mkdir(parents=True)
+            for p in sorted((data / role).glob("*.jpg")):
+                total += _write(p, out / role / p.name, short, square, quality)
+        shutil.copy(data / "manifest.csv", out / "manifest.csv")
+        if total <= budget_mb * 1e6:
+            return out
+    raise RuntimeError(f"pack is {total / 1e6:.1f} MB even at low quality; budget {budget_mb} MB")
