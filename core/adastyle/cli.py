@@ -12,12 +12,9 @@ import sys
 from pathlib import Path
 
 from adastyle import __version__
+from adastyle.errors import UserError
 
 EXIT_USAGE = 2
-
-
-class UserError(Exception):
-    """Shown as one line, exit code 2."""
 
 
 def _floats(text: str) -> list[float]:

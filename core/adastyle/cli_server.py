@@ -6,7 +6,7 @@ import json
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
-    from adastyle.cli import UserError
+    from adastyle.errors import UserError
     from adastyle.server import run
 
     try:

@@ -126,7 +126,7 @@ class Client:
             req.add_header("Content-Type", content_type)
         try:
             with urllib.request.urlopen(req, timeout=timeout or self.timeout) as resp:
-                return resp.status, dict(resp.headers), resp.read()
+                return resp.status, {k.lower(): v for k, v in resp.headers.items()}, resp.read()
         except urllib.error.HTTPError as err:
             data = err.read()
             try:
@@ -258,7 +258,7 @@ class Client:
     def stylize(self, content: Optional[ImageInput] = None, styles: Sequence[ImageInput] = (),
                 progress: Optional[Callable[[float], None]] = None,
                 should_cancel: Optional[Callable[[], bool]] = None, **kw: Any) -> Tuple[bytes, Dict[str, str]]:
-        """Submit, wait with progress, return (image bytes, headers); raw RGBA when result_format='rgba'."""
+        """Submit, wait with progress, return (image bytes, lower-case headers); raw RGBA if result_format="rgba"."""
         return self.wait(self.submit(content, styles, **kw), progress, should_cancel)
 
 

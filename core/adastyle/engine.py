@@ -195,7 +195,8 @@ class Stylizer:
         work_size = (max(1, round(full_size[0] * scale)), max(1, round(full_size[1] * scale)))
         upscale = max(1.0, MIN_SIDE / min(work_size))
         work_size = (round(work_size[0] * upscale), round(work_size[1] * upscale))
-        work = rgb if work_size == full_size else rgb.resize(work_size, Image.Resampling.LANCZOS)
+        visible = fill_transparent(rgb, alpha_ch) if alpha_ch is not None else rgb
+        work = visible if work_size == full_size else visible.resize(work_size, Image.Resampling.LANCZOS)
         net_in = color.luminance(work) if preserve_color == "luminance" else work
 
         # Per-style statistics (colour transforms depend on the content, hence part of the key).
@@ -302,16 +303,8 @@ class Stylizer:
             check_cancel()
             feat = cores[0] if single else encode_tile(t)
             hw = feat.shape[-2:]
-            ts = [(feat - cm) / cs * s.std + s.mean for (cm, cs), s in zip(c_stats, targets)]
-            if region is None:
-                target = ts[0]
-            elif len(targets) == 1:
-                m = feature_weights(_crop_pad(region, t), hw)
-                target = m * ts[0] + (1 - m) * feat
-            else:
-                m = feature_weights(_crop_pad(region, t), hw)
-                target = m * ts[0] + (1 - m) * ts[1]
-            target = alpha * target + (1 - alpha) * feat
+            m = feature_weights(_crop_pad(region, t), hw) if region is not None else None
+            target = adain_target(feat, c_stats, targets, m, alpha)
             dec = self.decode(target).cpu()[0]
             # The decoder output covers the padded tile (rounded up to 8): cut the core out.
             cy0, cx0 = t.y0 - t.py0, t.x0 - t.px0
@@ -338,6 +331,39 @@ class Stylizer:
         if not single and band is not None:
             out[band_y0:band_y0 + band.shape[0]] = _quantize(band)
         return Image.fromarray(out, "RGB")
+
+
+def fill_transparent(rgb: Image.Image, alpha: Image.Image) -> Image.Image:
+    """RGB with fully transparent pixels set to the mean visible colour.
+
+    Why: the colour under alpha 0 is arbitrary (often black or leftovers) and would reach visible pixels
+    through the network's receptive field; the statistics already ignore it.
+    """
+    a = np.asarray(alpha)
+    hidden = a == 0
+    if not hidden.any() or hidden.all():
+        return rgb
+    px = np.array(rgb, dtype=np.uint8)
+    px[hidden] = px[~hidden].reshape(-1, 3).mean(axis=0).round().astype(np.uint8)
+    return Image.fromarray(px, "RGB")
+
+
+def adain_target(feat: torch.Tensor, content_stats: list[tuple[torch.Tensor, torch.Tensor]],
+                 targets: list[StyleStats], region: torch.Tensor | None, alpha: float) -> torch.Tensor:
+    """The decoder's input t for content features `feat`.
+
+    Each region's content statistics are replaced by its style's (AdaIN); `region` (feature-grid weights
+    in [0, 1]) blends region 1 (white) with region 2 (black) or, with one target, with the unchanged
+    content features; alpha blends the result with the content features (the paper's trade-off).
+    """
+    ts = [(feat - cm) / cs * s.std + s.mean for (cm, cs), s in zip(content_stats, targets)]
+    if region is None:
+        t = ts[0]
+    elif len(ts) == 1:
+        t = region * ts[0] + (1 - region) * feat
+    else:
+        t = region * ts[0] + (1 - region) * ts[1]
+    return alpha * t + (1 - alpha) * feat if alpha < 1 else t
 
 
 def _quantize(a: np.ndarray) -> np.ndarray:

@@ -19,7 +19,7 @@ from adastyle import __version__
 from adastyle.engine import Stylizer
 from adastyle.server.errors import ApiError, BodyTooLarge
 from adastyle.server.forms import parse_job, parse_style_upload
-from adastyle.server.jobs import Job, JobQueue, QueueFull
+from adastyle.server.jobs import Job, JobQueue, QueueFull, stylizer_runner
 from adastyle.server.security import SecurityMiddleware
 
 log = logging.getLogger(__name__)
@@ -47,18 +47,7 @@ def create_app(settings: ServerSettings, stylizer: Stylizer | None = None) -> Fa
     stylizer = stylizer or Stylizer(device=settings.device)
     styles: OrderedDict[str, Image.Image] = OrderedDict()
 
-    def run(job: Job) -> Image.Image:
-        p = job.params
-
-        def progress(f: float) -> None:
-            job.progress = min(0.99, f)
-
-        return stylizer.stylize(p["content"], p["styles"], weights=p["weights"], alpha=p["alpha"],
-                                preserve_color=p["preserve_color"], mask=p["mask"], scale=p["scale"],
-                                style_size=p["style_size"] or None, tile=p["tile"] or None,
-                                progress=progress, cancel=job.cancel_event.is_set)
-
-    queue = JobQueue(run, settings.max_queue)
+    queue = JobQueue(stylizer_runner(stylizer), settings.max_queue)
     app = FastAPI(title="AdaStyle", version=__version__,
                   description="Local AdaIN style transfer server for GIMP, Krita and the browser. "
                               "Send `Authorization: Bearer <token>` (the token file is in the config folder).")

@@ -14,9 +14,12 @@ import uuid
 from collections import OrderedDict, deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from PIL import Image
+
+if TYPE_CHECKING:
+    from adastyle.engine import Stylizer
 
 log = logging.getLogger(__name__)
 RESULT_TTL = 600.0
@@ -36,6 +39,7 @@ class Job:
     progress: float = 0.0
     error: str | None = None
     result: bytes | None = None
+    image: Image.Image | None = None  # kept only for in-process callers (the web page)
     result_type: str = "image/png"
     width: int = 0
     height: int = 0
@@ -51,8 +55,27 @@ class Job:
                 "width": self.width, "height": self.height}
 
 
-def encode_result(image: Image.Image, fmt: str) -> tuple[bytes, str]:
-    """PNG bytes, or raw RGBA bytes (for plug-ins that write pixels directly)."""
+def stylizer_runner(stylizer: "Stylizer") -> Callable[[Job], Image.Image]:
+    """The worker's job function: run a job's parameters through the Stylizer, reporting progress."""
+
+    def run(job: Job) -> Image.Image:
+        p = job.params
+
+        def progress(f: float) -> None:
+            job.progress = min(0.99, f)
+
+        return stylizer.stylize(p["content"], p["styles"], weights=p.get("weights"), alpha=p.get("alpha", 1.0),
+                                preserve_color=p.get("preserve_color"), mask=p.get("mask"),
+                                scale=p.get("scale", 1.0), style_size=p.get("style_size", 512) or None,
+                                tile=p.get("tile") or None, progress=progress, cancel=job.cancel_event.is_set)
+
+    return run
+
+
+def encode_result(image: Image.Image, fmt: str) -> tuple[bytes | None, str]:
+    """PNG bytes, raw RGBA bytes (for plug-ins that write pixels directly), or nothing ('pil': in-process)."""
+    if fmt == "pil":
+        return None, "image/x-pil"
     if fmt == "rgba":
         return image.convert("RGBA").tobytes(), "application/octet-stream"
     buf = io.BytesIO()
@@ -156,6 +179,7 @@ class JobQueue:
                 data, ctype = encode_result(image, job.params.get("result_format", "png"))
                 with self._cond:
                     job.result, job.result_type = data, ctype
+                    job.image = image if data is None else None
                     job.width, job.height = image.size
                     self._finish(job, "done")
             except Cancelled:

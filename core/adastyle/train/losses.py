@@ -21,7 +21,9 @@ def channel_means(encoder: Encoder, batches: list[torch.Tensor]) -> list[torch.T
         taps = [t.float().mean(dim=(0, 2, 3)) for t in encoder.taps(x)]
         sums = taps if sums is None else [a + b for a, b in zip(sums, taps)]
     assert sums is not None
-    return [(s / len(batches)).clamp_min(1e-2).view(1, -1, 1, 1) for s in sums]
+    # A nearly dead channel would get a huge weight: floor each channel at 2% of its layer's mean.
+    return [torch.maximum(s / len(batches), 0.02 * s.mean() / len(batches)).clamp_min(1e-3).view(1, -1, 1, 1)
+            for s in sums]
 
 
 def content_loss(out_feat: torch.Tensor, target: torch.Tensor, norm: torch.Tensor) -> torch.Tensor:

@@ -1,0 +1,56 @@
+"""Shared fixtures: paths, example images, one Stylizer per session (loading the model costs seconds)."""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+REPO = Path(__file__).resolve().parents[1]
+SHARED = REPO.parent / "shared"
+EVAL_DEV = SHARED / "eval-dev"
+EXAMPLES = REPO / "core" / "adastyle" / "examples"
+ARTIFACTS = REPO / "test-artifacts"
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    ARTIFACTS.mkdir(exist_ok=True)
+
+
+@pytest.fixture(scope="session")
+def content_img() -> Image.Image:
+    return Image.open(EXAMPLES / "content-coffee.jpg").convert("RGB").resize((256, 192))
+
+
+@pytest.fixture(scope="session")
+def style_img() -> Image.Image:
+    return Image.open(EXAMPLES / "style-castle.jpg").convert("RGB")
+
+
+@pytest.fixture(scope="session")
+def style_img2() -> Image.Image:
+    return Image.open(EXAMPLES / "style-goldfish.jpg").convert("RGB")
+
+
+@pytest.fixture(scope="session")
+def stylizer():
+    from adastyle.engine import Stylizer
+
+    return Stylizer(device="cpu")
+
+
+@pytest.fixture(scope="session")
+def stylizer_fp32():
+    from adastyle.engine import Stylizer
+
+    return Stylizer(device="cpu", fast=False)
+
+
+def arr(im: Image.Image) -> np.ndarray:
+    return np.asarray(im, dtype=np.float64)
+
+
+def in_ci() -> bool:
+    return os.environ.get("CI", "").lower() in ("1", "true", "yes")

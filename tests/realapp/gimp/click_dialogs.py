@@ -1,0 +1,69 @@
+#!/usr/bin/env python3
+"""Play a user at GIMP's windows under Xvfb: wait for a window by title, then press keys in it.
+
+Run by batch_gui.py as a separate process (the batch script itself is blocked inside the procedure call
+while the dialogs are up). Usage: click_dialogs.py OUT.json STEP...; a STEP is
+'TITLE_REGEX=KEY[@DELAY_S]'. Writes {"steps": [{title, seen_after_s, keys_sent, closed}]} to OUT.json.
+"""
+import json
+import subprocess
+import sys
+import time
+from typing import List, Optional
+
+
+def xdotool(*args: str) -> str:
+    try:
+        return subprocess.run(["xdotool", *args], capture_output=True, text=True, timeout=10).stdout.strip()
+    except (OSError, subprocess.TimeoutExpired):
+        return ""
+
+
+def find_window(title: str) -> Optional[str]:
+    found = xdotool("search", "--onlyvisible", "--name", title).split()
+    return found[0] if found else None
+
+
+def wait_window(title: str, timeout: float) -> Optional[str]:
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        wid = find_window(title)
+        if wid:
+            return wid
+        time.sleep(0.2)
+    return None
+
+
+def press(wid: str, key: str) -> None:
+    xdotool("windowfocus", "--sync", wid)
+    xdotool("key", "--clearmodifiers", key)
+
+
+def play(step: str, started: float) -> dict:
+    title, _, action = step.partition("=")
+    key, _, delay = action.partition("@")
+    rec = {"title": title, "seen_after_s": None, "keys_sent": [], "closed": False}
+    wid = wait_window(title, 90)
+    if wid is None:
+        return rec
+    rec["seen_after_s"] = round(time.time() - started, 2)
+    time.sleep(float(delay or 0.5))  # let GTK map and focus the dialog
+    for attempt in (key, key, "Escape" if key == "Escape" else "alt+o"):
+        press(wid, attempt)
+        rec["keys_sent"].append(attempt)
+        time.sleep(1.0)
+        if find_window(title) != wid:
+            rec["closed"] = True
+            break
+    return rec
+
+
+def main(argv: List[str]) -> None:
+    started = time.time()
+    steps = [play(step, started) for step in argv[2:]]
+    with open(argv[1], "w") as f:
+        json.dump({"steps": steps}, f)
+
+
+if __name__ == "__main__":
+    main(sys.argv)

@@ -1,0 +1,284 @@
+"""The GIMP plug-in inside REAL GIMP 3.0.4 (Debian trixie chroot), talking to the real AdaStyle server.
+
+Why a chroot: the host (bookworm) only has GIMP 2.10 without Python 3; tests/realapp/chroot.sh builds and
+caches a trixie root with GIMP 3 (recipe: ../shared/notes/real-apps.md). The chroot shares the host's
+network, so the plug-in reaches a server started here on 127.0.0.1.
+
+Two GIMP sessions:
+  1. gimp-console-3.0 batch (tests/realapp/gimp/batch_stylize.py): the procedure, non-interactive, with each
+     preserve-color mode, two styles + weights on a feathered selection, a layer with offsets, a grey image
+     without selection, and twice with the server down; the script records and pytest checks.
+  2. GIMP's GUI under Xvfb (tests/realapp/gimp/batch_gui.py): undo cannot be driven through the PDB (there
+     is no undo procedure, only undo groups), so a real Ctrl+Z / Ctrl+Y goes to the image window with
+     xdotool; the interactive dialog is accepted with Return and the progress window's Cancel is tested.
+
+Not root, or no debootstrap/chroot: skipped, except in CI (CI=true), where it fails.
+Images written to test-artifacts/gimp/.
+"""
+from __future__ import annotations
+
+import json
+import os
+import shlex
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from pathlib import Path
+from typing import Any, Dict, Iterator, List, Tuple
+
+import pytest
+
+pytestmark = [pytest.mark.realapp, pytest.mark.slow]
+
+REPO = Path(__file__).resolve().parents[2]
+SHARED = REPO.parent / "shared"
+CHROOT_SH = REPO / "tests" / "realapp" / "chroot.sh"
+SCRIPTS = Path(__file__).resolve().parent / "gimp"
+ARTIFACTS = REPO / "test-artifacts" / "gimp"
+HOME_IN = "/home/artist"
+TEST_DIR_IN = f"{HOME_IN}/adastyle-test"
+PLUGIN_DIR_IN = f"{HOME_IN}/.config/GIMP/3.0/plug-ins/adastyle"
+ARTIST = "4242:4242"
+STYLES = ("castle.jpg", "autumn.jpg")
+
+
+def unavailable(reason: str) -> None:
+    """Skip locally, but fail in CI: there a missing chroot is a broken pipeline, not a missing tool."""
+    if os.environ.get("CI", "").lower() == "true":
+        pytest.fail(f"real-GIMP test cannot run in CI: {reason}")
+    pytest.skip(reason)
+
+
+def chroot_run(args: List[str], env: Dict[str, str] | None = None, timeout: float = 360) -> subprocess.CompletedProcess:
+    """CMD as user 'artist' inside the chroot (chroot.sh run), with extra environment variables."""
+    extra = {"CHROOT_ENV": " ".join(f"{k}={v}" for k, v in (env or {}).items())}
+    return subprocess.run([str(CHROOT_SH), "run", *args], capture_output=True, text=True, timeout=timeout,
+                          env={**os.environ, **extra})
+
+
+# ---- fixtures ---------------------------------------------------------------------------------------------
+@pytest.fixture(scope="module")
+def chroot_root() -> Path:
+    """The cached trixie root with GIMP 3 (built on first use, about 3 minutes)."""
+    if os.geteuid() != 0:
+        unavailable("needs root for debootstrap and chroot")
+    for tool in ("chroot", "mount"):
+        if shutil.which(tool) is None:
+            unavailable(f"{tool} not found")
+    try:
+        built = subprocess.run([str(CHROOT_SH), "build"], capture_output=True, text=True, timeout=1800)
+    except subprocess.TimeoutExpired:
+        unavailable("building the trixie chroot took over 30 minutes")
+    if built.returncode != 0:
+        unavailable(f"cannot build the trixie chroot: {built.stderr.strip()[-800:]}")
+    root = Path(built.stdout.strip().splitlines()[-1])
+    probe = chroot_run(["gimp-console-3.0", "--version"], timeout=120)
+    if probe.returncode != 0 or "3.0" not in probe.stdout:
+        unavailable(f"GIMP 3 does not run in the chroot: {probe.stdout[-300:]} {probe.stderr[-500:]}")
+    return root
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_healthy(url: str, proc: subprocess.Popen, log: Path, timeout: float = 180) -> None:
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        if proc.poll() is not None:
+            pytest.fail(f"the AdaStyle server exited with {proc.returncode}: {log.read_text()[-1500:]}")
+        try:
+            with urllib.request.urlopen(url + "/v1/health", timeout=2) as resp:
+                if resp.status == 200:
+                    return
+        except OSError:
+            time.sleep(0.5)
+    pytest.fail(f"the AdaStyle server did not answer within {timeout:.0f} s: {log.read_text()[-1500:]}")
+
+
+@pytest.fixture(scope="module")
+def server() -> Iterator[Dict[str, str]]:
+    """The real server on a free port with its own config folder: url, token, home."""
+    home = Path(tempfile.mkdtemp(prefix="adastyle-gimp-home-"))
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    log = home / "serve.log"
+    with log.open("wb") as logf:
+        proc = subprocess.Popen([sys.executable, "-m", "adastyle.cli", "serve", "--port", str(port)],
+                                env={**os.environ, "ADASTYLE_HOME": str(home)}, stdout=logf, stderr=logf)
+    try:
+        wait_healthy(url, proc, log)
+        yield {"url": url, "token": (home / "token").read_text().strip(), "home": str(home)}
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(15)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+        shutil.rmtree(home, ignore_errors=True)
+
+
+# ---- setup inside the chroot ------------------------------------------------------------------------------
+def install_plugin(root: Path, server: Dict[str, str]) -> None:
+    """`adastyle install-plugin gimp` into the artist's GIMP profile (fresh, so the run is reproducible)."""
+    shutil.rmtree(root / HOME_IN.lstrip("/") / ".config" / "GIMP", ignore_errors=True)
+    dest = root / PLUGIN_DIR_IN.lstrip("/")
+    out = subprocess.run([sys.executable, "-m", "adastyle.cli", "install-plugin", "gimp", "--dest", str(dest.parent),
+                          "--server-url", server["url"]], capture_output=True, text=True, timeout=60,
+                         env={**os.environ, "ADASTYLE_HOME": server["home"]})
+    assert out.returncode == 0, out.stderr
+    assert (dest / "adastyle.py").stat().st_mode & 0o111, "the plug-in must be executable or GIMP ignores it"
+    gimprc = root / HOME_IN.lstrip("/") / ".config" / "GIMP" / "3.0" / "gimprc"
+    gimprc.write_text("(show-welcome-dialog no)\n")  # the GUI session must not open a welcome window
+    subprocess.run(["chown", "-R", ARTIST, str(root / HOME_IN.lstrip("/") / ".config")], check=True)
+
+
+def stage_test_dir(root: Path, cases: List[Dict[str, Any]]) -> Path:
+    """Images, batch scripts and job.json in the artist's home; returns the host path of that folder."""
+    test_dir = root / TEST_DIR_IN.lstrip("/")
+    shutil.rmtree(test_dir, ignore_errors=True)
+    (test_dir / "out").mkdir(parents=True)
+    (test_dir / "in").mkdir()
+    (test_dir / "in" / "style").mkdir()
+    for image in sorted((SHARED / "eval-dev" / "content").glob("*.jpg")):
+        shutil.copy(image, test_dir / "in" / image.name)
+    for image in sorted((SHARED / "eval-dev" / "style").glob("*.jpg")):
+        shutil.copy(image, test_dir / "in" / "style" / image.name)
+    for script in SCRIPTS.glob("*.py"):
+        shutil.copy(script, test_dir / script.name)
+    (test_dir / "job.json").write_text(json.dumps({"plugin_dir": PLUGIN_DIR_IN, "cases": cases}, indent=1))
+    subprocess.run(["chown", "-R", ARTIST, str(test_dir)], check=True)
+    return test_dir
+
+
+def style_paths(*names: str) -> str:
+    return os.pathsep.join(f"{TEST_DIR_IN}/in/style/{n}" for n in names)
+
+
+def batch_cases(closed_port: int) -> List[Dict[str, Any]]:
+    """Scenarios for the console session (see batch_stylize.py)."""
+    one = {"style_path": style_paths(STYLES[0]), "use_selection": True}
+    down = {**one, "server_url": f"http://127.0.0.1:{closed_port}"}
+    return [
+        {"name": "china-none", "content": "china.jpg", "select": [150, 120, 220, 160],
+         "props": {**one, "preserve_color": "none"}},
+        {"name": "china-histogram", "content": "china.jpg", "select": [150, 120, 220, 160],
+         "props": {**one, "preserve_color": "histogram"}},
+        {"name": "china-luminance-offset", "content": "china.jpg", "select": [150, 120, 220, 160],
+         "offset": [40, -30], "props": {**one, "preserve_color": "luminance", "alpha": 0.8}},
+        {"name": "astronaut-two-styles", "content": "astronaut.jpg", "select": [100, 60, 260, 300], "feather": 24.0,
+         "props": {"style_path": style_paths(*STYLES), "weights": "0.3,0.7", "use_selection": True}},
+        {"name": "grace-hopper-gray-whole", "content": "grace_hopper.jpg", "select": [10, 10, 50, 50], "gray": True,
+         "props": {**one, "use_selection": False, "scale": 0.75}},
+        {"name": "down-no-command", "content": "coffee.jpg", "down": True, "props": down},
+        {"name": "down-command-fails", "content": "coffee.jpg", "down": True,
+         "server_command": ["/bin/sh", "-c", "exit 3"], "props": down},
+    ]
+
+
+def run_gimp(args: List[str], server: Dict[str, str], timeout: int = 300) -> subprocess.CompletedProcess:
+    env = {"ADASTYLE_URL": server["url"], "ADASTYLE_TOKEN": server["token"], "ADASTYLE_TEST_DIR": TEST_DIR_IN}
+    try:
+        return chroot_run(["timeout", str(timeout), *args], env=env, timeout=timeout + 30)
+    except subprocess.TimeoutExpired as exc:
+        pytest.fail(f"GIMP hung past {timeout} s: {exc}")
+
+
+def batch_args(script: str) -> List[str]:
+    return ["-i", "-n", "--batch-interpreter=python-fu-eval",
+            "-b", f'exec(open("{TEST_DIR_IN}/{script}").read())', "--quit"]
+
+
+def collect(test_dir: Path, proc: subprocess.CompletedProcess, tag: str) -> Dict[str, Any]:
+    """result.json from the batch script; images and GIMP's log copied to test-artifacts/gimp/."""
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    (ARTIFACTS / f"{tag}.log").write_text(f"exit {proc.returncode}\n--- stdout\n{proc.stdout}\n--- stderr\n{proc.stderr}")
+    for png in (test_dir / "out").glob("*.png"):
+        shutil.copy(png, ARTIFACTS / png.name)
+    result_file = test_dir / "result.json"
+    assert result_file.exists(), f"the batch script wrote no result (exit {proc.returncode}): {proc.stderr[-3000:]}"
+    shutil.copy(result_file, ARTIFACTS / f"{tag}-result.json")
+    result = json.loads(result_file.read_text())
+    result_file.unlink()
+    assert not result["errors"], "\n".join(result["errors"])
+    return result
+
+
+# ---- checks ---------------------------------------------------------------------------------------------
+def check_styled(rec: Dict[str, Any]) -> None:
+    """A successful run: one new layer directly above, source untouched, change only inside the selection."""
+    name = rec["name"]
+    assert rec["status"] == "success", f"{name}: {rec['status']}: {rec['message']}"
+    assert len(rec["layers_after"]) == len(rec["layers_before"]) + 1, f"{name}: {rec['layers_after']}"
+    assert rec["new_directly_above"], f"{name}: new layer not directly above the source: {rec['layers_after']}"
+    assert rec["new_name"].startswith("AdaIN: "), rec["new_name"]
+    assert rec["source_unchanged"], f"{name}: the source layer's pixels changed"
+    cmp = rec["cmp"]
+    assert cmp["full"] > 0 and cmp["full_changed"] / cmp["full"] > 0.5, f"{name}: too little changed: {cmp}"
+    assert cmp["empty_changed"] == 0, f"{name}: pixels outside the selection changed: {cmp}"
+    if "expected_box" in rec:
+        assert rec["new_box"] == rec["expected_box"], f"{name}: layer box {rec['new_box']} != {rec['expected_box']}"
+        assert rec["new_has_mask"], f"{name}: no layer mask from the selection"
+
+
+def check_console_results(result: Dict[str, Any]) -> None:
+    cases = {rec["name"]: rec for rec in result["cases"]}
+    for name in ("china-none", "china-histogram", "china-luminance-offset", "astronaut-two-styles"):
+        check_styled(cases[name])
+    assert "castle + autumn" in cases["astronaut-two-styles"]["new_name"]
+    assert cases["china-histogram"]["new_name"].endswith("(histogram)")
+    assert cases["astronaut-two-styles"]["cmp"]["partial"] > 0, "the feathered selection has no soft edge"
+    gray = cases["grace-hopper-gray-whole"]
+    check_styled(gray)
+    assert gray["base_type"] == "gray" and not gray["new_has_mask"], gray
+    assert gray["new_box"] == [0, 0, 512, 512], gray
+    for name, needle in (("down-no-command", "no start command"), ("down-command-fails", "status 3")):
+        rec = cases[name]
+        assert rec["status"] != "success", f"{name}: succeeded with the server down"
+        assert "adastyle serve --background" in rec["message"] and needle in rec["message"], rec["message"]
+        assert rec["layers_after"] == rec["layers_before"], f"{name}: layers changed: {rec['layers_after']}"
+        assert rec["source_unchanged"] and rec["composite_unchanged"], f"{name}: pixels changed"
+
+
+def check_gui_results(result: Dict[str, Any]) -> None:
+    g = {rec["name"]: rec for rec in result["cases"]}
+    undo = g["undo"]
+    assert undo["status"] == "success", undo
+    assert undo["after_run"] == [undo["new_name"], *undo["before"]], undo
+    assert undo["after_undo"] == undo["before"], f"one Ctrl+Z did not remove exactly the new layer: {undo}"
+    assert undo["source_unchanged_after_undo"] and undo["composite_restored"], undo
+    assert undo["after_redo"] == undo["after_run"], f"one Ctrl+Y did not bring the layer back: {undo}"
+    ok = g["interactive-ok"]
+    assert ok["dialog_seen"] and ok["status"] == "success" and len(ok["after"]) == len(ok["before"]) + 1, ok
+    cancel = g["interactive-cancel"]
+    assert cancel["dialog_seen"] and cancel["progress_window_seen"], cancel
+    assert cancel["status"] == "cancel", cancel
+    assert cancel["after"] == cancel["before"] and cancel["source_unchanged"], cancel
+    assert cancel["server_idle_after"], f"the server job was not cancelled: {cancel}"
+
+
+# ---- the test -------------------------------------------------------------------------------------------
+def test_gimp_plugin_in_real_gimp(chroot_root: Path, server: Dict[str, str]) -> None:
+    if not (SHARED / "eval-dev" / "content").is_dir():
+        unavailable(f"test images not found in {SHARED / 'eval-dev'}")
+    install_plugin(chroot_root, server)
+    test_dir = stage_test_dir(chroot_root, batch_cases(free_port()))
+    started = time.time()
+    proc = run_gimp(["gimp-console-3.0", *batch_args("batch_stylize.py")], server)
+    console = collect(test_dir, proc, "console")
+    console_s = time.time() - started
+    check_console_results(console)
+
+    started = time.time()
+    xvfb = ["xvfb-run", "-a", "-s", "-screen 0 1280x1024x24", "gimp-3.0"]
+    proc = run_gimp([*xvfb, *batch_args("batch_gui.py")[1:]], server)  # the GUI has no -i
+    gui = collect(test_dir, proc, "gui")
+    print(f"console session {console_s:.0f} s, GUI session {time.time() - started:.0f} s; "
+          f"commands: {shlex.join(batch_args('batch_stylize.py'))}")
+    check_gui_results(gui)

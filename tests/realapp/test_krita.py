@@ -1,0 +1,261 @@
+"""The Krita plug-in inside REAL Krita 5.2.9 (Debian trixie chroot, Xvfb), talking to the real AdaStyle server.
+
+Why a chroot: the host (bookworm) has Krita 5.1; tests/realapp/chroot.sh builds and caches a trixie root
+(recipe: ../shared/notes/real-apps.md). The chroot shares the host's network, so the plug-in reaches a
+server started here on 127.0.0.1.
+
+The plug-in is installed with the project's own `adastyle install-plugin krita`; a test-only plug-in
+(tests/realapp/krita/adastyle_harness) drives it from inside Krita once the main window exists: the
+docker is registered, `adastyle_krita.apply_style` changes pixels inside the selection only and never the
+source, the docker's Preview twice leaves one preview layer, Apply adds a layer above the source, and a
+dead server shows up in the status line without an exception. The harness records, pytest asserts.
+
+Not root, or no chroot: skipped, except in CI (CI=true), where it fails.
+Screenshots, result PNGs and Krita's log go to test-artifacts/krita/.
+"""
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from pathlib import Path
+from typing import Any, Dict, Iterator, List
+
+import pytest
+from PIL import Image
+
+pytestmark = [pytest.mark.realapp, pytest.mark.slow]
+
+REPO = Path(__file__).resolve().parents[2]
+CHROOT_SH = REPO / "tests" / "realapp" / "chroot.sh"
+HARNESS = Path(__file__).resolve().parent / "krita"
+EXAMPLES = REPO / "core" / "adastyle" / "examples"
+ARTIFACTS = REPO / "test-artifacts" / "krita"
+HOME_IN = "/home/artist"
+PYKRITA_IN = f"{HOME_IN}/.local/share/krita/pykrita"
+TEST_DIR_IN = f"{HOME_IN}/adastyle-krita-test"
+ARTIST = "4242:4242"
+SELECTION = [96, 64, 224, 160]  # x, y, w, h on a 512x384 image: small enough to be sent as a crop
+KRITA_TIMEOUT = 300
+
+
+def unavailable(reason: str) -> None:
+    """Skip locally, but fail in CI: there a missing chroot is a broken pipeline, not a missing tool."""
+    if os.environ.get("CI", "").lower() == "true":
+        pytest.fail(f"real-Krita test cannot run in CI: {reason}")
+    pytest.skip(reason)
+
+
+def chroot_run(args: List[str], env: Dict[str, str] | None = None, timeout: float = 360) -> subprocess.CompletedProcess:
+    """CMD as user 'artist' inside the chroot (chroot.sh run); env values must not contain spaces."""
+    extra = {"CHROOT_ENV": " ".join(f"{k}={v}" for k, v in (env or {}).items())}
+    return subprocess.run([str(CHROOT_SH), "run", *args], capture_output=True, text=True, timeout=timeout,
+                          env={**os.environ, **extra})
+
+
+@pytest.fixture(scope="module")
+def chroot_root() -> Path:
+    """The cached trixie root with Krita 5.2 (built on first use, about 3 minutes)."""
+    if sys.platform != "linux":
+        unavailable("needs Linux (chroot)")
+    if os.geteuid() != 0:
+        unavailable("needs root for debootstrap and chroot")
+    for tool in ("chroot", "mount"):
+        if shutil.which(tool) is None:
+            unavailable(f"{tool} not found")
+    try:
+        built = subprocess.run([str(CHROOT_SH), "build"], capture_output=True, text=True, timeout=1800)
+    except subprocess.TimeoutExpired:
+        unavailable("building the trixie chroot took over 30 minutes")
+    if built.returncode != 0:
+        unavailable(f"cannot build the trixie chroot: {built.stderr.strip()[-800:]}")
+    root = Path(built.stdout.strip().splitlines()[-1])
+    if not (root / "usr" / "bin" / "krita").exists():
+        unavailable(f"no krita in the chroot {root}")
+    return root
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def server() -> Iterator[Dict[str, str]]:
+    """The real server (`adastyle serve`) on a free port with its own ADASTYLE_HOME: url, token, home."""
+    home = Path(tempfile.mkdtemp(prefix="adastyle-krita-home-"))
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    log = home / "serve.log"
+    with log.open("wb") as logf:
+        proc = subprocess.Popen([sys.executable, "-m", "adastyle.cli", "serve", "--port", str(port)],
+                                env={**os.environ, "ADASTYLE_HOME": str(home)}, stdout=logf, stderr=logf)
+    try:
+        deadline = time.time() + 180
+        while True:
+            if proc.poll() is not None:
+                pytest.fail(f"the AdaStyle server exited with {proc.returncode}: {log.read_text()[-1500:]}")
+            try:
+                with urllib.request.urlopen(url + "/v1/health", timeout=2) as resp:
+                    if resp.status == 200:
+                        break
+            except OSError:
+                pass
+            if time.time() > deadline:
+                pytest.fail(f"the AdaStyle server did not answer within 180 s: {log.read_text()[-1500:]}")
+            time.sleep(0.5)
+        yield {"url": url, "token": (home / "token").read_text().strip(), "home": str(home)}
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(15)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+        ARTIFACTS.mkdir(parents=True, exist_ok=True)
+        if log.exists():
+            shutil.copy(log, ARTIFACTS / "server.log")
+        shutil.rmtree(home, ignore_errors=True)
+
+
+def enable_in_kritarc(kritarc: Path, name: str) -> None:
+    """`enable_NAME=true` under [python], editing text (Krita's own kritarc need not be INI-clean)."""
+    lines = kritarc.read_text().splitlines() if kritarc.exists() else []
+    key = f"enable_{name}="
+    out: List[str] = []
+    in_python = done = False
+    for line in lines:
+        if line.strip().startswith("["):
+            if in_python and not done:
+                out.append(key + "true")
+                done = True
+            in_python = line.strip() == "[python]"
+        elif in_python and line.startswith(key):
+            line, done = key + "true", True
+        out.append(line)
+    if not done:
+        if not in_python:
+            out += ["", "[python]"]
+        out.append(key + "true")
+    kritarc.parent.mkdir(parents=True, exist_ok=True)
+    kritarc.write_text("\n".join(out) + "\n")
+
+
+def install(root: Path, server: Dict[str, str]) -> Path:
+    """The plug-in with the project's command, the harness beside it; both enabled; owned by the artist."""
+    home = root / HOME_IN.lstrip("/")
+    pykrita = root / PYKRITA_IN.lstrip("/")
+    for stale in ("adastyle_krita", "adastyle_harness"):
+        shutil.rmtree(pykrita / stale, ignore_errors=True)
+    out = subprocess.run([sys.executable, "-m", "adastyle.cli", "install-plugin", "krita", "--dest", str(pykrita),
+                          "--server-url", server["url"]], capture_output=True, text=True, timeout=60,
+                         env={**os.environ, "ADASTYLE_HOME": server["home"]})
+    assert out.returncode == 0, f"install-plugin failed: {out.stdout}{out.stderr[-1500:]}"
+    kritarc = home / ".config" / "kritarc"
+    assert "enable_adastyle_krita=true" in kritarc.read_text(), "install-plugin must enable the plug-in in kritarc"
+    assert (pykrita / "adastyle_krita" / "adastyle_client.py").is_file()
+    shutil.copy(HARNESS / "adastyle_harness.desktop", pykrita)
+    shutil.copytree(HARNESS / "adastyle_harness", pykrita / "adastyle_harness",
+                    ignore=shutil.ignore_patterns("__pycache__"))
+    enable_in_kritarc(kritarc, "adastyle_harness")
+    subprocess.run(["chown", "-R", ARTIST, str(home / ".local"), str(home / ".config")], check=True)
+    return pykrita
+
+
+def stage(root: Path) -> Path:
+    """Content (512x384, opaque), style and the harness config in the artist's home."""
+    test_dir = root / TEST_DIR_IN.lstrip("/")
+    shutil.rmtree(test_dir, ignore_errors=True)
+    (test_dir / "out").mkdir(parents=True)
+    Image.open(EXAMPLES / "content-coffee.jpg").convert("RGB").resize((512, 384)).save(test_dir / "content.png")
+    shutil.copy(EXAMPLES / "style-goldfish.jpg", test_dir / "goldfish.jpg")
+    config = {"content": f"{TEST_DIR_IN}/content.png", "style": f"{TEST_DIR_IN}/goldfish.jpg",
+              "selection": SELECTION, "out": f"{TEST_DIR_IN}/out"}
+    (test_dir / "config.json").write_text(json.dumps(config, indent=1))
+    subprocess.run(["chown", "-R", ARTIST, str(test_dir)], check=True)
+    return test_dir
+
+
+def run_krita(server: Dict[str, str]) -> subprocess.CompletedProcess:
+    env = {"ADASTYLE_URL": server["url"], "ADASTYLE_TOKEN": server["token"],
+           "ADASTYLE_HARNESS": f"{TEST_DIR_IN}/config.json", "ADASTYLE_HARNESS_WATCHDOG": str(KRITA_TIMEOUT - 40)}
+    args = ["timeout", str(KRITA_TIMEOUT), "xvfb-run", "-a", "-s", "-screen 0 1280x1024x24", "krita", "--nosplash"]
+    try:
+        return chroot_run(args, env=env, timeout=KRITA_TIMEOUT + 30)
+    except subprocess.TimeoutExpired as exc:
+        pytest.fail(f"Krita hung past {KRITA_TIMEOUT} s: {exc}")
+
+
+def collect(test_dir: Path, proc: subprocess.CompletedProcess) -> Dict[str, Any]:
+    """Artifacts to test-artifacts/krita/ and the harness's result.json."""
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    (ARTIFACTS / "krita.log").write_text(f"exit {proc.returncode}\n--- stdout\n{proc.stdout}\n--- stderr\n{proc.stderr}")
+    for f in (test_dir / "out").iterdir():
+        shutil.copy(f, ARTIFACTS / f.name)
+    result = test_dir / "out" / "result.json"
+    if not result.exists():
+        pytest.fail(f"Krita wrote no result (exit {proc.returncode}); log tail:\n{proc.stderr[-3000:]}")
+    return json.loads(result.read_text())
+
+
+def test_krita_plugin_in_real_krita(chroot_root: Path, server: Dict[str, str]) -> None:
+    install(chroot_root, server)
+    test_dir = stage(chroot_root)
+    started = time.monotonic()
+    proc = run_krita(server)
+    r = collect(test_dir, proc)
+    seconds = time.monotonic() - started
+    assert r["error"] is None, r["error"] + "\nsteps: " + "\n".join(r["steps"])
+    assert r["finished"], r["steps"]
+    assert r["exceptions"] == [], "exceptions reached sys.excepthook (Krita would show a dialog):\n" + \
+        "\n".join(r["exceptions"])
+    c = r["checks"]
+    assert c["document"]["model"] == "RGBA" and c["document"]["depth"] == "U8", c["document"]
+
+    # the docker is registered in the main window (Krita names it after the factory id)
+    assert c["docker"]["found"] and c["docker"]["title"] == "AdaIN Style", c["docker"]
+    assert c["docker_is_plugin_instance"]
+    assert c["connection_initial"].startswith("Server connected"), c["connection_initial"]
+
+    # apply_style: a new layer directly above the source, styled inside the selection only
+    a = c["apply_style"]
+    assert a["type"] == "paintlayer" and a["name"] == "goldfish (AdaIN)", a
+    assert a["directly_above_source"], a["layers"]
+    assert a["source_unchanged"]
+    assert a["new_layer"]["inside_opaque_share"] == 1.0, a["new_layer"]
+    assert a["new_layer"]["inside_mean_abs_diff"] > 10, a["new_layer"]  # the style really changed pixels
+    assert a["new_layer"]["outside_max_alpha"] == 0, a["new_layer"]    # nothing outside the selection
+    assert a["projection"]["outside_changed_bytes"] == 0, a["projection"]
+    assert a["projection"]["inside_mean_abs_diff"] > 10, a["projection"]
+
+    # the docker's Preview: one locked preview layer on top, replaced by the second preview
+    p1, p2 = c["previews"]
+    for p in (p1, p2):
+        assert p["started"] and p["done"], p
+        assert p["status"].startswith("Preview ready"), p["status"]
+        assert p["count"] == 1 and p["top_is_preview"] and p["locked"], p
+        assert p["stats"]["outside_max_alpha"] == 0 and p["stats"]["inside_mean_abs_diff"] > 10, p["stats"]
+    assert p1["id"] != p2["id"], "the second preview must replace the first layer"
+
+    # the docker's Apply: a layer above the source, preview gone, source untouched
+    d = c["docker_apply"]
+    assert d["status"].startswith("Applied"), d["status"]
+    assert d["above_source"] == "goldfish (AdaIN)" and "AdaIN preview" not in d["layers"], d
+    assert d["source_unchanged"]
+    assert "goldfish.jpg" in c["settings_saved"]
+
+    # a dead server: reported in the docker, no exception, Start offered; back when the URL is reset
+    dead = c["dead_server"]
+    assert dead["status"].startswith("Server not connected: cannot reach the AdaStyle server at " + dead["url"]), dead
+    assert dead["connected"] is False and dead["url"] in dead["connection"] and dead["start_visible"], dead
+    assert c["reconnected"].startswith("Server connected"), c["reconnected"]
+
+    for name in ("krita-grab.png", "krita-screen.png", "krita-dead-server.png", "result.png", "preview.png"):
+        assert (ARTIFACTS / name).stat().st_size > 1000, name
+    print(f"\nKrita session {seconds:.0f} s; steps:\n" + "\n".join(r["steps"]))

@@ -1,0 +1,128 @@
+"""The model: encoder weights, AdaIN, decoder shapes, training step, shipped decoder quality."""
+from __future__ import annotations
+
+import json
+
+import pytest
+import torch
+
+from adastyle.model import Decoder, adain, load_decoder, load_encoder, mean_std, weights_dir
+from adastyle.train.convert_vgg import reference_input
+from conftest import EVAL_DEV
+
+
+def test_encoder_layer_shapes_match_conversion_record() -> None:
+    ref = json.loads((weights_dir() / "vgg19_reference.json").read_text())
+    enc = load_encoder()
+    state = enc.state_dict()
+    assert {k: list(v.shape) for k, v in state.items()} == ref["shapes"]
+    assert state["convs.conv1_1.weight"].shape == (64, 3, 3, 3)
+    assert state["convs.conv4_1.weight"].shape == (512, 256, 3, 3)
+
+
+def test_encoder_reproduces_recorded_statistics() -> None:
+    ref = json.loads((weights_dir() / "vgg19_reference.json").read_text())
+    with torch.no_grad():
+        taps = load_encoder().taps(reference_input())
+    for name, t in zip(("relu1_1", "relu2_1", "relu3_1", "relu4_1"), taps):
+        assert float(t.mean()) == pytest.approx(ref["taps"][name]["mean"], rel=2e-3)
+        assert float(t.std()) == pytest.approx(ref["taps"][name]["std"], rel=2e-3)
+    first8 = taps[-1].mean(dim=(0, 2, 3))[:8]
+    assert torch.allclose(first8, torch.tensor(ref["relu4_1_channel_mean_first8"]), rtol=5e-3, atol=1e-2)
+
+
+def test_encoder_activations_have_caffe_vgg_scale() -> None:
+    """Unnormalised VGG on a photo: mean relu4_1 activation is in the hundreds (notes: ~404)."""
+    from PIL import Image
+
+    from adastyle.imageio import pil_to_tensor
+
+    x = pil_to_tensor(Image.open(EVAL_DEV / "content" / "astronaut.jpg").convert("RGB").resize((256, 256)))
+    with torch.no_grad():
+        taps = load_encoder().taps(x)
+    means = [float(t.mean()) for t in taps]
+    assert 5 < means[0] < 100 and 100 < means[3] < 2000
+
+
+def test_adain_output_statistics_equal_the_style() -> None:
+    g = torch.Generator().manual_seed(0)
+    content = torch.rand(2, 16, 12, 9, generator=g) * 3 + 1
+    style = torch.rand(2, 16, 20, 7, generator=g) * 7 - 2
+    out = adain(content, style)
+    om, osd = mean_std(out)
+    sm, ssd = mean_std(style)
+    assert torch.allclose(om, sm, atol=1e-4)
+    assert torch.allclose(osd, ssd, atol=1e-3)
+
+
+def test_decoder_upsamples_by_eight() -> None:
+    dec = Decoder()
+    with torch.no_grad():
+        y = dec(torch.rand(1, 512, 5, 7))
+    assert y.shape == (1, 3, 40, 56)
+
+
+def test_odd_sized_content_keeps_its_size(stylizer, style_img) -> None:
+    from PIL import Image
+
+    content = Image.new("RGB", (517, 333), (120, 80, 40))
+    out = stylizer.stylize(content, [style_img])
+    assert out.size == (517, 333)
+
+
+def test_one_training_step_lowers_the_loss_on_a_fixed_batch() -> None:
+    from adastyle.train.losses import channel_means
+    from adastyle.train.trainer import one_step_losses
+
+    from PIL import Image
+
+    from adastyle.imageio import pil_to_tensor
+    from conftest import EXAMPLES
+
+    torch.manual_seed(0)
+    enc = load_encoder()
+    dec = Decoder()
+    x = torch.cat([pil_to_tensor(Image.open(EXAMPLES / f).convert("RGB").resize((48, 48)))
+                   for f in ("content-coffee.jpg", "content-rocket.jpg")])
+    style = torch.cat([pil_to_tensor(Image.open(EXAMPLES / f).convert("RGB").resize((48, 48)))
+                       for f in ("style-castle.jpg", "style-goldfish.jpg")])
+    norms = channel_means(enc, [x, style])
+    stats = [mean_std(f) for f in enc.taps(style)]
+    opt = torch.optim.Adam(dec.parameters(), lr=1e-4)  # the trainer's learning rate
+    first = one_step_losses(dec, enc, x, stats, norms)
+    for _ in range(5):
+        loss = one_step_losses(dec, enc, x, stats, norms)
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+    after = one_step_losses(dec, enc, x, stats, norms)
+    assert after.item() < first.item() * 0.9
+
+
+def test_checkpoint_round_trip_resumes(tmp_path) -> None:
+    """A checkpoint holds the decoder, Adam moments, normalisers and the step (safetensors, no pickle)."""
+    from adastyle.train.trainer import TrainConfig, load_checkpoint, save_checkpoint
+
+    dec = Decoder()
+    opt = torch.optim.Adam(dec.parameters(), lr=1e-4)
+    dec(torch.rand(1, 512, 2, 2)).mean().backward()
+    opt.step()
+    norms = [torch.ones(1, c, 1, 1) for c in (64, 128, 256, 512)]
+    path = tmp_path / "ck.safetensors"
+    save_checkpoint(path, dec, opt, 17, norms, TrainConfig(data="d", out="o"))
+    dec2 = Decoder()
+    opt2 = torch.optim.Adam(dec2.parameters(), lr=1e-4)
+    step, norms2 = load_checkpoint(path, dec2, opt2, torch.device("cpu"))
+    assert step == 17
+    assert all(torch.equal(a, b) for a, b in zip(dec.state_dict().values(), dec2.state_dict().values()))
+    assert len(opt2.state) == len(list(dec2.parameters()))
+
+
+@pytest.mark.slow
+def test_shipped_decoder_moves_style_statistics_toward_the_style() -> None:
+    from adastyle.train.evaluate import evaluate
+
+    result = evaluate(EVAL_DEV, decoder=load_decoder(),
+                      pairs=[("astronaut", "castle"), ("coffee", "goldfish")])
+    assert result["s"] < 0.5, result
+    assert result["c"] < 1.0, result

@@ -1,0 +1,204 @@
+"""The AdaIN studio page (Gradio Blocks).
+
+The page submits to the same job queue as the plug-ins when it is mounted at /ui on `adastyle serve`
+(one model in memory, a busy GPU shared fairly), or to its own queue under `adastyle web`. Sliders
+re-render on release; the engine's caches make that an AdaIN + decode only.
+"""
+from __future__ import annotations
+
+import logging
+import tempfile
+import time
+from collections import OrderedDict
+from collections.abc import Sequence
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import gradio as gr
+import numpy as np
+from PIL import Image
+
+from adastyle.imageio import ImageError, open_image
+from adastyle.server.jobs import JobQueue, QueueFull
+
+log = logging.getLogger(__name__)
+MAX_STYLES = 4
+WEB_MAX_PIXELS = 36_000_000
+COLOUR_CHOICES = [("Keep the style's colours", "none"), ("Content colours (histogram match)", "histogram"),
+                  ("Content colours (luminance only)", "luminance")]
+INTRO = """# AdaStyle — arbitrary style transfer
+Upload a **content** photo and one or more **style** images, then press **Stylize**. Paint on the content with the
+brush to make a **mask**: painted = styled (or the first style), unpainted = original (or the second style).
+Alpha and weights re-render from cached features when you release the slider."""
+
+
+def examples_dir() -> Path:
+    return Path(str(resources.files("adastyle") / "examples"))
+
+
+def editor_content_and_mask(value: Any) -> tuple[Image.Image | None, Image.Image | None]:
+    """Content image and painted mask (alpha of the brush layers > 0 -> white) from an ImageEditor value."""
+    if value is None:
+        return None, None
+    if isinstance(value, Image.Image):
+        return value, None
+    background = value.get("background")
+    if background is None:
+        return None, None
+    if not isinstance(background, Image.Image):
+        background = open_image(background)
+    mask_arr = np.zeros((background.height, background.width), np.uint8)
+    for layer in value.get("layers") or []:
+        if layer is None:
+            continue
+        if not isinstance(layer, Image.Image):
+            layer = open_image(layer)
+        if layer.size != background.size:
+            layer = layer.resize(background.size)
+        a = np.asarray(layer.convert("RGBA"))[..., 3]
+        mask_arr = np.maximum(mask_arr, a)
+    mask = Image.fromarray(mask_arr, "L") if mask_arr.any() else None
+    return background, mask
+
+
+def load_styles(files: Sequence[Any] | None) -> list[Image.Image]:
+    paths = [f if isinstance(f, str) else getattr(f, "name", None) or str(f) for f in (files or [])]
+    if len(paths) > MAX_STYLES:
+        raise ImageError(f"use at most {MAX_STYLES} style images (got {len(paths)})")
+    return [open_image(p, name=Path(p).name, max_pixels=WEB_MAX_PIXELS) for p in paths]
+
+
+class Studio:
+    """The page's handlers around a job queue."""
+
+    def __init__(self, queue: JobQueue) -> None:
+        self.queue = queue
+        self.outdir = Path(tempfile.mkdtemp(prefix="adastyle-web-"))
+        self._recent: OrderedDict[str, Path] = OrderedDict()
+
+    def run(self, editor: Any, files: Any, w1: float, w2: float, w3: float, w4: float, alpha: float,
+            preserve: str, scale: float, progress: gr.Progress = gr.Progress()) -> tuple:
+        """Stylize button: (result, before/after, download file, status)."""
+        t0 = time.time()
+        try:
+            content, mask = editor_content_and_mask(editor)
+            if content is None:
+                return self._message("Upload a content image first.")
+            if content.width * content.height > WEB_MAX_PIXELS:
+                return self._message(f"The content is {content.width}x{content.height}: over the page's limit of "
+                                     f"{WEB_MAX_PIXELS:,} pixels. Use the GIMP/Krita plug-in or the CLI for huge canvases.")
+            styles = load_styles(files)
+            if not styles:
+                return self._message("Add at least one style image.")
+            if mask is not None and len(styles) > 2:
+                return self._message("With a painted mask use one style (painted = styled) or two "
+                                     "(painted = first, unpainted = second).")
+            weights = None if mask is not None else [w1, w2, w3, w4][:len(styles)]
+            if weights is not None and sum(weights) <= 0:
+                return self._message("At least one style weight must be above 0.")
+            params = {"content": content, "styles": styles, "weights": weights, "mask": mask, "alpha": alpha,
+                      "preserve_color": preserve, "scale": scale, "tile": 0, "style_size": 512,
+                      "result_format": "pil"}
+            try:
+                job = self.queue.submit(params)
+            except QueueFull:
+                return self._message("The server is busy (queue full). Try again in a few seconds.")
+            progress(0.0, desc="queued")
+            while not job.done_event.wait(0.1):
+                progress(job.progress, desc=job.state)
+            if job.state != "done" or job.image is None:
+                return self._message(f"Stylization {job.state}: {job.error or 'no result'}")
+        except ImageError as exc:
+            return self._message(f"Cannot use that image — {exc}")
+        result = job.image
+        path = self.outdir / f"adastyle-{job.id[:8]}.png"
+        result.save(path)
+        self._remember(path)
+        before = content.convert(result.mode) if content.size == result.size else content
+        return (result, (before, result), str(path),
+                f"✅ Done in {time.time() - t0:.1f} s — {result.width}x{result.height}"
+                f"{' with mask' if mask is not None else ''}")
+
+    def rerun(self, has_result: Any, *args: Any, progress: gr.Progress = gr.Progress()) -> tuple:
+        """Slider release: re-render only when there is already a result (features are cached)."""
+        if has_result is None:
+            return (gr.update(), gr.update(), gr.update(), gr.update())
+        return self.run(*args, progress=progress)
+
+    def _message(self, text: str) -> tuple:
+        return (gr.update(), gr.update(), gr.update(), f"⚠️ {text}")
+
+    def _remember(self, path: Path) -> None:
+        self._recent[str(path)] = path
+        while len(self._recent) > 20:
+            _, old = self._recent.popitem(last=False)
+            old.unlink(missing_ok=True)
+
+
+def style_previews(files: Any) -> tuple:
+    """Gallery of the chosen styles and one visible weight slider per style."""
+    paths = [f if isinstance(f, str) else getattr(f, "name", str(f)) for f in (files or [])][:MAX_STYLES]
+    n = len(paths)
+    sliders = [gr.update(visible=n > 1 and i < n) for i in range(MAX_STYLES)]
+    return (paths, *sliders)
+
+
+def build_page(queue: JobQueue) -> gr.Blocks:
+    studio = Studio(queue)
+    ex = examples_dir()
+    with gr.Blocks(title="AdaStyle") as demo:
+        gr.Markdown(INTRO)
+        with gr.Row():
+            with gr.Column(scale=3):
+                editor = gr.ImageEditor(label="Content (paint a mask with the brush)", type="pil",
+                                        sources=["upload", "webcam", "clipboard"], image_mode="RGB",
+                                        brush=gr.Brush(colors=["#ffffff"], color_mode="fixed", default_size=40),
+                                        layers=False, elem_id="content-editor", height=420)
+                styles = gr.File(label="Style images (one or more)", file_count="multiple",
+                                 file_types=["image"], elem_id="style-files", height=120)
+                gallery = gr.Gallery(label="Styles", columns=4, height=140, elem_id="style-gallery",
+                                     interactive=False)
+                weights = [gr.Slider(0, 1, value=1.0, step=0.05, label=f"Weight of style {i + 1}", visible=False,
+                                     elem_id=f"weight-{i + 1}") for i in range(MAX_STYLES)]
+            with gr.Column(scale=2):
+                alpha = gr.Slider(0, 1, value=1.0, step=0.05, label="Alpha (content ↔ style)", elem_id="alpha",
+                                  info="0 = the content decoded, 1 = full style")
+                preserve = gr.Radio(COLOUR_CHOICES, value="none", label="Preserve colour", elem_id="preserve")
+                scale = gr.Slider(0.25, 2.0, value=1.0, step=0.05, label="Stroke scale", elem_id="scale",
+                                  info="below 1: larger brush strokes (works at a lower resolution)")
+                go = gr.Button("Stylize", variant="primary", elem_id="stylize")
+                status = gr.Markdown("", elem_id="status")
+                result = gr.Image(label="Result", type="pil", format="png", interactive=False, elem_id="result")
+                compare = gr.ImageSlider(label="Before / after", type="pil", interactive=False, elem_id="compare")
+                download = gr.File(label="Download PNG", interactive=False, elem_id="download")
+        examples = [[str(ex / "content-astronaut.jpg"), [str(ex / "style-castle.jpg")]],
+                    [str(ex / "content-coffee.jpg"), [str(ex / "style-goldfish.jpg")]],
+                    [str(ex / "content-rocket.jpg"), [str(ex / "style-swamp.jpg"), str(ex / "style-grim_altar.jpg")]]]
+        gr.Examples(examples, inputs=[editor, styles], label="Examples (credits: adastyle/examples/CREDITS.md — "
+                                                          "scikit-image photos; Battle for Wesnoth and UKUI art)")
+        inputs = [editor, styles, *weights, alpha, preserve, scale]
+        outputs = [result, compare, download, status]
+        styles.change(style_previews, styles, [gallery, *weights])
+        go.click(studio.run, inputs, outputs, concurrency_limit=2)
+        for slider in (alpha, *weights):
+            slider.release(studio.rerun, [result, *inputs], outputs, trigger_mode="always_last")
+    return demo
+
+
+def mount_page(app: Any, queue: JobQueue, styles: Any = None) -> Any:
+    """Mount the page at /ui on the server's FastAPI app (same process, same queue)."""
+    demo = build_page(queue)
+    demo.queue(default_concurrency_limit=2)
+    return gr.mount_gradio_app(app, demo, path="/ui")
+
+
+def launch(port: int = 7860, device: str = "auto", share_queue: bool = False) -> None:
+    """`adastyle web`: the page alone on 127.0.0.1 with its own model and queue."""
+    from adastyle.engine import Stylizer
+    from adastyle.server.jobs import stylizer_runner
+
+    queue = JobQueue(stylizer_runner(Stylizer(device=device)), max_queue=8)
+    demo = build_page(queue)
+    demo.queue(default_concurrency_limit=2).launch(server_name="127.0.0.1", server_port=port,
+                                                   allowed_paths=[str(examples_dir())])
