@@ -5,9 +5,8 @@ import subprocess
 import sys
 
 import pytest
-from PIL import Image
-
 from conftest import EXAMPLES
+from PIL import Image
 
 
 def adastyle(*args: str, env: dict | None = None) -> subprocess.CompletedProcess:

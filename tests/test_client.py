@@ -8,10 +8,9 @@ import sys
 import urllib.request
 
 import pytest
-from PIL import Image
-
 from adastyle import client as C
 from conftest import EXAMPLES
+from PIL import Image
 from server_fixture import free_port, start_server
 
 

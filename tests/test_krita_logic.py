@@ -12,7 +12,6 @@ import sys
 from pathlib import Path
 
 import pytest
-
 from adastyle import client
 
 PLUGIN = Path(__file__).resolve().parents[1] / "plugins" / "krita"

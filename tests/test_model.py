@@ -5,7 +5,6 @@ import json
 
 import pytest
 import torch
-
 from adastyle.model import Decoder, adain, load_decoder, load_encoder, mean_std, weights_dir
 from adastyle.train.convert_vgg import reference_input
 from conftest import EVAL_DEV
@@ -33,9 +32,8 @@ def test_encoder_reproduces_recorded_statistics() -> None:
 
 def test_encoder_activations_have_caffe_vgg_scale() -> None:
     """Unnormalised VGG on a photo: mean relu4_1 activation is in the hundreds (notes: ~404)."""
-    from PIL import Image
-
     from adastyle.imageio import pil_to_tensor
+    from PIL import Image
 
     x = pil_to_tensor(Image.open(EVAL_DEV / "content" / "astronaut.jpg").convert("RGB").resize((256, 256)))
     with torch.no_grad():
@@ -71,13 +69,11 @@ def test_odd_sized_content_keeps_its_size(stylizer, style_img) -> None:
 
 
 def test_one_training_step_lowers_the_loss_on_a_fixed_batch() -> None:
+    from adastyle.imageio import pil_to_tensor
     from adastyle.train.losses import channel_means
     from adastyle.train.trainer import one_step_losses
-
-    from PIL import Image
-
-    from adastyle.imageio import pil_to_tensor
     from conftest import EXAMPLES
+    from PIL import Image
 
     torch.manual_seed(0)
     enc = load_encoder()

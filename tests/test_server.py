@@ -8,11 +8,10 @@ import zlib
 
 import httpx
 import pytest
+from conftest import EXAMPLES
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from PIL import Image
-
-from conftest import EXAMPLES
 from server_fixture import RunningServer, start_server
 
 

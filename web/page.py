@@ -17,13 +17,13 @@ from typing import Any
 
 import gradio as gr
 import numpy as np
-from PIL import Image
-
 from adastyle.imageio import ImageError, open_image
 from adastyle.server.jobs import JobQueue, QueueFull
+from PIL import Image, ImageFilter
 
 log = logging.getLogger(__name__)
 MAX_STYLES = 4
+MASK_FEATHER = 3  # pixels
 WEB_MAX_PIXELS = 36_000_000
 COLOUR_CHOICES = [("Keep the style's colours", "none"), ("Content colours (histogram match)", "histogram"),
                   ("Content colours (luminance only)", "luminance")]
@@ -48,6 +48,8 @@ def editor_content_and_mask(value: Any) -> tuple[Image.Image | None, Image.Image
         return None, None
     if not isinstance(background, Image.Image):
         background = open_image(background)
+    if background.mode == "RGBA" and background.getextrema()[3] == (255, 255):
+        background = background.convert("RGB")  # opaque: the editor works in RGBA so layers keep alpha
     mask_arr = np.zeros((background.height, background.width), np.uint8)
     for layer in value.get("layers") or []:
         if layer is None:
@@ -58,7 +60,10 @@ def editor_content_and_mask(value: Any) -> tuple[Image.Image | None, Image.Image
             layer = layer.resize(background.size)
         a = np.asarray(layer.convert("RGBA"))[..., 3]
         mask_arr = np.maximum(mask_arr, a)
-    mask = Image.fromarray(mask_arr, "L") if mask_arr.any() else None
+    if not mask_arr.any():
+        return background, None
+    # A brush stroke has a hard edge; feather it a little so the style fades in, as with a soft selection.
+    mask = Image.fromarray(mask_arr, "L").filter(ImageFilter.GaussianBlur(MASK_FEATHER))
     return background, mask
 
 
@@ -152,7 +157,7 @@ def build_page(queue: JobQueue) -> gr.Blocks:
         with gr.Row():
             with gr.Column(scale=3):
                 editor = gr.ImageEditor(label="Content (paint a mask with the brush)", type="pil",
-                                        sources=["upload", "webcam", "clipboard"], image_mode="RGB",
+                                        sources=["upload", "webcam", "clipboard"], image_mode="RGBA",
                                         brush=gr.Brush(colors=["#ffffff"], color_mode="fixed", default_size=40),
                                         layers=False, elem_id="content-editor", height=420)
                 styles = gr.File(label="Style images (one or more)", file_count="multiple",

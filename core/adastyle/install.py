@@ -13,6 +13,7 @@ import sys
 from configparser import ConfigParser
 from importlib import resources
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from adastyle.client import DEFAULT_URL, SETTINGS_NAME, config_dir
 
@@ -26,11 +27,13 @@ def client_source() -> Path:
 
 
 def settings_for(server_url: str | None) -> dict:
-    return {
-        "url": server_url or DEFAULT_URL,
-        "token_file": str(config_dir() / "token"),
-        "server_command": [sys.executable, "-m", "adastyle.cli", "serve", "--background"],
-    }
+    """What the plug-in needs: where the server is, where its token is, and how to start it there."""
+    url = server_url or DEFAULT_URL
+    parsed = urlsplit(url)
+    command = [sys.executable, "-m", "adastyle.cli", "serve", "--background"]
+    if parsed.port:
+        command += ["--port", str(parsed.port)]
+    return {"url": url, "token_file": str(config_dir() / "token"), "server_command": command}
 
 
 def _write_settings(folder: Path, server_url: str | None) -> Path:

@@ -34,6 +34,9 @@ build() {
 
 run() {
   build >/dev/null
+  # One run at a time: each run mounts /dev and /proc and unmounts them when it ends.
+  exec 9>"$ROOT.lock"
+  flock 9
   mountpoint -q "$ROOT/proc" || mount -t proc proc "$ROOT/proc"
   mountpoint -q "$ROOT/dev" || mount --rbind /dev "$ROOT/dev"
   cleanup() { umount -R "$ROOT/dev" 2>/dev/null || umount -l "$ROOT/dev" 2>/dev/null || true; umount "$ROOT/proc" 2>/dev/null || true; }

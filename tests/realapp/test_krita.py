@@ -42,6 +42,7 @@ PYKRITA_IN = f"{HOME_IN}/.local/share/krita/pykrita"
 TEST_DIR_IN = f"{HOME_IN}/adastyle-krita-test"
 ARTIST = "4242:4242"
 SELECTION = [96, 64, 224, 160]  # x, y, w, h on a 512x384 image: small enough to be sent as a crop
+FEATHER = 6  # px: the soft edge must reach the new layer as partial alpha
 KRITA_TIMEOUT = 300
 
 
@@ -124,6 +125,24 @@ def server() -> Iterator[Dict[str, str]]:
         shutil.rmtree(home, ignore_errors=True)
 
 
+def drop_kritarc_group(kritarc: Path, group: str) -> None:
+    """Remove the [group] section: the docker starts from its defaults in every run.
+
+    Needed because the harness leaves Krita with os._exit, so whether the last run's settings reached
+    kritarc depends on when Krita last synced its config.
+    """
+    if not kritarc.exists():
+        return
+    out: List[str] = []
+    skipping = False
+    for line in kritarc.read_text().splitlines():
+        if line.strip().startswith("["):
+            skipping = line.strip() == f"[{group}]"
+        if not skipping:
+            out.append(line)
+    kritarc.write_text("\n".join(out) + "\n")
+
+
 def enable_in_kritarc(kritarc: Path, name: str) -> None:
     """`enable_NAME=true` under [python], editing text (Krita's own kritarc need not be INI-clean)."""
     lines = kritarc.read_text().splitlines() if kritarc.exists() else []
@@ -164,6 +183,7 @@ def install(root: Path, server: Dict[str, str]) -> Path:
     shutil.copytree(HARNESS / "adastyle_harness", pykrita / "adastyle_harness",
                     ignore=shutil.ignore_patterns("__pycache__"))
     enable_in_kritarc(kritarc, "adastyle_harness")
+    drop_kritarc_group(kritarc, "adastyle")
     subprocess.run(["chown", "-R", ARTIST, str(home / ".local"), str(home / ".config")], check=True)
     return pykrita
 
@@ -176,7 +196,7 @@ def stage(root: Path) -> Path:
     Image.open(EXAMPLES / "content-coffee.jpg").convert("RGB").resize((512, 384)).save(test_dir / "content.png")
     shutil.copy(EXAMPLES / "style-goldfish.jpg", test_dir / "goldfish.jpg")
     config = {"content": f"{TEST_DIR_IN}/content.png", "style": f"{TEST_DIR_IN}/goldfish.jpg",
-              "selection": SELECTION, "out": f"{TEST_DIR_IN}/out"}
+              "selection": SELECTION, "feather": FEATHER, "out": f"{TEST_DIR_IN}/out"}
     (test_dir / "config.json").write_text(json.dumps(config, indent=1))
     subprocess.run(["chown", "-R", ARTIST, str(test_dir)], check=True)
     return test_dir
@@ -185,7 +205,8 @@ def stage(root: Path) -> Path:
 def run_krita(server: Dict[str, str]) -> subprocess.CompletedProcess:
     env = {"ADASTYLE_URL": server["url"], "ADASTYLE_TOKEN": server["token"],
            "ADASTYLE_HARNESS": f"{TEST_DIR_IN}/config.json", "ADASTYLE_HARNESS_WATCHDOG": str(KRITA_TIMEOUT - 40)}
-    args = ["timeout", str(KRITA_TIMEOUT), "xvfb-run", "-a", "-s", "-screen 0 1280x1024x24", "krita", "--nosplash"]
+    args = ["timeout", str(KRITA_TIMEOUT), "xvfb-run", "-a", "-s", "-screen 0 1280x1024x24", "krita", "--nosplash",
+            f"{TEST_DIR_IN}/content.png"]
     try:
         return chroot_run(args, env=env, timeout=KRITA_TIMEOUT + 30)
     except subprocess.TimeoutExpired as exc:
@@ -220,18 +241,20 @@ def test_krita_plugin_in_real_krita(chroot_root: Path, server: Dict[str, str]) -
 
     # the docker is registered in the main window (Krita names it after the factory id)
     assert c["docker"]["found"] and c["docker"]["title"] == "AdaIN Style", c["docker"]
-    assert c["docker_is_plugin_instance"]
+    assert c["docker_is_plugin_instance"] and c["docker_for_window"]
     assert c["connection_initial"].startswith("Server connected"), c["connection_initial"]
 
-    # apply_style: a new layer directly above the source, styled inside the selection only
+    # apply_style: a new layer directly above the source, styled inside the (feathered) selection only
     a = c["apply_style"]
     assert a["type"] == "paintlayer" and a["name"] == "goldfish (AdaIN)", a
     assert a["directly_above_source"], a["layers"]
     assert a["source_unchanged"]
-    assert a["new_layer"]["inside_opaque_share"] == 1.0, a["new_layer"]
-    assert a["new_layer"]["inside_mean_abs_diff"] > 10, a["new_layer"]  # the style really changed pixels
-    assert a["new_layer"]["outside_max_alpha"] == 0, a["new_layer"]    # nothing outside the selection
-    assert a["projection"]["outside_changed_bytes"] == 0, a["projection"]
+    layer = a["new_layer"]
+    assert layer["inside_opaque_share"] == 1.0, layer
+    assert layer["inside_mean_abs_diff"] > 10, layer  # the style really changed pixels
+    assert layer["outside_max_alpha"] == 0, layer     # nothing outside the selection
+    assert layer["soft_pixels"] > 2 * (SELECTION[2] + SELECTION[3]), layer  # a soft band all round
+    assert a["projection"]["outside_changed_pixels"] == 0, a["projection"]
     assert a["projection"]["inside_mean_abs_diff"] > 10, a["projection"]
 
     # the docker's Preview: one locked preview layer on top, replaced by the second preview
@@ -240,8 +263,15 @@ def test_krita_plugin_in_real_krita(chroot_root: Path, server: Dict[str, str]) -
         assert p["started"] and p["done"], p
         assert p["status"].startswith("Preview ready"), p["status"]
         assert p["count"] == 1 and p["top_is_preview"] and p["locked"], p
+        assert p["active_after"] == "Background", "the source stays active after a preview"
         assert p["stats"]["outside_max_alpha"] == 0 and p["stats"]["inside_mean_abs_diff"] > 10, p["stats"]
     assert p1["id"] != p2["id"], "the second preview must replace the first layer"
+
+    # a style taken from the layer, two weighted styles; Cancel writes nothing
+    two = c["two_styles"]
+    assert two["layer_style_saved"] and two["weights"] == "[0.3, 0.7]" and two["spins_shown"] == [True, True], two
+    assert two["status"].startswith("Preview ready") and two["previews"] == 1, two
+    assert c["cancel"] == {"status": "Cancelled.", "layers_unchanged": True}, c["cancel"]
 
     # the docker's Apply: a layer above the source, preview gone, source untouched
     d = c["docker_apply"]
@@ -256,6 +286,10 @@ def test_krita_plugin_in_real_krita(chroot_root: Path, server: Dict[str, str]) -
     assert dead["connected"] is False and dead["url"] in dead["connection"] and dead["start_visible"], dead
     assert c["reconnected"].startswith("Server connected"), c["reconnected"]
 
-    for name in ("krita-grab.png", "krita-screen.png", "krita-dead-server.png", "result.png", "preview.png"):
+    # other colour depths are refused in the status line (not converted behind the user's back)
+    sixteen = c["sixteen_bit"]
+    assert sixteen["depth"] == "U16" and "RGBA/U16" in sixteen["status"] and "8-bit" in sixteen["status"], sixteen
+
+    for name in ("krita-grab.png", "krita-screen.png", "krita-dead-server-grab.png", "result.png", "preview.png"):
         assert (ARTIFACTS / name).stat().st_size > 1000, name
     print(f"\nKrita session {seconds:.0f} s; steps:\n" + "\n".join(r["steps"]))

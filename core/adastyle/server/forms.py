@@ -115,7 +115,8 @@ async def parse_job(form: FormData, styles_by_id: dict[str, Image.Image], max_pi
         try:
             weights = [float(x) for x in weights_raw.split(",")]
         except ValueError:
-            raise ApiError(422, "invalid_parameter", f"weights must be comma-separated numbers, got {weights_raw[:60]!r}") from None
+            raise ApiError(422, "invalid_parameter",
+                           f"weights must be comma-separated numbers, got {weights_raw[:60]!r}") from None
     preserve = str(form.get("preserve_color") or "none")
     if preserve not in METHODS:
         raise ApiError(422, "invalid_parameter", f"preserve_color must be one of {', '.join(METHODS)}")

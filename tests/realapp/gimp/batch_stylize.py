@@ -2,6 +2,7 @@
 # Calls plug-in-adastyle-stylize non-interactively on real images and writes what it saw to result.json;
 # pytest makes the assertions, so a failed check still leaves the whole picture for the report.
 # Executed with exec(..., globals()) by python-eval: plain top-level code and functions, no __file__.
+import hashlib
 import json
 import os
 import sys
@@ -10,7 +11,8 @@ import traceback
 from gi.repository import Gegl, Gimp, Gio
 
 TEST_DIR = os.environ.get("ADASTYLE_TEST_DIR", "/home/artist/adastyle-test")
-JOB = json.load(open(os.path.join(TEST_DIR, "job.json")))
+with open(os.path.join(TEST_DIR, "job.json")) as _f:
+    JOB = json.load(_f)
 PROC = "plug-in-adastyle-stylize"
 RGBA = "R'G'B'A u8"
 
@@ -96,7 +98,7 @@ def expected_box(img, layer):
     sys.path.insert(0, JOB["plugin_dir"])
     import adastyle_client as client
 
-    _, non_empty, x1, y1, x2, y2 = Gimp.Selection.bounds(img)
+    _, _, x1, y1, x2, y2 = Gimp.Selection.bounds(img)
     _, ox, oy = layer.get_offsets()
     sel = (max(0, x1 - ox), max(0, y1 - oy), min(layer.get_width(), x2 - ox), min(layer.get_height(), y2 - oy))
     return list(client.expand_box(sel, client.context_margin(sel), layer.get_width(), layer.get_height()))
@@ -130,7 +132,7 @@ def stylize_case(case):
         if new is not None:
             _, nx, ny = new.get_offsets()
             _, sx, sy = layer.get_offsets()
-            rec.update(new_name=new.get_name(), new_has_mask=new.get_mask() is not None,
+            rec.update(new_name=new.get_name(), new_digest=hashlib.sha1(layer_bytes(new)).hexdigest(), new_has_mask=new.get_mask() is not None,
                        new_box=[nx - sx, ny - sy, nx - sx + new.get_width(), ny - sy + new.get_height()],
                        new_type=new.type().value_nick if hasattr(new, "type") else "")
     comp_after = composite(img, os.path.join(TEST_DIR, "out", case["name"] + ".png"))
@@ -146,7 +148,8 @@ def stylize_case(case):
 def down_case(case):
     """Server down: the procedure must fail and leave the image exactly as it was."""
     settings_path = os.path.join(JOB["plugin_dir"], "adastyle-settings.json")
-    original = open(settings_path).read()
+    with open(settings_path) as f:
+        original = f.read()
     settings = json.loads(original)
     settings.pop("server_command", None)
     if case.get("server_command"):
@@ -174,7 +177,7 @@ def main():
     for case in JOB["cases"]:
         try:
             results["cases"].append(down_case(case) if case.get("down") else stylize_case(case))
-        except Exception:
+        except Exception:  # noqa: BLE001 - recorded for pytest, the other cases still run
             results["errors"].append(case["name"] + ": " + traceback.format_exc())
     with open(os.path.join(TEST_DIR, "result.json"), "w") as f:
         json.dump(results, f, indent=1)

@@ -9,22 +9,21 @@ import json
 import subprocess
 import sys
 import time
-from typing import List, Optional
 
 
 def xdotool(*args: str) -> str:
     try:
-        return subprocess.run(["xdotool", *args], capture_output=True, text=True, timeout=10).stdout.strip()
+        return subprocess.run(["xdotool", *args], capture_output=True, text=True, timeout=10, check=False).stdout.strip()
     except (OSError, subprocess.TimeoutExpired):
         return ""
 
 
-def find_window(title: str) -> Optional[str]:
+def find_window(title: str) -> str | None:
     found = xdotool("search", "--onlyvisible", "--name", title).split()
     return found[0] if found else None
 
 
-def wait_window(title: str, timeout: float) -> Optional[str]:
+def wait_window(title: str, timeout: float) -> str | None:
     deadline = time.time() + timeout
     while time.time() < deadline:
         wid = find_window(title)
@@ -58,7 +57,7 @@ def play(step: str, started: float) -> dict:
     return rec
 
 
-def main(argv: List[str]) -> None:
+def main(argv: list[str]) -> None:
     started = time.time()
     steps = [play(step, started) for step in argv[2:]]
     with open(argv[1], "w") as f:

@@ -1,7 +1,9 @@
 """Test-only Krita plug-in: drives the real AdaStyle plug-in inside a real Krita, writes a JSON report, exits.
 
-Does nothing unless $ADASTYLE_HARNESS names a JSON config {content, style, selection: [x, y, w, h], out}.
-After the main window exists it opens the content image, selects a rectangle, checks the docker is
+Does nothing unless $ADASTYLE_HARNESS names a JSON config {content, style, selection: [x, y, w, h],
+feather, out}.
+Krita is started with the content image on its command line; once the main window shows it, the
+harness selects a rectangle, checks the docker is
 there, calls adastyle_krita.apply_style, clicks the docker's Preview twice and Apply once, points the
 docker at a dead server, takes screenshots, writes out/result.json and leaves with os._exit (quitting
 Krita properly hangs or asks to save). A watchdog writes what it has and exits if anything hangs.
@@ -70,31 +72,38 @@ def wait_for(cond: Callable[[], bool], timeout: float) -> bool:
     return True
 
 
-def rect_stats(new: bytes, ref: bytes, width: int, height: int, rect: Tuple[int, int, int, int]) -> Dict[str, Any]:
-    """Inside rect: opaque share and mean |RGB difference|; outside: max alpha and changed bytes."""
-    x, y, w, h = rect
-    stride = width * 4
-    inside_opaque = inside_px = diff_sum = 0
-    outside_alpha = outside_changed = 0
-    for row in range(height):
-        a, b = new[row * stride:(row + 1) * stride], ref[row * stride:(row + 1) * stride]
-        if y <= row < y + h:
-            seg_a, seg_b = a[x * 4:(x + w) * 4], b[x * 4:(x + w) * 4]
-            alphas = seg_a[3::4]
-            inside_opaque += alphas.count(255)
-            inside_px += w
-            diff_sum += sum(abs(p - q) for i, (p, q) in enumerate(zip(seg_a, seg_b)) if i % 4 != 3)
-            outside = [(a[:x * 4], b[:x * 4]), (a[(x + w) * 4:], b[(x + w) * 4:])]
-        else:
-            outside = [(a, b)]
-        for oa, ob in outside:
-            if oa:
-                outside_alpha = max(outside_alpha, max(oa[3::4]))
-                if oa != ob:
-                    outside_changed += sum(1 for p, q in zip(oa, ob) if p != q)
-    return {"inside_opaque_share": inside_opaque / max(1, inside_px),
-            "inside_mean_abs_diff": diff_sum / max(1, inside_px * 3),
-            "outside_max_alpha": outside_alpha, "outside_changed_bytes": outside_changed}
+Rect = Tuple[int, int, int, int]  # x, y, w, h
+
+
+def _inside(px: int, py: int, rect: Rect) -> bool:
+    return rect[0] <= px < rect[0] + rect[2] and rect[1] <= py < rect[1] + rect[3]
+
+
+def rect_stats(new: bytes, ref: bytes, width: int, height: int, inner: Rect, outer: Rect) -> Dict[str, Any]:
+    """Compare `new` with `ref` around a (feathered) selection.
+
+    inner: surely selected (opaque share, mean |RGB difference|); outside outer: surely not selected
+    (max alpha, changed bytes); between them the soft edge (pixels with 0 < alpha < 255 counted).
+    """
+    opaque = count = diff = 0
+    outside_alpha = outside_changed = soft = 0
+    for py in range(height):
+        row = py * width * 4
+        for px in range(width):
+            i = row + px * 4
+            a = new[i + 3]
+            if 0 < a < 255:
+                soft += 1
+            if _inside(px, py, inner):
+                count += 1
+                opaque += a == 255
+                diff += abs(new[i] - ref[i]) + abs(new[i + 1] - ref[i + 1]) + abs(new[i + 2] - ref[i + 2])
+            elif not _inside(px, py, outer):
+                outside_alpha = max(outside_alpha, a)
+                if new[i:i + 4] != ref[i:i + 4]:
+                    outside_changed += 1
+    return {"inside_opaque_share": opaque / max(1, count), "inside_mean_abs_diff": diff / max(1, count * 3),
+            "outside_max_alpha": outside_alpha, "outside_changed_pixels": outside_changed, "soft_pixels": soft}
 
 
 def projection_bgra(doc: Any) -> bytes:
@@ -147,30 +156,44 @@ class Harness(Extension):
         os._exit(3)
 
     def _on_window(self) -> None:
-        QTimer.singleShot(500, self._run)
+        # Phases run from Krita's own event loop, one after another: some GUI updates (the Layers
+        # docker, deferred deletes) only happen once control returns there, not in nested processEvents.
+        self._phases: List[Callable[[], None]] = [self._phase_main, self._phase_screenshot, self._phase_dead_server,
+                                                  self._phase_dead_screenshot, self._phase_end]
+        QTimer.singleShot(500, self._next)
 
-    def _run(self) -> None:
+    def _next(self) -> None:
+        phase = self._phases.pop(0)
         try:
-            self._drive()
-            self.report.data["finished"] = True
+            phase()
         except BaseException:  # noqa: BLE001 - reported to pytest
             self.report.data["error"] = traceback.format_exc()[-4000:]
-        finally:
-            self.report.write()
-            sys.stderr.flush()
-            os._exit(0)
+            self._phases = [self._phase_end]
+        if phase != self._phase_end:
+            QTimer.singleShot(1500, self._next)
+
+    def _phase_end(self) -> None:
+        if self.report.data["error"] is None:
+            self.report.data["finished"] = True
+        self.report.write()
+        sys.stderr.flush()
+        os._exit(0)
 
     # ---- the scenario ----------------------------------------------------------------------------------
-    def _drive(self) -> None:
+    def _phase_main(self) -> None:
         r, cfg = self.report, self.cfg
         out = cfg["out"]
         app = Krita.instance()
         win = app.activeWindow()
         qwin = win.qwindow()
         qwin.setGeometry(0, 0, 1280, 1000)
-        doc = app.openDocument(cfg["content"])
-        win.addView(doc)
-        app.setActiveDocument(doc)
+        # The image is opened by Krita itself (command line), like a user's File > Open. Opened with
+        # app.openDocument + win.addView instead, Krita 5.2.9 gives the view no active node, an empty
+        # Layers docker and a failed assert in setActiveNode, so the docker could not be driven.
+        if not wait_for(lambda: bool(app.documents()) and win.activeView() is not None, 60):
+            raise RuntimeError("Krita opened no document from its command line")
+        doc = app.documents()[0]
+        r.check("opened_by", "command line")
         pump(1.0)
         r.step("document open")
         W, H = doc.width(), doc.height()
@@ -178,8 +201,12 @@ class Harness(Extension):
         r.check("document", {"size": [W, H], "layer": layer.name(), "model": layer.colorModel(),
                              "depth": layer.colorDepth()})
         x, y, w, h = cfg["selection"]
+        f = int(cfg.get("feather", 0))
         sel = Selection()
         sel.select(x, y, w, h, 255)
+        if f:
+            sel.feather(f)  # soft edges must survive: partial alpha in the new layer
+        inner, outer = (x + 2 * f, y + 2 * f, w - 4 * f, h - 4 * f), (x - 2 * f, y - 2 * f, w + 4 * f, h + 4 * f)
         doc.setSelection(sel)
         r.check("active_after_selection", doc.activeNode().type() if doc.activeNode() else None)
         doc.setActiveNode(layer)  # setSelection may make the selection mask active
@@ -193,7 +220,9 @@ class Harness(Extension):
                            "class": type(dock).__name__ if dock else None,
                            "in_krita_dockers": any(d.objectName() == "adastyle_docker" for d in app.dockers()),
                            "actions": [a for a in ("adastyle_preview", "adastyle_apply") if app.action(a)]})
-        dock = adastyle_krita.docker_for(win) or dock
+        via_api = adastyle_krita.docker_for(win)
+        r.check("docker_for_window", via_api is not None)
+        dock = via_api or dock
         dock.show()
         dock.raise_()
         r.check("docker_is_plugin_instance", isinstance(dock, adastyle_krita.AdaStyleDocker))
@@ -211,8 +240,8 @@ class Harness(Extension):
         r.check("apply_style", {
             "name": new.name(), "type": new.type(), "layers": names,
             "directly_above_source": names.index(new.name()) == names.index(layer.name()) + 1,
-            "new_layer": rect_stats(new_px, source_before, W, H, (x, y, w, h)),
-            "projection": rect_stats(proj, source_before, W, H, (x, y, w, h)),
+            "new_layer": rect_stats(new_px, source_before, W, H, inner, outer),
+            "projection": rect_stats(proj, source_before, W, H, inner, outer),
             "source_unchanged": bytes(layer.pixelData(0, 0, W, H)) == source_before})
         save_bgra(proj, W, H, os.path.join(out, "result.png"))
         save_bgra(new_px, W, H, os.path.join(out, "result-layer.png"))
@@ -223,8 +252,8 @@ class Harness(Extension):
         preview_button = dock.findChild(QPushButton, "adastyle_preview")
         apply_button = dock.findChild(QPushButton, "adastyle_apply")
         previews: List[Dict[str, Any]] = []
-        for i in range(2):
-            doc.setActiveNode(layer)
+        doc.setActiveNode(layer)
+        for _ in range(2):  # the second one without re-selecting: the source must still be active
             t = time.monotonic()
             preview_button.click()
             started = dock.is_busy()
@@ -232,37 +261,98 @@ class Harness(Extension):
             pump(0.3)
             top = doc.topLevelNodes()
             pv = [n for n in top if n.name() == adastyle_krita.PREVIEW_NAME]
+            active = doc.activeNode()
             info: Dict[str, Any] = {"started": started, "done": done, "seconds": time.monotonic() - t,
                                     "status": dock.status_text(), "count": len(pv),
-                                    "top_is_preview": bool(top) and top[-1].name() == adastyle_krita.PREVIEW_NAME}
+                                    "top_is_preview": bool(top) and top[-1].name() == adastyle_krita.PREVIEW_NAME,
+                                    "active_after": active.name() if active else None}
             if pv:
                 info["locked"] = pv[0].locked()
                 info["id"] = pv[0].uniqueId().toString()
-                info["stats"] = rect_stats(bytes(pv[0].pixelData(0, 0, W, H)), source_before, W, H, (x, y, w, h))
+                info["stats"] = rect_stats(bytes(pv[0].pixelData(0, 0, W, H)), source_before, W, H,
+                                           inner, outer)
             previews.append(info)
         r.check("previews", previews)
         save_bgra(projection_bgra(doc), W, H, os.path.join(out, "preview.png"))
         r.step("previews done")
+
+        # -- a second style taken from the layer: weight spins appear; a weighted two-style preview runs
+        doc.setActiveNode(layer)
+        dock.add_from_layer()
+        spins = dock.weight_spins()
+        for spin, value in zip(spins, (0.3, 0.7)):
+            spin.setValue(value)
+        preview_button.click()
+        wait_for(lambda: not dock.is_busy(), 120)
+        pump(0.3)
+        styles = json.loads(app.readSetting("adastyle", "styles", "[]"))
+        r.check("two_styles", {"styles": styles, "weights": app.readSetting("adastyle", "weights", ""),
+                               "layer_style_saved": len(styles) == 2 and os.path.isfile(styles[1]),
+                               "spins_shown": [not spin.isHidden() for spin in spins],
+                               "status": dock.status_text(),
+                               "previews": sum(n.name() == adastyle_krita.PREVIEW_NAME for n in doc.topLevelNodes())})
+
+        # -- Cancel right after Preview: nothing is written, the docker says so
+        before = [n.uniqueId().toString() for n in doc.topLevelNodes()]
+        preview_button.click()
+        dock.findChild(QPushButton, "adastyle_cancel").click()
+        wait_for(lambda: not dock.is_busy(), 60)
+        pump(0.3)
+        r.check("cancel", {"status": dock.status_text(),
+                           "layers_unchanged": [n.uniqueId().toString() for n in doc.topLevelNodes()] == before})
+        dock.set_styles([cfg["style"]])
+        r.step("two styles and cancel done")
 
         doc.setActiveNode(layer)
         apply_button.click()
         wait_for(lambda: not dock.is_busy(), 180)
         pump(0.3)
         names = [n.name() for n in doc.topLevelNodes()]
+        active = doc.activeNode()
         r.check("docker_apply", {"status": dock.status_text(), "layers": names,
+                                 "active_after": active.name() if active else None,
                                  "above_source": names[names.index(layer.name()) + 1],
                                  "source_unchanged": bytes(layer.pixelData(0, 0, W, H)) == source_before})
         r.check("settings_saved", app.readSetting("adastyle", "styles", ""))
         r.step("docker apply done")
 
-        # -- screenshot while connected, docker open
-        pump(1.5)
-        qwin.grab().save(os.path.join(out, "krita-grab.png"), "PNG")
-        shot = subprocess.run(["import", "-window", "root", os.path.join(out, "krita-screen.png")],
-                              capture_output=True, text=True, timeout=30)
-        r.check("import_rc", [shot.returncode, shot.stderr[-300:]])
-        r.step("screenshots")
+        self.win, self.doc, self.layer, self.dock = win, doc, layer, dock
 
+    def _screenshot(self, name: str, with_screen: bool) -> None:
+        """The main window as Qt paints it (grab) and, if asked, the whole X screen (ImageMagick import)."""
+        out = self.cfg["out"]
+        self.win.qwindow().grab().save(os.path.join(out, f"{name}-grab.png"), "PNG")
+        if with_screen:
+            shot = subprocess.run(["import", "-window", "root", os.path.join(out, f"{name}-screen.png")],
+                                  capture_output=True, text=True, timeout=30)
+            self.report.check(f"{name}_import_rc", [shot.returncode, shot.stderr[-300:]])
+
+    def _phase_screenshot(self) -> None:
+        self.report.check("layers_at_screenshot", [n.name() for n in self.doc.topLevelNodes()])
+        self._screenshot("krita", with_screen=True)
+        self.report.step("screenshots")
+
+    def _phase_dead_screenshot(self) -> None:
+        self._screenshot("krita-dead-server", with_screen=False)
+        dock = self.dock
+        dock.url.setText("")
+        dock.url.editingFinished.emit()
+        wait_for(lambda: dock.connected is True, 20)
+        self.report.check("reconnected", dock.connection_text())
+        self.report.step("dead server done")
+
+        # -- a 16-bit image is refused with a clear message (last: it converts the document)
+        self.doc.setColorSpace("RGBA", "U16", "")
+        self.doc.waitForDone()
+        self.doc.setActiveNode(self.layer)
+        pump(0.5)
+        dock.findChild(QPushButton, "adastyle_preview").click()
+        wait_for(lambda: not dock.is_busy(), 30)
+        self.report.check("sixteen_bit", {"depth": self.layer.colorDepth(), "status": dock.status_text()})
+
+    def _phase_dead_server(self) -> None:
+        r, doc, layer, dock = self.report, self.doc, self.layer, self.dock
+        preview_button = dock.findChild(QPushButton, "adastyle_preview")
         # -- dead server: the docker says so, nothing raises
         status_label = dock.findChild(QLabel, "adastyle_status")
         dead = dead_url()
@@ -275,9 +365,6 @@ class Harness(Extension):
         pump(0.5)
         r.check("dead_server", {"url": dead, "status": status_label.text(), "connection": dock.connection_text(),
                                 "connected": dock.connected, "start_visible": dock.start_button.isVisible()})
-        qwin.grab().save(os.path.join(out, "krita-dead-server.png"), "PNG")
-        dock.url.setText("")
-        dock.url.editingFinished.emit()
-        wait_for(lambda: dock.connected is True, 20)
-        r.check("reconnected", dock.connection_text())
-        r.step("dead server done")
+
+
+Krita.instance().addExtension(Harness(Krita.instance()))

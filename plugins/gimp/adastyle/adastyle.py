@@ -1,0 +1,448 @@
+#!/usr/bin/env python3
+"""AdaStyle for GIMP 3: AdaIN style transfer of a layer (or its selection) through the local AdaStyle server.
+
+Thin on purpose: GIMP does the pixels and the undo, the server does the network. The plug-in imports only
+the GIMP 3 introspection API and `adastyle_client` (the standard-library client that `adastyle
+install-plugin gimp` copies beside this file), so it runs on GIMP's own Python without numpy or torch.
+
+PDB procedure `plug-in-adastyle-stylize` (Filters > Artistic > AdaIN Style Transfer…), arguments:
+  style-path      one or more style image paths separated by os.pathsep (':' on Linux/macOS, ';' on Windows)
+  weights         comma-separated style weights ("0.3,0.7"); empty = equal
+  alpha           0..1 content/style trade-off (1 = full style)
+  preserve-color  none | histogram | luminance
+  use-selection   stylise only the selection (soft edges kept through a layer mask)
+  scale           stroke scale 0.05..4 (working resolution / canvas)
+  server-url      AdaStyle server URL; empty = ADASTYLE_URL or the settings file beside the plug-in
+
+The result is a NEW layer directly above the source layer (which is never modified), cropped to the
+selection's bounding box, with a layer mask from the selection; one undo step removes it.
+Grey images: the server stylises in colour and GIMP converts the result to grey when it is written into a
+GRAYA layer (the image mode is left alone; convert the image to RGB first to keep the colours).
+"""
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+if HERE not in sys.path:
+    sys.path.insert(0, HERE)  # the client copy installed beside this file
+
+import adastyle_client as client
+import gi
+
+gi.require_version("Gimp", "3.0")
+gi.require_version("Gegl", "0.4")
+from gi.repository import Gegl, Gimp, GLib, GObject
+
+PROC_NAME = "plug-in-adastyle-stylize"
+PIXEL_FORMAT = "R'G'B'A u8"  # primed = sRGB-encoded; "RGBA u8" would be linear light
+MASK_FORMAT = "Y u8"
+PRESERVE_CHOICES = ("none", "histogram", "luminance")
+SETTINGS_PATH = os.path.join(HERE, client.SETTINGS_NAME)
+START_HINT = "Start it with `adastyle serve --background` (or check the server URL in the plug-in settings)."
+
+Box = tuple[int, int, int, int]  # x0, y0, x1, y1 in layer coordinates, x1/y1 exclusive
+
+
+class PluginError(Exception):
+    """A problem to report to the user as the procedure's error; the image has not been changed."""
+
+    def __init__(self, message: str, status: Gimp.PDBStatusType = Gimp.PDBStatusType.EXECUTION_ERROR) -> None:
+        super().__init__(message)
+        self.message = message
+        self.status = status
+
+
+@dataclass
+class Params:
+    """The procedure's arguments, validated, in the form the client wants."""
+
+    styles: list[str]
+    weights: list[float] | None
+    alpha: float
+    preserve_color: str
+    use_selection: bool
+    scale: float
+    server_url: str
+
+
+@dataclass
+class Region:
+    """What to send: a box of the layer and, for a selection, the selection's mask over that box."""
+
+    box: Box
+    mask: bytes | None  # 8-bit, box-sized; None = whole box
+
+    @property
+    def width(self) -> int:
+        return self.box[2] - self.box[0]
+
+    @property
+    def height(self) -> int:
+        return self.box[3] - self.box[1]
+
+
+# ---- arguments ----------------------------------------------------------------------------------------
+def add_arguments(procedure: Gimp.Procedure) -> None:
+    """The public scripting interface; names are stable, the dialog shows the nicks."""
+    rw = GObject.ParamFlags.READWRITE
+    procedure.add_string_argument("style-path", "St_yle image(s)",
+                                  f"Style image path(s), several separated by {os.pathsep!r}", "", rw)
+    procedure.add_string_argument("weights", "_Weights", "Comma-separated weight per style (empty = equal)", "", rw)
+    procedure.add_double_argument("alpha", "_Alpha", "Style strength: 0 = content, 1 = full style",
+                                  0.0, 1.0, 1.0, rw)
+    procedure.add_string_argument("preserve-color", "_Preserve color",
+                                  "Keep the content's colours: none, histogram or luminance", "none", rw)
+    procedure.add_boolean_argument("use-selection", "Use the s_election",
+                                   "Stylise only the selection (soft edges kept)", True, rw)
+    procedure.add_double_argument("scale", "_Brush-stroke scale", "Working resolution / canvas (0.05 to 4)",
+                                  0.05, 4.0, 1.0, rw)
+    procedure.add_string_argument("server-url", "Server _URL",
+                                  "AdaStyle server URL (empty = from the plug-in settings)", "", rw)
+
+
+def parse_styles(raw: str) -> list[str]:
+    """Style paths from the os.pathsep-separated argument; each must be a readable file."""
+    paths = [p.strip() for p in (raw or "").split(os.pathsep) if p.strip()]
+    if not paths:
+        raise PluginError("Choose at least one style image (argument 'style-path').", Gimp.PDBStatusType.CALLING_ERROR)
+    for p in paths:
+        if not os.path.isfile(p):
+            raise PluginError(f"Style image not found: {p}", Gimp.PDBStatusType.CALLING_ERROR)
+    return paths
+
+
+def parse_weights(raw: str, n_styles: int) -> list[float] | None:
+    """Weights for several styles; ignored for one style (nothing to blend), None when empty."""
+    text = (raw or "").strip()
+    if not text or n_styles < 2:
+        return None
+    try:
+        weights = [float(x) for x in text.split(",")]
+    except ValueError:
+        raise PluginError(f"Weights must be comma-separated numbers, got {text!r}.",
+                          Gimp.PDBStatusType.CALLING_ERROR) from None
+    if len(weights) != n_styles:
+        raise PluginError(f"Got {len(weights)} weights for {n_styles} style images.", Gimp.PDBStatusType.CALLING_ERROR)
+    return weights
+
+
+def read_params(config: Gimp.ProcedureConfig) -> Params:
+    """Validated arguments from the procedure config (dialog or script)."""
+    styles = parse_styles(config.get_property("style-path"))
+    preserve = (config.get_property("preserve-color") or "none").strip().lower()
+    if preserve not in PRESERVE_CHOICES:
+        raise PluginError(f"preserve-color must be one of {', '.join(PRESERVE_CHOICES)}, got {preserve!r}.",
+                          Gimp.PDBStatusType.CALLING_ERROR)
+    return Params(styles=styles, weights=parse_weights(config.get_property("weights"), len(styles)),
+                  alpha=float(config.get_property("alpha")), preserve_color=preserve,
+                  use_selection=bool(config.get_property("use-selection")),
+                  scale=float(config.get_property("scale")),
+                  server_url=(config.get_property("server-url") or "").strip())
+
+
+# ---- pixels -------------------------------------------------------------------------------------------
+def resolve_layer(drawable: Gimp.Drawable) -> Gimp.Layer:
+    """The layer to read: a layer mask stands for its layer; channels are refused."""
+    if isinstance(drawable, Gimp.LayerMask):
+        return Gimp.Layer.from_mask(drawable)
+    if isinstance(drawable, Gimp.Layer):
+        return drawable
+    raise PluginError("Select a layer to stylise (channels are not supported).", Gimp.PDBStatusType.CALLING_ERROR)
+
+
+def layer_offsets(layer: Gimp.Layer) -> tuple[int, int]:
+    _, ox, oy = layer.get_offsets()
+    return ox, oy
+
+
+def selection_box(image: Gimp.Image, layer: Gimp.Layer) -> Box | None:
+    """The selection's bounds in layer coordinates, clipped to the layer; None when nothing is selected."""
+    _, non_empty, x1, y1, x2, y2 = Gimp.Selection.bounds(image)
+    if not non_empty:
+        return None
+    ox, oy = layer_offsets(layer)
+    box = (max(0, x1 - ox), max(0, y1 - oy), min(layer.get_width(), x2 - ox), min(layer.get_height(), y2 - oy))
+    if box[0] >= box[2] or box[1] >= box[3]:
+        raise PluginError(f"The selection does not overlap the layer {layer.get_name()!r}.",
+                          Gimp.PDBStatusType.CALLING_ERROR)
+    return box
+
+
+def read_rect(buffer: Gegl.Buffer, x: int, y: int, w: int, h: int, fmt: str, abyss: Gegl.AbyssPolicy) -> bytes:
+    return bytes(buffer.get(Gegl.Rectangle.new(x, y, w, h), 1.0, fmt, abyss))
+
+
+def plan_region(image: Gimp.Image, layer: Gimp.Layer, use_selection: bool) -> Region:
+    """The layer box to stylise: the selection's bounds plus context (whole layer without a selection)."""
+    w, h = layer.get_width(), layer.get_height()
+    sel = selection_box(image, layer) if use_selection else None
+    if sel is None:
+        return Region((0, 0, w, h), None)
+    box = client.expand_box(sel, client.context_margin(sel), w, h)
+    ox, oy = layer_offsets(layer)
+    # The selection lives in image coordinates: shift the layer box by the layer's offsets.
+    mask = read_rect(image.get_selection().get_buffer(), ox + box[0], oy + box[1], box[2] - box[0],
+                     box[3] - box[1], MASK_FORMAT, Gegl.AbyssPolicy.NONE)
+    if not mask.strip(b"\x00"):
+        raise PluginError(f"The selection does not overlap the layer {layer.get_name()!r}.",
+                          Gimp.PDBStatusType.CALLING_ERROR)
+    return Region(box, mask)
+
+
+_BINARY = bytes([0] + [255] * 255)
+
+
+def server_mask(region: Region, n_styles: int) -> bytes | None:
+    """The mask to send, or None.
+
+    With one style the server uses the mask for the region's statistics and keeps the original outside it.
+    It gets the selection made hard (any selected pixel = 255): the soft edge is applied once, by the layer
+    mask, instead of twice. With several styles the server would read a mask as 'white = first style,
+    black = second' (and refuses weights with it), so the selection is left to the layer mask alone.
+    """
+    if region.mask is None or n_styles != 1:
+        return None
+    return region.mask.translate(_BINARY)
+
+
+def layer_name(styles: list[str], preserve_color: str) -> str:
+    """'AdaIN: castle + autumn (histogram)': the style files the layer came from."""
+    stems = " + ".join(os.path.splitext(os.path.basename(s))[0] for s in styles)
+    return f"AdaIN: {stems}" + (f" ({preserve_color})" if preserve_color != "none" else "")
+
+
+def result_image_type(image: Gimp.Image) -> Gimp.ImageType:
+    """A layer type the image allows: GRAYA in a grey image (GEGL converts the RGBA result on write)."""
+    if image.get_base_type() == Gimp.ImageBaseType.GRAY:
+        return Gimp.ImageType.GRAYA_IMAGE
+    return Gimp.ImageType.RGBA_IMAGE
+
+
+def add_result_layer(image: Gimp.Image, source: Gimp.Layer, region: Region, rgba: bytes, name: str) -> Gimp.Layer:
+    """The new layer above `source`, in one undo group; masked by the selection when one was used."""
+    image.undo_group_start()
+    layer = None
+    try:
+        layer = Gimp.Layer.new(image, name, region.width, region.height, result_image_type(image), 100.0,
+                               Gimp.LayerMode.NORMAL)
+        # Inserting at the source's position in the source's parent puts the new layer directly above it.
+        image.insert_layer(layer, source.get_parent(), image.get_item_position(source))
+        ox, oy = layer_offsets(source)
+        layer.set_offsets(ox + region.box[0], oy + region.box[1])
+        buffer = layer.get_buffer()
+        buffer.set(Gegl.Rectangle.new(0, 0, region.width, region.height), PIXEL_FORMAT, rgba)
+        buffer.flush()
+        layer.update(0, 0, region.width, region.height)
+        if region.mask is not None:
+            layer.add_mask(layer.create_mask(Gimp.AddMaskType.SELECTION))  # keeps the feathered edge
+    except Exception:
+        if layer is not None and layer.get_image() is not None:
+            image.remove_layer(layer)  # leave no half-made layer behind
+        raise
+    finally:
+        image.undo_group_end()
+    return layer
+
+
+# ---- server -------------------------------------------------------------------------------------------
+def connect(server_url: str) -> client.Client:
+    """A client with a healthy server, started with the configured command if it is down."""
+    conn = client.Client(url=server_url or None, settings_path=SETTINGS_PATH)
+
+    def on_wait(message: str) -> None:
+        Gimp.progress_set_text(message)
+
+    Gimp.progress_init(f"AdaStyle: connecting to {conn.url}…")
+    try:
+        conn.ensure_running(on_wait=on_wait)
+    except client.AdaStyleError as exc:
+        message = exc.message.rstrip()
+        if "adastyle serve" not in message:
+            message = message.rstrip(".") + ". " + START_HINT
+        raise PluginError(f"AdaStyle server unavailable: {message}") from None
+    return conn
+
+
+class CancelWindow:
+    """Interactive runs only: a small window with a progress bar and a Cancel button.
+
+    GIMP's own progress Cancel kills the plug-in process, which would leave the job running on the server;
+    this window lets the plug-in cancel the job itself. GTK events are pumped from the poll callbacks.
+    """
+
+    def __init__(self, title: str) -> None:
+        gi.require_version("Gtk", "3.0")
+        from gi.repository import Gtk
+
+        self._gtk = Gtk
+        self.cancelled = False
+        self.window = Gtk.Dialog(title=title)
+        self.window.add_button("_Cancel", Gtk.ResponseType.CANCEL)
+        self.window.connect("response", self._on_cancel)
+        self.window.connect("delete-event", self._on_cancel)
+        self.bar = Gtk.ProgressBar(show_text=True)
+        self.bar.set_size_request(320, -1)
+        box = self.window.get_content_area()
+        box.set_border_width(12)
+        box.pack_start(self.bar, True, True, 6)
+        self.window.show_all()
+        self.pump()
+
+    def _on_cancel(self, *_args: object) -> bool:
+        self.cancelled = True
+        self.bar.set_text("Cancelling…")
+        return True
+
+    def pump(self) -> None:
+        while self._gtk.events_pending():
+            self._gtk.main_iteration_do(False)
+
+    def progress(self, fraction: float) -> None:
+        self.bar.set_fraction(max(0.0, min(1.0, fraction)))
+        self.pump()
+
+    def should_cancel(self) -> bool:
+        self.pump()
+        return self.cancelled
+
+    def close(self) -> None:
+        self.window.destroy()
+        self.pump()
+
+
+def make_callbacks(window: CancelWindow | None) -> tuple[Callable[[float], None], Callable[[], bool]]:
+    """progress and should_cancel for client.wait: GIMP's progress bar, plus the Cancel window if any."""
+
+    def progress(fraction: float) -> None:
+        Gimp.progress_update(max(0.0, min(1.0, fraction)))
+        if window is not None:
+            window.progress(fraction)
+
+    def should_cancel() -> bool:
+        return window.should_cancel() if window is not None else False
+
+    return progress, should_cancel
+
+
+def stylize(conn: client.Client, params: Params, rgba: bytes, region: Region,
+            window: CancelWindow | None) -> bytes:
+    """Raw RGBA of the stylised box from the server; PluginError with the server's message on failure."""
+    progress, should_cancel = make_callbacks(window)
+    Gimp.progress_init("AdaIN style transfer…")
+    try:
+        data, headers = conn.stylize(styles=params.styles, rgba=(rgba, region.width, region.height),
+                                     mask_gray=server_mask(region, len(params.styles)), weights=params.weights,
+                                     alpha=params.alpha, preserve_color=params.preserve_color,
+                                     scale=params.scale, result_format="rgba",
+                                     progress=progress, should_cancel=should_cancel)
+    except client.JobCancelled:
+        raise PluginError("Cancelled.", Gimp.PDBStatusType.CANCEL) from None
+    except client.ServerUnavailable as exc:
+        raise PluginError(f"AdaStyle server unavailable: {exc.message}") from None
+    except client.AdaStyleError as exc:
+        raise PluginError(f"AdaStyle: {exc.message}") from None
+    lower = {k.lower(): v for k, v in headers.items()}  # HTTP header names are case-insensitive
+    size = (int(lower.get("x-width", region.width)), int(lower.get("x-height", region.height)))
+    if size != (region.width, region.height) or len(data) != region.width * region.height * 4:
+        raise PluginError(f"AdaStyle: the server answered {size[0]}x{size[1]} ({len(data)} bytes) "
+                          f"for a {region.width}x{region.height} request.")
+    Gimp.progress_update(1.0)
+    return data
+
+
+# ---- the procedure ------------------------------------------------------------------------------------
+def show_dialog(procedure: Gimp.Procedure, config: Gimp.ProcedureConfig) -> bool:
+    """The procedure dialog over the arguments; GIMP remembers the values. False = cancelled."""
+    gi.require_version("GimpUi", "3.0")
+    from gi.repository import GimpUi
+
+    GimpUi.init(PROC_NAME)
+    for name in ("style-path", "weights", "preserve-color", "server-url"):
+        if config.get_property(name) is None:  # an empty default comes back as NULL, which GtkEntry rejects
+            config.set_property(name, "")
+    dialog = GimpUi.ProcedureDialog.new(procedure, config, "AdaIN Style Transfer")
+    dialog.fill(None)
+    try:
+        return bool(dialog.run())
+    finally:
+        dialog.destroy()
+
+
+def stylize_layer(image: Gimp.Image, drawable: Gimp.Drawable, params: Params, interactive: bool) -> Gimp.Layer:
+    """Everything after the dialog: check the server, read pixels, stylise, add the layer."""
+    layer = resolve_layer(drawable)
+    region = plan_region(image, layer, params.use_selection)
+    conn = connect(params.server_url)
+    rgba = read_rect(layer.get_buffer(), region.box[0], region.box[1], region.width, region.height,
+                     PIXEL_FORMAT, Gegl.AbyssPolicy.CLAMP)
+    window = None
+    if interactive:
+        try:
+            window = CancelWindow("AdaStyle: stylising…")
+        except Exception:  # noqa: BLE001 - no display or GTK trouble: GIMP's progress bar still works
+            window = None
+    try:
+        result = stylize(conn, params, rgba, region, window)
+    finally:
+        if window is not None:
+            window.close()
+    new_layer = add_result_layer(image, layer, region, result, layer_name(params.styles, params.preserve_color))
+    Gimp.displays_flush()
+    return new_layer
+
+
+def run(procedure: Gimp.Procedure, run_mode: Gimp.RunMode, image: Gimp.Image, drawables: list[Gimp.Drawable],
+        config: Gimp.ProcedureConfig, _data: object) -> Gimp.ValueArray:
+    """The PDB entry point: every failure becomes an error status with a message; the image stays as it was."""
+    interactive = run_mode == Gimp.RunMode.INTERACTIVE
+    if len(drawables) != 1:
+        return procedure.new_return_values(Gimp.PDBStatusType.CALLING_ERROR,
+                                           GLib.Error("AdaIN Style Transfer works on exactly one layer."))
+    if interactive and not show_dialog(procedure, config):
+        return procedure.new_return_values(Gimp.PDBStatusType.CANCEL, GLib.Error())
+    Gegl.init(None)
+    try:
+        stylize_layer(image, drawables[0], read_params(config), interactive)
+    except PluginError as exc:
+        return procedure.new_return_values(exc.status, GLib.Error(exc.message))
+    except Exception as exc:  # noqa: BLE001 - a bug or an API surprise: an error status with a message, not a crash
+        return procedure.new_return_values(Gimp.PDBStatusType.EXECUTION_ERROR,
+                                           GLib.Error(f"AdaIN Style Transfer failed: {type(exc).__name__}: {exc}"))
+    finally:
+        Gimp.progress_end()
+    return procedure.new_return_values(Gimp.PDBStatusType.SUCCESS, GLib.Error())
+
+
+class AdaStyle(Gimp.PlugIn):
+    """Registers the one procedure."""
+
+    def do_query_procedures(self) -> list[str]:
+        return [PROC_NAME]
+
+    def do_set_i18n(self, _name: str) -> bool:
+        return False
+
+    def do_create_procedure(self, name: str) -> Gimp.Procedure:
+        procedure = Gimp.ImageProcedure.new(self, name, Gimp.PDBProcType.PLUGIN, run, None)
+        procedure.set_image_types("RGB*, GRAY*")
+        procedure.set_sensitivity_mask(Gimp.ProcedureSensitivityMask.DRAWABLE)
+        procedure.set_menu_label("AdaIN Style Transfer…")
+        procedure.add_menu_path("<Image>/Filters/Artistic")
+        procedure.set_documentation(
+            "Arbitrary style transfer (AdaIN) through the local AdaStyle server",
+            "Repaints the layer, or the selection, in the style of one or more images. The result is a new "
+            "layer above the source, masked by the selection; the source layer is not changed. Needs the "
+            "AdaStyle server (`adastyle serve --background`); it is started with the configured command "
+            "when it is not running.",
+            name)
+        procedure.set_attribution("AdaStyle", "AdaStyle contributors (MIT)", "2025")
+        add_arguments(procedure)
+        return procedure
+
+
+if __name__ == "__main__":
+    Gimp.main(AdaStyle.__gtype__, sys.argv)
