@@ -10,7 +10,6 @@ import os
 import shutil
 import stat
 import sys
-from configparser import ConfigParser
 from importlib import resources
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -62,6 +61,32 @@ def install_gimp(dest: Path, server_url: str | None) -> list[Path]:
     return [main, folder / "adastyle_client.py", _write_settings(folder, server_url)]
 
 
+def enable_in_kritarc(rc: Path, key: str) -> None:
+    """Set `key=true` under [python] in kritarc, leaving every other line as Krita wrote it.
+
+    Why not ConfigParser: Krita writes keys before the first section header and has its own formatting.
+    """
+    lines = rc.read_text().splitlines() if rc.exists() else []
+    out: list[str] = []
+    in_python = done = False
+    for line in lines:
+        stripped = line.strip()
+        if stripped.startswith("["):
+            if in_python and not done:
+                out.append(f"{key}=true")
+                done = True
+            in_python = stripped == "[python]"
+        elif in_python and line.split("=", 1)[0].strip() == key:
+            line, done = f"{key}=true", True
+        out.append(line)
+    if not done:
+        if not in_python:
+            out += ["", "[python]"]
+        out.append(f"{key}=true")
+    rc.parent.mkdir(parents=True, exist_ok=True)
+    rc.write_text("\n".join(out) + "\n")
+
+
 def install_krita(dest: Path, server_url: str | None, kritarc: Path | None = None) -> list[Path]:
     dest.mkdir(parents=True, exist_ok=True)
     desktop = dest / "adastyle_krita.desktop"
@@ -74,16 +99,7 @@ def install_krita(dest: Path, server_url: str | None, kritarc: Path | None = Non
     shutil.copy(client_source(), pkg / "adastyle_client.py")
     written = [desktop, pkg, _write_settings(pkg, server_url)]
     rc = kritarc or Path(os.environ.get("XDG_CONFIG_HOME", Path.home() / ".config")) / "kritarc"
-    cfg = ConfigParser(interpolation=None, strict=False)
-    cfg.optionxform = str  # kritarc keys are case-sensitive
-    if rc.exists():
-        cfg.read(rc)
-    if not cfg.has_section("python"):
-        cfg.add_section("python")
-    cfg.set("python", "enable_adastyle_krita", "true")
-    rc.parent.mkdir(parents=True, exist_ok=True)
-    with rc.open("w") as f:
-        cfg.write(f, space_around_delimiters=False)
+    enable_in_kritarc(rc, "enable_adastyle_krita")
     written.append(rc)
     return written
 

@@ -1,0 +1,55 @@
+"""AdaStyle for Krita: the "AdaIN Style" docker, two menu actions, and `apply_style` for scripts.
+
+Installed by `adastyle install-plugin krita`, which also puts the stdlib-only client beside this file
+(adastyle_client.py) and a settings file naming the server. Nothing here imports the adastyle package.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+from krita import DockWidgetFactory, DockWidgetFactoryBase, Extension, Krita
+
+from .docker import DOCKERS, AdaStyleDocker
+from .layers import apply_style, make_client
+from .logic import PREVIEW_NAME, PluginError
+from .qt import same_qobject
+
+__all__ = ["DOCKER_ID", "PREVIEW_NAME", "AdaStyleDocker", "PluginError", "apply_style", "docker_for", "make_client"]
+
+DOCKER_ID = "adastyle_docker"
+
+
+def docker_for(window: Any = None) -> "AdaStyleDocker | None":
+    """The docker of `window` (default: the active window), for scripts and the menu actions."""
+    window = window or Krita.instance().activeWindow()
+    qwin = window.qwindow() if window is not None else None
+    for docker in list(DOCKERS):
+        if qwin is None or same_qobject(docker.window(), qwin):
+            return docker
+    return None
+
+
+class AdaStyleExtension(Extension):
+    """Menu actions (Tools > Scripts) that drive the docker, so they can get keyboard shortcuts."""
+
+    def setup(self) -> None:
+        pass
+
+    def createActions(self, window: Any) -> None:
+        for name, text, method in (("adastyle_preview", "AdaIN Style: Preview", "preview"),
+                                   ("adastyle_apply", "AdaIN Style: Apply", "apply")):
+            action = window.createAction(name, text, "tools/scripts")
+            action.triggered.connect(lambda *_, w=window, m=method: self._run(w, m))
+
+    @staticmethod
+    def _run(window: Any, method: str) -> None:
+        docker = docker_for(window)
+        if docker is not None:
+            docker.show()
+            docker.raise_()
+            getattr(docker, method)()
+
+
+_app = Krita.instance()
+_app.addExtension(AdaStyleExtension(_app))
+_app.addDockWidgetFactory(DockWidgetFactory(DOCKER_ID, DockWidgetFactoryBase.DockRight, AdaStyleDocker))

@@ -1,0 +1,142 @@
+"""Krita side of a job: read the layer and selection into a JobSpec, write the result as a new layer.
+
+Kept apart from the docker so the scripting entry point `apply_style` and the docker share exactly
+the same reading and writing; only the waiting differs (synchronous here, a QThread in the docker).
+All calls here must run on Krita's UI thread.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Callable, Optional, Sequence
+
+from . import adastyle_client
+from .logic import (
+    PREVIEW_NAME,
+    JobSpec,
+    PluginError,
+    bgra_to_rgba,
+    box_size,
+    build_spec,
+    clip_box,
+    color_space_problem,
+    plan_region,
+    run_job,
+    selection_bbox,
+)
+from .qt import QByteArray, QTimer, to_bytes
+
+SETTINGS_FILE = Path(__file__).with_name(adastyle_client.SETTINGS_NAME)
+
+
+def make_client(url: Optional[str] = None) -> adastyle_client.Client:
+    """A client configured by the settings file install-plugin wrote (ADASTYLE_URL/TOKEN override it)."""
+    return adastyle_client.Client(url=url or None, settings_path=SETTINGS_FILE)
+
+
+def check_layer(node: Any) -> None:
+    """PluginError unless `node` is a paint layer the plug-in can read (8-bit RGBA)."""
+    if node is None:
+        raise PluginError("no active layer: select the paint layer to stylise")
+    if node.type() != "paintlayer":
+        raise PluginError(f"'{node.name()}' is a {node.type()}; select a paint layer")
+    if node.name() == PREVIEW_NAME:
+        raise PluginError("the preview layer is selected; select the layer to stylise")
+    problem = color_space_problem(node.colorModel(), node.colorDepth())
+    if problem:
+        raise PluginError(problem)
+
+
+def read_spec(document: Any, node: Any, style_paths: Sequence[str], *, weights: Optional[Sequence[float]] = None,
+              alpha: float = 1.0, preserve_color: str = "none", use_selection: bool = True, scale: float = 1.0,
+              preview: bool = False) -> JobSpec:
+    """The request for `node` of `document`: the selection's box plus context (or the image), as RGBA."""
+    if document is None:
+        raise PluginError("no open document")
+    check_layer(node)
+    width, height = document.width(), document.height()
+    selection = document.selection() if use_selection else None
+    sel_box = None
+    if selection is not None:
+        bounds = clip_box((selection.x(), selection.y(), selection.x() + selection.width(),
+                           selection.y() + selection.height()), width, height)
+        if bounds is None:
+            raise PluginError("the selection lies outside the image")
+        bw, bh = box_size(bounds)
+        sel_box = selection_bbox(to_bytes(selection.pixelData(bounds[0], bounds[1], bw, bh)), bw, bh,
+                                 (bounds[0], bounds[1]))
+        if sel_box is None:
+            raise PluginError("the selection is empty (deselect to stylise the whole layer)")
+    box = plan_region(width, height, sel_box)
+    x, y = box[0], box[1]
+    w, h = box_size(box)
+    mask = to_bytes(selection.pixelData(x, y, w, h)) if selection is not None else None
+    rgba = bgra_to_rgba(to_bytes(node.pixelData(x, y, w, h)))
+    return build_spec(rgba, box, mask, style_paths, weights=weights, alpha=alpha, preserve_color=preserve_color,
+                      scale=scale, preview=preview)
+
+
+def remove_previews(document: Any) -> int:
+    """Delete every top-level preview layer; returns how many (a new preview replaces the old one)."""
+    removed = 0
+    for child in list(document.rootNode().childNodes()):
+        if child.name() == PREVIEW_NAME:
+            child.setLocked(False)
+            child.remove()
+            removed += 1
+    return removed
+
+
+def write_result(document: Any, source: Any, spec: JobSpec, bgra: bytes) -> Any:
+    """A new paint layer with `bgra` at `spec.box`: above `source` (Apply) or on top, locked (Preview).
+
+    The source layer is never written. Blocks until Krita has applied the change, so callers (and
+    tests) can read the pixels back at once.
+    """
+    remove_previews(document)
+    layer = document.createNode(spec.name, "paintlayer")
+    if layer is None:
+        raise PluginError("Krita could not create a layer")
+    if (layer.colorModel(), layer.colorDepth()) != (source.colorModel(), source.colorDepth()):
+        layer.setColorSpace(source.colorModel(), source.colorDepth(), source.colorProfile())
+    elif layer.colorProfile() != source.colorProfile():
+        layer.setColorProfile(source.colorProfile())
+    x, y = spec.box[0], spec.box[1]
+    layer.setPixelData(QByteArray(bgra), x, y, spec.width, spec.height)
+    if spec.preview:
+        root = document.rootNode()
+        children = root.childNodes()
+        root.addChildNode(layer, children[-1] if children else None)  # childNodes is bottom to top
+        layer.setLocked(True)
+    else:
+        parent = source.parentNode() or document.rootNode()
+        parent.addChildNode(layer, source)
+    document.refreshProjection()
+    document.waitForDone()
+    if spec.preview:
+        # Krita activates a new layer once its GUI catches up (after this returns); a locked preview
+        # must not stay active, so the source is re-activated after that. An applied layer stays
+        # active, as any new layer in Krita.
+        QTimer.singleShot(0, lambda: _activate(document, source))
+    return layer
+
+
+def _activate(document: Any, node: Any) -> None:
+    try:
+        if document.nodeByUniqueID(node.uniqueId()) is not None:
+            document.setActiveNode(node)
+    except RuntimeError:  # the document or node went away meanwhile
+        pass
+
+
+def apply_style(document: Any, node: Any, style_paths: Sequence[str], *, weights: Optional[Sequence[float]] = None,
+                alpha: float = 1.0, preserve_color: str = "none", use_selection: bool = True, scale: float = 1.0,
+                preview: bool = False, url: Optional[str] = None,
+                progress: Optional[Callable[[float], None]] = None) -> Any:
+    """Stylise `node` and return the new layer; blocks (a scripting call: the request runs right here).
+
+    Raises PluginError for a layer/selection problem and adastyle_client.AdaStyleError for server ones.
+    """
+    spec = read_spec(document, node, style_paths, weights=weights, alpha=alpha, preserve_color=preserve_color,
+                     use_selection=use_selection, scale=scale, preview=preview)
+    bgra = run_job(make_client(url), spec, progress=progress)
+    return write_result(document, node, spec, bgra)
