@@ -16,10 +16,11 @@ import torch
 from PIL import Image
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+from common import median_time, table, write_json  # noqa: E402
+
 from adastyle.engine import Stylizer  # noqa: E402
 from adastyle.imageio import pil_to_tensor  # noqa: E402
 from adastyle.train.evaluate import stylize_plain  # noqa: E402
-from common import median_time, table, write_json  # noqa: E402
 
 EXAMPLES = Path(__file__).resolve().parents[1] / "core" / "adastyle" / "examples"
 

@@ -22,9 +22,10 @@ from PIL import Image
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests"))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from adastyle.engine import Stylizer  # noqa: E402
 from common import table, write_json  # noqa: E402
 from server_fixture import start_server  # noqa: E402
+
+from adastyle.engine import Stylizer  # noqa: E402
 
 EXAMPLES = ROOT / "core" / "adastyle" / "examples"
 

@@ -8,10 +8,11 @@ import sys
 import urllib.request
 
 import pytest
-from adastyle import client as C
 from conftest import EXAMPLES
 from PIL import Image
 from server_fixture import free_port, start_server
+
+from adastyle import client as C
 
 
 def run_cli(*args: str, home) -> subprocess.CompletedProcess:

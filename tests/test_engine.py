@@ -4,13 +4,14 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
+from conftest import ARTIFACTS, arr
+from PIL import Image, ImageDraw, ImageFilter
+
 from adastyle import color
 from adastyle.engine import StyleParameterError, StyleStats, adain_target
 from adastyle.imageio import ImageError, pil_to_tensor, tensor_to_pil
 from adastyle.masks import MaskError, WeightedMoments
 from adastyle.model import mean_std
-from conftest import ARTIFACTS, arr
-from PIL import Image, ImageDraw, ImageFilter
 
 
 def half_mask(size: tuple[int, int], feather: int = 0) -> Image.Image:
@@ -192,6 +193,7 @@ def test_tiled_matches_untiled_without_seams(stylizer, style_img) -> None:
 
 def test_tile_weights_sum_to_one() -> None:
     import torch as _t
+
     from adastyle import tiling
 
     tiles = tiling.grid(700, 1000, 256, 64, 32)

@@ -12,6 +12,7 @@ import sys
 from pathlib import Path
 
 import pytest
+
 from adastyle import client
 
 PLUGIN = Path(__file__).resolve().parents[1] / "plugins" / "krita"

@@ -5,9 +5,10 @@ import json
 
 import pytest
 import torch
+from conftest import EVAL_DEV
+
 from adastyle.model import Decoder, adain, load_decoder, load_encoder, mean_std, weights_dir
 from adastyle.train.convert_vgg import reference_input
-from conftest import EVAL_DEV
 
 
 def test_encoder_layer_shapes_match_conversion_record() -> None:
@@ -32,8 +33,9 @@ def test_encoder_reproduces_recorded_statistics() -> None:
 
 def test_encoder_activations_have_caffe_vgg_scale() -> None:
     """Unnormalised VGG on a photo: mean relu4_1 activation is in the hundreds (notes: ~404)."""
-    from adastyle.imageio import pil_to_tensor
     from PIL import Image
+
+    from adastyle.imageio import pil_to_tensor
 
     x = pil_to_tensor(Image.open(EVAL_DEV / "content" / "astronaut.jpg").convert("RGB").resize((256, 256)))
     with torch.no_grad():
@@ -69,11 +71,12 @@ def test_odd_sized_content_keeps_its_size(stylizer, style_img) -> None:
 
 
 def test_one_training_step_lowers_the_loss_on_a_fixed_batch() -> None:
+    from conftest import EXAMPLES
+    from PIL import Image
+
     from adastyle.imageio import pil_to_tensor
     from adastyle.train.losses import channel_means
     from adastyle.train.trainer import one_step_losses
-    from conftest import EXAMPLES
-    from PIL import Image
 
     torch.manual_seed(0)
     enc = load_encoder()

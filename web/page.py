@@ -17,9 +17,10 @@ from typing import Any
 
 import gradio as gr
 import numpy as np
+from PIL import Image, ImageFilter
+
 from adastyle.imageio import ImageError, open_image
 from adastyle.server.jobs import JobQueue, QueueFull
-from PIL import Image, ImageFilter
 
 log = logging.getLogger(__name__)
 MAX_STYLES = 4

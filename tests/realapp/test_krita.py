@@ -28,8 +28,9 @@ from pathlib import Path
 from typing import Any, Dict, Iterator, List
 
 import pytest
-from adastyle.install import enable_in_kritarc
 from PIL import Image
+
+from adastyle.install import enable_in_kritarc
 
 pytestmark = [pytest.mark.realapp, pytest.mark.slow]
 

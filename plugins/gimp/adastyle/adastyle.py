@@ -30,12 +30,12 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 if HERE not in sys.path:
     sys.path.insert(0, HERE)  # the client copy installed beside this file
 
-import adastyle_client as client
-import gi
+import adastyle_client as client  # noqa: E402  (found only after the path insert above)
+import gi  # noqa: E402
 
 gi.require_version("Gimp", "3.0")
 gi.require_version("Gegl", "0.4")
-from gi.repository import Gegl, Gimp, GLib, GObject
+from gi.repository import Gegl, Gimp, GLib, GObject  # noqa: E402  (after gi.require_version)
 
 PROC_NAME = "plug-in-adastyle-stylize"
 PIXEL_FORMAT = "R'G'B'A u8"  # primed = sRGB-encoded; "RGBA u8" would be linear light

@@ -132,7 +132,8 @@ def stylize_case(case):
         if new is not None:
             _, nx, ny = new.get_offsets()
             _, sx, sy = layer.get_offsets()
-            rec.update(new_name=new.get_name(), new_digest=hashlib.sha1(layer_bytes(new)).hexdigest(), new_has_mask=new.get_mask() is not None,
+            rec.update(new_name=new.get_name(), new_digest=hashlib.sha1(layer_bytes(new)).hexdigest(),
+                       new_has_mask=new.get_mask() is not None,
                        new_box=[nx - sx, ny - sy, nx - sx + new.get_width(), ny - sy + new.get_height()],
                        new_type=new.type().value_nick if hasattr(new, "type") else "")
     comp_after = composite(img, os.path.join(TEST_DIR, "out", case["name"] + ".png"))
