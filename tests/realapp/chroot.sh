@@ -41,6 +41,9 @@ run() {
   mountpoint -q "$ROOT/dev" || mount --rbind /dev "$ROOT/dev"
   cleanup() { umount -R "$ROOT/dev" 2>/dev/null || umount -l "$ROOT/dev" 2>/dev/null || true; umount "$ROOT/proc" 2>/dev/null || true; }
   trap cleanup EXIT
+  # A clean slate: nothing of an earlier run (an Xvfb, a stale X lock) may leak into this one.
+  pkill -KILL -u 4242 2>/dev/null || true
+  rm -rf "$ROOT"/tmp/.X*-lock "$ROOT"/tmp/.X11-unix/X* 2>/dev/null || true
   local rt="$ROOT/tmp/runtime-artist"; mkdir -p "$rt"; chown 4242:4242 "$rt"; chmod 700 "$rt"
   chroot --userspec=4242:4242 "$ROOT" /usr/bin/env -i HOME=/home/artist LANG=C.UTF-8 PATH=/usr/bin:/bin \
     XDG_RUNTIME_DIR=/tmp/runtime-artist ${CHROOT_ENV:-} "$@"

@@ -21,23 +21,21 @@ import json
 import os
 import shlex
 import shutil
-import socket
 import subprocess
 import sys
-import tempfile
 import time
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
+from realapp_common import build_chroot, chroot_run, real_server, unavailable
+from server_fixture import free_port
 
 pytestmark = [pytest.mark.realapp, pytest.mark.slow]
 
 REPO = Path(__file__).resolve().parents[2]
 SHARED = REPO.parent / "shared"
-CHROOT_SH = REPO / "tests" / "realapp" / "chroot.sh"
 SCRIPTS = Path(__file__).resolve().parent / "gimp"
 ARTIFACTS = REPO / "test-artifacts" / "gimp"
 HOME_IN = "/home/artist"
@@ -47,83 +45,24 @@ ARTIST = "4242:4242"
 STYLES = ("castle.jpg", "autumn.jpg")
 
 
-def unavailable(reason: str) -> None:
-    """Skip locally, but fail in CI: there a missing chroot is a broken pipeline, not a missing tool."""
-    if os.environ.get("CI", "").lower() == "true":
-        pytest.fail(f"real-GIMP test cannot run in CI: {reason}")
-    pytest.skip(reason)
-
-
-def chroot_run(args: list[str], env: dict[str, str] | None = None, timeout: float = 360) -> subprocess.CompletedProcess:
-    """CMD as user 'artist' inside the chroot (chroot.sh run), with extra environment variables."""
-    extra = {"CHROOT_ENV": " ".join(f"{k}={v}" for k, v in (env or {}).items())}
-    return subprocess.run([str(CHROOT_SH), "run", *args], capture_output=True, text=True, timeout=timeout,
-                          env={**os.environ, **extra}, check=False)
+def _gimp_runs(root: Path) -> str | None:
+    probe = chroot_run(["gimp-console-3.0", "--version"], timeout=120)
+    if probe.returncode != 0 or "3.0" not in probe.stdout:
+        return f"GIMP 3 does not run in the chroot: {probe.stdout[-300:]} {probe.stderr[-500:]}"
+    return None
 
 
 # ---- fixtures ---------------------------------------------------------------------------------------------
 @pytest.fixture(scope="module")
 def chroot_root() -> Path:
-    """The cached trixie root with GIMP 3 (built on first use, about 3 minutes)."""
-    if os.geteuid() != 0:
-        unavailable("needs root for debootstrap and chroot")
-    for tool in ("chroot", "mount"):
-        if shutil.which(tool) is None:
-            unavailable(f"{tool} not found")
-    try:
-        built = subprocess.run([str(CHROOT_SH), "build"], capture_output=True, text=True, timeout=1800,
-                               check=False)
-    except subprocess.TimeoutExpired:
-        unavailable("building the trixie chroot took over 30 minutes")
-    if built.returncode != 0:
-        unavailable(f"cannot build the trixie chroot: {built.stderr.strip()[-800:]}")
-    root = Path(built.stdout.strip().splitlines()[-1])
-    probe = chroot_run(["gimp-console-3.0", "--version"], timeout=120)
-    if probe.returncode != 0 or "3.0" not in probe.stdout:
-        unavailable(f"GIMP 3 does not run in the chroot: {probe.stdout[-300:]} {probe.stderr[-500:]}")
-    return root
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def wait_healthy(url: str, proc: subprocess.Popen, log: Path, timeout: float = 180) -> None:
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        if proc.poll() is not None:
-            pytest.fail(f"the AdaStyle server exited with {proc.returncode}: {log.read_text()[-1500:]}")
-        try:
-            with urllib.request.urlopen(url + "/v1/health", timeout=2) as resp:
-                if resp.status == 200:
-                    return
-        except OSError:
-            time.sleep(0.5)
-    pytest.fail(f"the AdaStyle server did not answer within {timeout:.0f} s: {log.read_text()[-1500:]}")
+    """The cached trixie root with GIMP 3."""
+    return build_chroot("GIMP", _gimp_runs)
 
 
 @pytest.fixture(scope="module")
 def server() -> Iterator[dict[str, str]]:
     """The real server on a free port with its own config folder: url, token, home."""
-    home = Path(tempfile.mkdtemp(prefix="adastyle-gimp-home-"))
-    port = free_port()
-    url = f"http://127.0.0.1:{port}"
-    log = home / "serve.log"
-    with log.open("wb") as logf:
-        proc = subprocess.Popen([sys.executable, "-m", "adastyle.cli", "serve", "--port", str(port)],
-                                env={**os.environ, "ADASTYLE_HOME": str(home)}, stdout=logf, stderr=logf)
-    try:
-        wait_healthy(url, proc, log)
-        yield {"url": url, "token": (home / "token").read_text().strip(), "home": str(home)}
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-        shutil.rmtree(home, ignore_errors=True)
+    yield from real_server("adastyle-gimp-home-")
 
 
 # ---- setup inside the chroot ------------------------------------------------------------------------------
@@ -270,7 +209,7 @@ def check_gui_results(result: dict[str, Any]) -> None:
 # ---- the test -------------------------------------------------------------------------------------------
 def test_gimp_plugin_in_real_gimp(chroot_root: Path, server: dict[str, str]) -> None:
     if not (SHARED / "eval-dev" / "content").is_dir():
-        unavailable(f"test images not found in {SHARED / 'eval-dev'}")
+        unavailable("GIMP", f"test images not found in {SHARED / 'eval-dev'}")
     install_plugin(chroot_root, server)
     test_dir = stage_test_dir(chroot_root, batch_cases(free_port()))
     started = time.time()

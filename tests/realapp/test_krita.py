@@ -18,24 +18,21 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import socket
 import subprocess
 import sys
-import tempfile
 import time
-import urllib.request
 from pathlib import Path
 from typing import Any, Dict, Iterator, List
 
 import pytest
 from PIL import Image
+from realapp_common import build_chroot, chroot_run, real_server, unavailable
 
 from adastyle.install import enable_in_kritarc
 
 pytestmark = [pytest.mark.realapp, pytest.mark.slow]
 
 REPO = Path(__file__).resolve().parents[2]
-CHROOT_SH = REPO / "tests" / "realapp" / "chroot.sh"
 HARNESS = Path(__file__).resolve().parent / "krita"
 EXAMPLES = REPO / "core" / "adastyle" / "examples"
 ARTIFACTS = REPO / "test-artifacts" / "krita"
@@ -49,83 +46,22 @@ KRITA_TIMEOUT = 300  # Krita itself (timeout inside the chroot); a cached run ta
 LOCK_WAIT = 600      # chroot.sh runs one session at a time
 
 
-def unavailable(reason: str) -> None:
-    """Skip locally, but fail in CI: there a missing chroot is a broken pipeline, not a missing tool."""
-    if os.environ.get("CI", "").lower() == "true":
-        pytest.fail(f"real-Krita test cannot run in CI: {reason}")
-    pytest.skip(reason)
-
-
-def chroot_run(args: List[str], env: Dict[str, str] | None = None, timeout: float = 360) -> subprocess.CompletedProcess:
-    """CMD as user 'artist' inside the chroot (chroot.sh run); env values must not contain spaces."""
-    extra = {"CHROOT_ENV": " ".join(f"{k}={v}" for k, v in (env or {}).items())}
-    return subprocess.run([str(CHROOT_SH), "run", *args], capture_output=True, text=True, timeout=timeout,
-                          env={**os.environ, **extra})
+def _krita_present(root: Path) -> str | None:
+    return None if (root / "usr" / "bin" / "krita").exists() else f"no krita in the chroot {root}"
 
 
 @pytest.fixture(scope="module")
 def chroot_root() -> Path:
-    """The cached trixie root with Krita 5.2 (built on first use, about 3 minutes)."""
+    """The cached trixie root with Krita 5.2."""
     if sys.platform != "linux":
-        unavailable("needs Linux (chroot)")
-    if os.geteuid() != 0:
-        unavailable("needs root for debootstrap and chroot")
-    for tool in ("chroot", "mount"):
-        if shutil.which(tool) is None:
-            unavailable(f"{tool} not found")
-    try:
-        built = subprocess.run([str(CHROOT_SH), "build"], capture_output=True, text=True, timeout=1800)
-    except subprocess.TimeoutExpired:
-        unavailable("building the trixie chroot took over 30 minutes")
-    if built.returncode != 0:
-        unavailable(f"cannot build the trixie chroot: {built.stderr.strip()[-800:]}")
-    root = Path(built.stdout.strip().splitlines()[-1])
-    if not (root / "usr" / "bin" / "krita").exists():
-        unavailable(f"no krita in the chroot {root}")
-    return root
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+        unavailable("Krita", "needs Linux (chroot)")
+    return build_chroot("Krita", _krita_present)
 
 
 @pytest.fixture(scope="module")
 def server() -> Iterator[Dict[str, str]]:
     """The real server (`adastyle serve`) on a free port with its own ADASTYLE_HOME: url, token, home."""
-    home = Path(tempfile.mkdtemp(prefix="adastyle-krita-home-"))
-    port = free_port()
-    url = f"http://127.0.0.1:{port}"
-    log = home / "serve.log"
-    with log.open("wb") as logf:
-        proc = subprocess.Popen([sys.executable, "-m", "adastyle.cli", "serve", "--port", str(port)],
-                                env={**os.environ, "ADASTYLE_HOME": str(home)}, stdout=logf, stderr=logf)
-    try:
-        deadline = time.time() + 180
-        while True:
-            if proc.poll() is not None:
-                pytest.fail(f"the AdaStyle server exited with {proc.returncode}: {log.read_text()[-1500:]}")
-            try:
-                with urllib.request.urlopen(url + "/v1/health", timeout=2) as resp:
-                    if resp.status == 200:
-                        break
-            except OSError:
-                pass
-            if time.time() > deadline:
-                pytest.fail(f"the AdaStyle server did not answer within 180 s: {log.read_text()[-1500:]}")
-            time.sleep(0.5)
-        yield {"url": url, "token": (home / "token").read_text().strip(), "home": str(home)}
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-        ARTIFACTS.mkdir(parents=True, exist_ok=True)
-        if log.exists():
-            shutil.copy(log, ARTIFACTS / "server.log")
-        shutil.rmtree(home, ignore_errors=True)
+    yield from real_server("adastyle-krita-home-", keep_log=ARTIFACTS / "server.log")
 
 
 def drop_kritarc_group(kritarc: Path, group: str) -> None:
@@ -188,7 +124,12 @@ def run_krita(server: Dict[str, str]) -> subprocess.CompletedProcess:
     args = ["timeout", str(KRITA_TIMEOUT), "xvfb-run", "-a", "-s", "-screen 0 1280x1024x24", "krita", "--nosplash",
             f"{TEST_DIR_IN}/content.png"]
     try:  # chroot.sh serialises runs with a lock: allow for a GIMP session ahead of this one
-        return chroot_run(args, env=env, timeout=KRITA_TIMEOUT + LOCK_WAIT)
+        proc = chroot_run(args, env=env, timeout=KRITA_TIMEOUT + LOCK_WAIT)
+        if "could not connect to display" in proc.stderr:
+            # Seen once in ten runs right after a GIMP GUI session: Xvfb lost the race for its display.
+            # That is the virtual screen, not the plug-in; one retry keeps the test about the plug-in.
+            proc = chroot_run(args, env=env, timeout=KRITA_TIMEOUT + LOCK_WAIT)
+        return proc
     except subprocess.TimeoutExpired as exc:
         pytest.fail(f"Krita hung past {KRITA_TIMEOUT} s: {exc}")
 
