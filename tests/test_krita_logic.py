@@ -124,7 +124,7 @@ def test_build_spec_preview_is_reduced_and_named(style):
 @pytest.mark.parametrize(("kwargs", "message"), [
     ({"alpha": 1.5}, "alpha"),
     ({"preserve_color": "sepia"}, "colour preservation"),
-    ({"weights": [1.0]}, "2 styles but 1 weights"),
+    ({"weights": [1.0]}, "1 weights for 2 style images"),
     ({"weights": [0.0, 0.0]}, "not all zero"),
 ])
 def test_build_spec_refuses_bad_parameters(style, kwargs, message):

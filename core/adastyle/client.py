@@ -313,3 +313,54 @@ def alpha_times_mask(rgba: bytes, mask: bytes) -> bytes:
     alpha = rgba[3::4]
     out[3::4] = mask if alpha.count(255) == len(alpha) else bytes(map(min, alpha, mask))
     return bytes(out)
+
+
+def plan_region(width: int, height: int, selection_box: Optional[Box], full_share: float = 0.8) -> Box:
+    """The part of a layer to send: the selection's box plus context, or the whole layer.
+
+    The network needs context around a small selection (its receptive field is large, and content
+    statistics from a sliver would be poor); a crop covering most of the layer saves nothing, so then
+    the whole layer goes. Raises ValueError when the selection lies outside the layer.
+    """
+    full = (0, 0, width, height)
+    if selection_box is None:
+        return full
+    x0, y0 = max(0, selection_box[0]), max(0, selection_box[1])
+    x1, y1 = min(width, selection_box[2]), min(height, selection_box[3])
+    if x1 <= x0 or y1 <= y0:
+        raise ValueError("the selection lies outside the layer")
+    region = expand_box((x0, y0, x1, y1), context_margin((x0, y0, x1, y1)), width, height)
+    if (region[2] - region[0]) * (region[3] - region[1]) >= full_share * width * height:
+        return full
+    return region
+
+
+def parse_weights(weights: Union[str, Sequence[float], None], count: int) -> Optional[List[float]]:
+    """Weights for `count` styles ("0.3,0.7" or numbers), normalised; None for one style or none given.
+
+    Raises ValueError with a message fit for a user when they cannot be used.
+    """
+    if isinstance(weights, str):
+        text = weights.strip()
+        if not text:
+            return None
+        try:
+            weights = [float(x) for x in text.split(",")]
+        except ValueError:
+            raise ValueError(f"weights must be comma-separated numbers, got {text!r}") from None
+    if weights is None or count < 2:
+        return None
+    values = [float(w) for w in weights]
+    if len(values) != count:
+        raise ValueError(f"got {len(values)} weights for {count} style images")
+    if any(not (w >= 0 and w != float("inf")) for w in values) or sum(values) <= 0:
+        raise ValueError("style weights must be zero or more, and not all zero")
+    return [w / sum(values) for w in values]
+
+
+def style_label(style_paths: Sequence[Union[str, Path]]) -> str:
+    """A layer name after the style file(s): 'goldfish (AdaIN)', 'castle + swamp (AdaIN)'."""
+    stems = [os.path.splitext(os.path.basename(str(p)))[0] or "style" for p in style_paths]
+    if len(stems) > 3:
+        stems = stems[:3] + [f"{len(stems) - 3} more"]
+    return " + ".join(stems) + " (AdaIN)"

@@ -116,18 +116,11 @@ def parse_styles(raw: str) -> list[str]:
 
 
 def parse_weights(raw: str, n_styles: int) -> list[float] | None:
-    """Weights for several styles; ignored for one style (nothing to blend), None when empty."""
-    text = (raw or "").strip()
-    if not text or n_styles < 2:
-        return None
+    """Weights for several styles (the shared rule in client.parse_weights); ignored for one style."""
     try:
-        weights = [float(x) for x in text.split(",")]
-    except ValueError:
-        raise PluginError(f"Weights must be comma-separated numbers, got {text!r}.",
-                          Gimp.PDBStatusType.CALLING_ERROR) from None
-    if len(weights) != n_styles:
-        raise PluginError(f"Got {len(weights)} weights for {n_styles} style images.", Gimp.PDBStatusType.CALLING_ERROR)
-    return weights
+        return client.parse_weights(raw, n_styles)
+    except ValueError as exc:
+        raise PluginError(f"{str(exc)[:1].upper()}{str(exc)[1:]}.", Gimp.PDBStatusType.CALLING_ERROR) from None
 
 
 def read_params(config: Gimp.ProcedureConfig) -> Params:
@@ -182,7 +175,7 @@ def plan_region(image: Gimp.Image, layer: Gimp.Layer, use_selection: bool) -> Re
     sel = selection_box(image, layer) if use_selection else None
     if sel is None:
         return Region((0, 0, w, h), None)
-    box = client.expand_box(sel, client.context_margin(sel), w, h)
+    box = client.plan_region(w, h, sel)
     ox, oy = layer_offsets(layer)
     # The selection lives in image coordinates: shift the layer box by the layer's offsets.
     mask = read_rect(image.get_selection().get_buffer(), ox + box[0], oy + box[1], box[2] - box[0],
@@ -210,9 +203,8 @@ def server_mask(region: Region, n_styles: int) -> bytes | None:
 
 
 def layer_name(styles: list[str], preserve_color: str) -> str:
-    """'AdaIN: castle + autumn (histogram)': the style files the layer came from."""
-    stems = " + ".join(os.path.splitext(os.path.basename(s))[0] for s in styles)
-    return f"AdaIN: {stems}" + (f" ({preserve_color})" if preserve_color != "none" else "")
+    """'castle + autumn (AdaIN) histogram': the style files the layer came from (shared naming rule)."""
+    return client.style_label(styles) + (f" {preserve_color}" if preserve_color != "none" else "")
 
 
 def result_image_type(image: Gimp.Image) -> Gimp.ImageType:

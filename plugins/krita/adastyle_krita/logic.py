@@ -49,23 +49,11 @@ def offset_box(box: Box, dx: int, dy: int) -> Box:
 
 
 def plan_region(width: int, height: int, selection_box: Optional[Box]) -> Box:
-    """The part of the image to send: the selection's bounding box plus context, or the whole image.
-
-    The network needs context around a small selection (its receptive field is large and the content
-    statistics would otherwise come from a sliver), but a crop that covers most of the image saves
-    nothing, so then the whole image goes (better statistics, same cost).
-    """
-    full = (0, 0, width, height)
-    if selection_box is None:
-        return full
-    clipped = clip_box(selection_box, width, height)
-    if clipped is None:
-        raise PluginError("the selection lies outside the image")
-    region = client.expand_box(clipped, client.context_margin(clipped), width, height)
-    w, h = box_size(region)
-    if w * h >= FULL_IMAGE_SHARE * width * height:
-        return full
-    return region
+    """The part of the image to send (the shared rule in client.plan_region), as a PluginError if unusable."""
+    try:
+        return client.plan_region(width, height, selection_box, FULL_IMAGE_SHARE)
+    except ValueError as exc:
+        raise PluginError(str(exc)) from None
 
 
 def preview_scale(region: Box, user_scale: float, long_side: int = PREVIEW_LONG_SIDE) -> float:
@@ -111,27 +99,17 @@ def masked_result(rgba: bytes, mask: Optional[bytes]) -> bytes:
     return rgba if mask is None else client.alpha_times_mask(rgba, mask)
 
 
-def style_label(style_paths: Sequence[str]) -> str:
-    """Layer name after the style(s): 'goldfish (AdaIN)', 'goldfish + swamp (AdaIN)'."""
-    stems = [os.path.splitext(os.path.basename(str(p)))[0] or "style" for p in style_paths]
-    if len(stems) > 3:
-        stems = stems[:3] + [f"{len(stems) - 3} more"]
-    return " + ".join(stems) + " (AdaIN)"
+style_label = client.style_label
 
 
 def normalise_weights(weights: Optional[Sequence[float]], count: int) -> Optional[List[float]]:
     """Weights for `count` styles, or None for one style / equal weights; PluginError when unusable."""
     if count < 1:
         raise PluginError("add at least one style image")
-    if weights is None or count == 1:
-        return None
-    values = [float(w) for w in weights]
-    if len(values) != count:
-        raise PluginError(f"{count} styles but {len(values)} weights")
-    if any(not math.isfinite(w) or w < 0 for w in values) or sum(values) <= 0:
-        raise PluginError("style weights must be zero or more, and not all zero")
-    total = sum(values)
-    return [w / total for w in values]
+    try:
+        return client.parse_weights(weights, count)
+    except ValueError as exc:
+        raise PluginError(str(exc)) from None
 
 
 def color_space_problem(model: str, depth: str) -> Optional[str]:
