@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import resource
 import subprocess
 import sys
 from pathlib import Path
@@ -74,24 +73,24 @@ def speed(sizes: list[int], device: str, repeat: int) -> list[dict]:
 def rss_child(width: int, height: int, device: str) -> dict:
     """Peak RSS of a fresh process stylising a width x height image with automatic tiling."""
     code = f"""
-import json, resource, time
+import json, time
 from PIL import Image
 from adastyle.engine import Stylizer
 st = Stylizer(device={device!r})
 content = Image.open({str(EXAMPLES / 'content-coffee.jpg')!r}).convert('RGB').resize(({width}, {height}))
 style = Image.open({str(EXAMPLES / 'style-castle.jpg')!r}).convert('RGB')
-base = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+def hwm():  # peak RSS of this process image (ru_maxrss would include the parent's, through vfork/exec)
+    return int([l for l in open('/proc/self/status') if l.startswith('VmHWM')][0].split()[1]) / 1e6
+base = hwm()
 t = time.time()
 out = st.stylize(content, [style])
-print(json.dumps({{"seconds": round(time.time() - t, 1), "tile": st.auto_tile(), "size": list(out.size),
-                  "rss_before_gb": round(base / 1e6, 2)}}))
+print(json.dumps({{"peak RSS (GB)": round(hwm(), 2), "seconds": round(time.time() - t, 1), "tile": st.auto_tile(),
+                  "size": list(out.size), "RSS before stylize (GB)": round(base, 2)}}))
 """
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     if proc.returncode != 0:
         return {"image": f"{width}x{height}", "error": proc.stderr.strip().splitlines()[-1:]}
-    info = json.loads(proc.stdout.strip().splitlines()[-1])
-    peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1e6  # KiB -> GB (max over children so far)
-    return {"image": f"{width}x{height}", "peak RSS (GB)": round(peak, 2), **info}
+    return {"image": f"{width}x{height}", **json.loads(proc.stdout.strip().splitlines()[-1])}
 
 
 def main() -> None:
@@ -104,7 +103,7 @@ def main() -> None:
     torch.set_num_threads(torch.get_num_threads())
     rows = speed([int(s) for s in args.sizes.split(",") if s], args.device, args.repeat)
     mem = []
-    for spec in [s for s in args.rss.split(",") if s]:  # increasing sizes: ru_maxrss of children is a max
+    for spec in [s for s in args.rss.split(",") if s]:
         w, h = (int(v) for v in spec.split("x"))
         mem.append(rss_child(w, h, args.device))
         print(table(mem[-1:], list(mem[-1])), flush=True)

@@ -69,8 +69,19 @@ def main() -> None:
             r = httpx.post(srv.url + "/v1/stylize", files=body, headers=srv.auth, timeout=600)
             served = time.perf_counter() - t
             assert r.status_code == 200, r.text
+            # The same through /v1/jobs, to see where the time goes (job timestamps come from the server).
+            t = time.perf_counter()
+            job = httpx.post(srv.url + "/v1/jobs", files=body, headers=srv.auth, timeout=600).json()
+            t_submitted = time.perf_counter() - t
+            while (info := httpx.get(f"{srv.url}/v1/jobs/{job['id']}", headers=srv.auth).json())["state"] != "done":
+                time.sleep(0.02)
+            t_result = time.perf_counter()
+            httpx.get(f"{srv.url}/v1/jobs/{job['id']}/result", headers=srv.auth, timeout=600)
             overhead = [{"size": f"{size}x{size}", "in-process (s)": round(inproc, 2), "server (s)": round(served, 2),
-                         "overhead": f"{(served / inproc - 1) * 100:.1f}%"}]
+                         "overhead": f"{(served / inproc - 1) * 100:.1f}%",
+                         "upload+parse (s)": round(t_submitted, 2),
+                         "job run incl. PNG encode (s)": round(info["finished"] - info["started"], 2),
+                         "download (s)": round(time.perf_counter() - t_result, 2)}]
             print(table(overhead, list(overhead[0])), flush=True)
 
             small = [("content", ("c.png", png(content.resize((512, 512))))), ("style", ("s.jpg", style_bytes))]
