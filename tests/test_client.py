@@ -141,3 +141,14 @@ def test_client_is_standard_library_only() -> None:
     names = {n.names[0].name.split(".")[0] for n in ast.walk(tree) if isinstance(n, ast.Import)}
     names |= {n.module.split(".")[0] for n in ast.walk(tree) if isinstance(n, ast.ImportFrom) and n.module}
     assert names <= set(sys.stdlib_module_names) | {"__future__"}, names
+
+
+def test_encode_png_round_trips_through_pillow() -> None:
+    import io
+
+    im = Image.open(EXAMPLES / "style-goldfish.jpg").convert("RGBA").resize((37, 23))
+    png = C.encode_png(im.tobytes(), 37, 23)
+    back = Image.open(io.BytesIO(png))
+    assert back.mode == "RGBA" and back.size == (37, 23) and back.tobytes() == im.tobytes()
+    with pytest.raises(ValueError):
+        C.encode_png(b"\x00" * 5, 2, 2)

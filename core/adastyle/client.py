@@ -364,3 +364,24 @@ def style_label(style_paths: Sequence[Union[str, Path]]) -> str:
     if len(stems) > 3:
         stems = stems[:3] + [f"{len(stems) - 3} more"]
     return " + ".join(stems) + " (AdaIN)"
+
+
+def encode_png(rgba: bytes, width: int, height: int) -> bytes:
+    """A PNG of raw 8-bit RGBA pixels, with the standard library only (plug-ins have no PIL).
+
+    Used to send pixels that are not a file, e.g. a layer chosen as the style.
+    """
+    import struct
+    import zlib
+
+    if len(rgba) != width * height * 4:
+        raise ValueError(f"expected {width * height * 4} bytes of RGBA for {width}x{height}, got {len(rgba)}")
+    stride = width * 4
+    raw = b"".join(b"\x00" + rgba[y * stride:(y + 1) * stride] for y in range(height))
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
+
+    header = struct.pack(">IIBBBBB", width, height, 8, 6, 0, 0, 0)
+    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(raw, 3))
+            + chunk(b"IEND", b""))
