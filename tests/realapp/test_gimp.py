@@ -115,6 +115,8 @@ def batch_cases(closed_port: int) -> list[dict[str, Any]]:
          "offset": [40, -30], "props": {**one, "preserve_color": "luminance", "alpha": 0.8}},
         {"name": "astronaut-two-styles", "content": "astronaut.jpg", "select": [100, 60, 260, 300], "feather": 24.0,
          "props": {"style_path": style_paths(*STYLES), "weights": "0.3,0.7", "use_selection": True}},
+        {"name": "china-style-layer", "content": "china.jpg", "select": [150, 120, 220, 160],
+         "style_layer_image": "style/autumn.jpg", "props": {"style_path": "", "use_selection": True}},
         {"name": "grace-hopper-gray-whole", "content": "grace_hopper.jpg", "select": [10, 10, 50, 50], "gray": True,
          "props": {**one, "use_selection": False, "scale": 0.75}},
         {"name": "down-no-command", "content": "coffee.jpg", "down": True, "props": down},
@@ -176,6 +178,11 @@ def check_console_results(result: dict[str, Any]) -> None:
     assert cases["china-histogram"]["new_name"].endswith("histogram")
     digests = {cases[n]["new_digest"] for n in ("china-none", "china-histogram", "china-luminance-offset")}
     assert len(digests) == 3, "preserve-color made no difference: is it passed to the server?"
+    by_layer = cases["china-style-layer"]  # the style is another open image's layer, no style file at all
+    check_styled(by_layer)
+    assert by_layer["new_name"] == f"{by_layer['style_layer_name']} (AdaIN)", by_layer
+    assert by_layer["style_layer_unchanged"], "the style layer's pixels changed"
+    assert by_layer["new_digest"] != cases["china-none"]["new_digest"], "the style layer was not used as the style"
     assert cases["astronaut-two-styles"]["cmp"]["partial"] > 0, "the feathered selection has no soft edge"
     gray = cases["grace-hopper-gray-whole"]
     check_styled(gray)

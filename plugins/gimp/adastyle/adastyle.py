@@ -6,13 +6,15 @@ the GIMP 3 introspection API and `adastyle_client` (the standard-library client 
 install-plugin gimp` copies beside this file), so it runs on GIMP's own Python without numpy or torch.
 
 PDB procedure `plug-in-adastyle-stylize` (Filters > Artistic > AdaIN Style Transfer…), arguments:
-  style-path      one or more style image paths separated by os.pathsep (':' on Linux/macOS, ';' on Windows)
-  weights         comma-separated style weights ("0.3,0.7"); empty = equal
+  style-path      one or more style image paths separated by os.pathsep (':' on Linux/macOS, ';' on Windows);
+                  may be empty when style-layer is set
+  weights         comma-separated style weights ("0.3,0.7"), one per style (files, then the layer); empty = equal
   alpha           0..1 content/style trade-off (1 = full style)
   preserve-color  none | histogram | luminance
   use-selection   stylise only the selection (soft edges kept through a layer mask)
   scale           stroke scale 0.05..4 (working resolution / canvas)
   server-url      AdaStyle server URL; empty = ADASTYLE_URL or the settings file beside the plug-in
+  style-layer     optional drawable (of any open image) used as one more style, after the style-path files
 
 The result is a NEW layer directly above the source layer (which is never modified), cropped to the
 selection's bounding box, with a layer mask from the selection; one undo step removes it.
@@ -60,13 +62,26 @@ class PluginError(Exception):
 class Params:
     """The procedure's arguments, validated, in the form the client wants."""
 
-    styles: list[str]
+    styles: list[str]  # style files
+    style_layer: Gimp.Drawable | None  # one more style after the files: a layer of any open image
     weights: list[float] | None
     alpha: float
     preserve_color: str
     use_selection: bool
     scale: float
     server_url: str
+
+    @property
+    def style_names(self) -> list[str]:
+        """Names for client.style_label, which takes paths: the layer counts as '<layer name>.png'.
+
+        The suffix keeps a dotted layer name whole (style_label drops one extension); path separators in
+        the name are replaced so that style_label does not cut it at them.
+        """
+        if self.style_layer is None:
+            return list(self.styles)
+        name = self.style_layer.get_name().replace("/", "_").replace("\\", "_")
+        return [*self.styles, f"{name}.png"]
 
 
 @dataclass
@@ -102,13 +117,28 @@ def add_arguments(procedure: Gimp.Procedure) -> None:
                                   0.05, 4.0, 1.0, rw)
     procedure.add_string_argument("server-url", "Server _URL",
                                   "AdaStyle server URL (empty = from the plug-in settings)", "", rw)
+    # Added last so positional PDB calls written for the older argument list keep working; none_ok=True
+    # makes it optional (GIMP 3.0.4: add_drawable_argument(name, nick, blurb, none_ok, flags)).
+    procedure.add_drawable_argument("style-layer", "S_tyle layer",
+                                    "A layer of any open image to use as a style too (after the style files)",
+                                    True, rw)
 
 
-def parse_styles(raw: str) -> list[str]:
-    """Style paths from the os.pathsep-separated argument; each must be a readable file."""
+# Dialog order: the style sources together. style-path stays first: the dialog's initial focus is on it, so
+# Return accepts the dialog (on the drawable chooser's button it would open the chooser instead).
+DIALOG_FIELDS = ("style-path", "style-layer", "weights", "alpha", "preserve-color", "use-selection", "scale",
+                 "server-url")
+
+
+def parse_styles(raw: str, required: bool = True) -> list[str]:
+    """Style paths from the os.pathsep-separated argument; each must be a readable file.
+
+    `required` is False when a style layer is given: then the files may be left out.
+    """
     paths = [p.strip() for p in (raw or "").split(os.pathsep) if p.strip()]
-    if not paths:
-        raise PluginError("Choose at least one style image (argument 'style-path').", Gimp.PDBStatusType.CALLING_ERROR)
+    if not paths and required:
+        raise PluginError("Choose at least one style image (argument 'style-path') or a style layer "
+                          "(argument 'style-layer').", Gimp.PDBStatusType.CALLING_ERROR)
     for p in paths:
         if not os.path.isfile(p):
             raise PluginError(f"Style image not found: {p}", Gimp.PDBStatusType.CALLING_ERROR)
@@ -125,12 +155,15 @@ def parse_weights(raw: str, n_styles: int) -> list[float] | None:
 
 def read_params(config: Gimp.ProcedureConfig) -> Params:
     """Validated arguments from the procedure config (dialog or script)."""
-    styles = parse_styles(config.get_property("style-path"))
+    style_layer = config.get_property("style-layer")
+    styles = parse_styles(config.get_property("style-path"), required=style_layer is None)
     preserve = (config.get_property("preserve-color") or "none").strip().lower()
     if preserve not in PRESERVE_CHOICES:
         raise PluginError(f"preserve-color must be one of {', '.join(PRESERVE_CHOICES)}, got {preserve!r}.",
                           Gimp.PDBStatusType.CALLING_ERROR)
-    return Params(styles=styles, weights=parse_weights(config.get_property("weights"), len(styles)),
+    n_styles = len(styles) + (style_layer is not None)
+    return Params(styles=styles, style_layer=style_layer,
+                  weights=parse_weights(config.get_property("weights"), n_styles),
                   alpha=float(config.get_property("alpha")), preserve_color=preserve,
                   use_selection=bool(config.get_property("use-selection")),
                   scale=float(config.get_property("scale")),
@@ -186,6 +219,13 @@ def plan_region(image: Gimp.Image, layer: Gimp.Layer, use_selection: bool) -> Re
     return Region(box, mask)
 
 
+def style_layer_png(drawable: Gimp.Drawable) -> bytes:
+    """The whole drawable as a PNG, to upload like a style file (the server resizes styles itself)."""
+    w, h = drawable.get_width(), drawable.get_height()
+    rgba = read_rect(drawable.get_buffer(), 0, 0, w, h, PIXEL_FORMAT, Gegl.AbyssPolicy.CLAMP)
+    return client.encode_png(rgba, w, h)
+
+
 _BINARY = bytes([0] + [255] * 255)
 
 
@@ -203,7 +243,7 @@ def server_mask(region: Region, n_styles: int) -> bytes | None:
 
 
 def layer_name(styles: list[str], preserve_color: str) -> str:
-    """'castle + autumn (AdaIN) histogram': the style files the layer came from (shared naming rule)."""
+    """'castle + autumn (AdaIN) histogram': the style files (or layer) it came from (shared naming rule)."""
     return client.style_label(styles) + (f" {preserve_color}" if preserve_color != "none" else "")
 
 
@@ -320,14 +360,17 @@ def make_callbacks(window: CancelWindow | None) -> tuple[Callable[[float], None]
     return progress, should_cancel
 
 
-def stylize(conn: client.Client, params: Params, rgba: bytes, region: Region,
+def stylize(conn: client.Client, params: Params, styles: list[str | bytes], rgba: bytes, region: Region,
             window: CancelWindow | None) -> bytes:
-    """Raw RGBA of the stylised box from the server; PluginError with the server's message on failure."""
+    """Raw RGBA of the stylised box from the server; PluginError with the server's message on failure.
+
+    `styles` are paths or PNG bytes (a style layer), in the order the weights follow.
+    """
     progress, should_cancel = make_callbacks(window)
     Gimp.progress_init("AdaIN style transfer…")
     try:
-        data, headers = conn.stylize(styles=params.styles, rgba=(rgba, region.width, region.height),
-                                     mask_gray=server_mask(region, len(params.styles)), weights=params.weights,
+        data, headers = conn.stylize(styles=styles, rgba=(rgba, region.width, region.height),
+                                     mask_gray=server_mask(region, len(styles)), weights=params.weights,
                                      alpha=params.alpha, preserve_color=params.preserve_color,
                                      scale=params.scale, result_format="rgba",
                                      progress=progress, should_cancel=should_cancel)
@@ -357,7 +400,7 @@ def show_dialog(procedure: Gimp.Procedure, config: Gimp.ProcedureConfig) -> bool
         if config.get_property(name) is None:  # an empty default comes back as NULL, which GtkEntry rejects
             config.set_property(name, "")
     dialog = GimpUi.ProcedureDialog.new(procedure, config, "AdaIN Style Transfer")
-    dialog.fill(None)
+    dialog.fill(list(DIALOG_FIELDS))
     try:
         return bool(dialog.run())
     finally:
@@ -371,6 +414,9 @@ def stylize_layer(image: Gimp.Image, drawable: Gimp.Drawable, params: Params, in
     conn = connect(params.server_url)
     rgba = read_rect(layer.get_buffer(), region.box[0], region.box[1], region.width, region.height,
                      PIXEL_FORMAT, Gegl.AbyssPolicy.CLAMP)
+    styles: list[str | bytes] = list(params.styles)
+    if params.style_layer is not None:
+        styles.append(style_layer_png(params.style_layer))
     window = None
     if interactive:
         try:
@@ -378,11 +424,11 @@ def stylize_layer(image: Gimp.Image, drawable: Gimp.Drawable, params: Params, in
         except Exception:  # noqa: BLE001 - no display or GTK trouble: GIMP's progress bar still works
             window = None
     try:
-        result = stylize(conn, params, rgba, region, window)
+        result = stylize(conn, params, styles, rgba, region, window)
     finally:
         if window is not None:
             window.close()
-    new_layer = add_result_layer(image, layer, region, result, layer_name(params.styles, params.preserve_color))
+    new_layer = add_result_layer(image, layer, region, result, layer_name(params.style_names, params.preserve_color))
     Gimp.displays_flush()
     return new_layer
 

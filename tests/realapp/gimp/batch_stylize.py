@@ -120,12 +120,22 @@ def stylize_case(case):
     comp_before = composite(img)
     mask = selection_mask(img)
     box = expected_box(img, layer) if sel and case["props"].get("use_selection", True) else None
-    status, message = run_plugin(img, layer, **case["props"])
+    props = dict(case["props"])
+    style_img = None
+    if case.get("style_layer_image"):  # a second open image whose layer is the style (not a file path)
+        style_img, style_layer = load(case["style_layer_image"])
+        style_before = layer_bytes(style_layer)
+        props["style_layer"] = style_layer
+    status, message = run_plugin(img, layer, **props)
     layers = img.get_layers()
     rec = {"name": case["name"], "status": status, "message": message,
            "layers_before": names_before, "layers_after": [x.get_name() for x in layers],
            "source_unchanged": layer_bytes(layer) == src_before,
            "base_type": img.get_base_type().value_nick}
+    if style_img is not None:
+        rec["style_layer_name"] = style_layer.get_name()
+        rec["style_layer_unchanged"] = layer_bytes(style_layer) == style_before
+        style_img.delete()
     if len(layers) == len(names_before) + 1:
         new = layers[img.get_item_position(layer) - 1] if img.get_item_position(layer) > 0 else None
         rec["new_directly_above"] = new is not None and new.get_name() not in names_before

@@ -6,6 +6,7 @@ while the dialogs are up). Usage: click_dialogs.py OUT.json STEP...; a STEP is
 'TITLE_REGEX=KEY[@DELAY_S]'. Writes {"steps": [{title, seen_after_s, keys_sent, closed}]} to OUT.json.
 """
 import json
+import os
 import subprocess
 import sys
 import time
@@ -38,7 +39,7 @@ def press(wid: str, key: str) -> None:
     xdotool("key", "--clearmodifiers", key)
 
 
-def play(step: str, started: float) -> dict:
+def play(step: str, started: float, shot: str = "") -> dict:
     title, _, action = step.partition("=")
     key, _, delay = action.partition("@")
     rec = {"title": title, "seen_after_s": None, "keys_sent": [], "closed": False}
@@ -47,6 +48,8 @@ def play(step: str, started: float) -> dict:
         return rec
     rec["seen_after_s"] = round(time.time() - started, 2)
     time.sleep(float(delay or 0.5))  # let GTK map and focus the dialog
+    if shot:  # what the user saw (e.g. the dialog's fields), kept in test-artifacts/gimp/
+        subprocess.run(["import", "-window", wid, shot], capture_output=True, timeout=10, check=False)
     for attempt in (key, key, "Escape" if key == "Escape" else "alt+o"):
         press(wid, attempt)
         rec["keys_sent"].append(attempt)
@@ -59,7 +62,9 @@ def play(step: str, started: float) -> dict:
 
 def main(argv: list[str]) -> None:
     started = time.time()
-    steps = [play(step, started) for step in argv[2:]]
+    # Screenshots go to out/ beside OUT.json (the test copies out/*.png to its artifacts): OUT-stepN.png.
+    stem = os.path.join(os.path.dirname(argv[1]), "out", os.path.splitext(os.path.basename(argv[1]))[0])
+    steps = [play(step, started, f"{stem}-step{i}.png") for i, step in enumerate(argv[2:])]
     with open(argv[1], "w") as f:
         json.dump({"steps": steps}, f)
 
