@@ -292,7 +292,7 @@ class Stylizer:
 
         # Pass 1: content statistics of each region over the whole image.
         moments = [WeightedMoments() for _ in targets]
-        cores: list[torch.Tensor | None] = []
+        single_feat: torch.Tensor | None = None  # one tile: its features serve both passes
         for t in tiles:
             check_cancel()
             feat = encode_tile(t)
@@ -300,8 +300,9 @@ class Stylizer:
             core = _core_weights(t, hw)
             for mom, wmap in zip(moments, weights_for(t, hw)):
                 mom.add(feat, wmap * core)
-            cores.append(feat if single else None)
-            if not single:
+            if single:
+                single_feat = feat
+            else:
                 step()
         c_stats = [m.mean_std() for m in moments]
 
@@ -311,7 +312,7 @@ class Stylizer:
         band_y0 = 0
         for t in tiles:
             check_cancel()
-            feat = cores[0] if single else encode_tile(t)
+            feat = single_feat if single_feat is not None else encode_tile(t)
             hw = feat.shape[-2:]
             m = feature_weights(_crop_pad(region, t), hw) if region is not None else None
             target = adain_target(feat, c_stats, targets, m, alpha)
@@ -320,7 +321,7 @@ class Stylizer:
             cy0, cx0 = t.y0 - t.py0, t.x0 - t.px0
             core_img = dec[:, cy0:cy0 + (t.y1 - t.y0), cx0:cx0 + (t.x1 - t.x0)].clamp(0, 1)
             if single:
-                out[:] = (core_img.permute(1, 2, 0).numpy() * 255 + 0.5).astype(np.uint8)
+                out[:] = _quantize(core_img.permute(1, 2, 0).numpy())
                 step()
                 break
             if band is None or t.y0 != band_y0:
