@@ -179,16 +179,18 @@ def test_tiled_matches_untiled_without_seams(stylizer, style_img) -> None:
     tiled.save(ARTIFACTS / "engine-tiled.png")
     diff = np.abs(arr(whole) - arr(tiled))
     assert diff.mean() < 4.0, diff.mean()
-    # No seam: rows/columns at tile borders change no more than typical neighbours do.
-    t = arr(tiled).mean(axis=2)
-    row_steps = np.abs(np.diff(t, axis=0)).mean(axis=1)
-    col_steps = np.abs(np.diff(t, axis=1)).mean(axis=0)
+    # No seam: at every tile border the step between neighbouring rows/columns is no larger than the
+    # untiled result's step at the same place (picture edges that happen to lie there are not seams).
     from adastyle import tiling
+
+    t, w = arr(tiled).mean(axis=2), arr(whole).mean(axis=2)
     tiles = tiling.grid(512, 512, 192, 64, 48)
     borders = sorted({tt.y0 for tt in tiles if tt.y0} | {tt.y1 for tt in tiles if tt.y1 < 512})
-    for b in borders:
-        assert row_steps[b - 1] < 1.5 * np.median(row_steps) + 1, (b, row_steps[b - 1])
-        assert col_steps[b - 1] < 1.5 * np.median(col_steps) + 1, (b, col_steps[b - 1])
+    for axis in (0, 1):
+        t_steps = np.abs(np.diff(t, axis=axis)).mean(axis=1 - axis)
+        w_steps = np.abs(np.diff(w, axis=axis)).mean(axis=1 - axis)
+        for b in borders:
+            assert t_steps[b - 1] < 1.25 * w_steps[b - 1] + 1.0, (axis, b, t_steps[b - 1], w_steps[b - 1])
 
 
 def test_tile_weights_sum_to_one() -> None:
