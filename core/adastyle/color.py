@@ -56,11 +56,17 @@ def luminance(image: Image.Image) -> Image.Image:
     return Image.merge("RGB", (y, y, y))
 
 
-def match_luminance(style_grey: Image.Image, content_grey: Image.Image) -> Image.Image:
+def luminance_stats(grey: Image.Image) -> tuple[float, float]:
+    """Mean and std of a grey image's luminance: all that matching luminance needs from the content."""
+    y = np.asarray(grey.getchannel("R"), dtype=np.float64)
+    return round(float(y.mean()), 4), round(float(y.std()), 4)
+
+
+def match_luminance(style_grey: Image.Image, content_stats: tuple[float, float]) -> Image.Image:
     """Style luminance shifted and scaled to the content's luminance mean and std (Gatys et al.)."""
     s = np.asarray(style_grey.getchannel("R"), dtype=np.float64)
-    c = np.asarray(content_grey.getchannel("R"), dtype=np.float64)
-    out = (s - s.mean()) / (s.std() + 1e-6) * c.std() + c.mean()
+    c_mean, c_std = content_stats
+    out = (s - s.mean()) / (s.std() + 1e-6) * c_std + c_mean
     y = Image.fromarray(np.clip(out + 0.5, 0, 255).astype(np.uint8))
     return Image.merge("RGB", (y, y, y))
 

@@ -130,14 +130,14 @@ class Stylizer:
     # ---- styles -------------------------------------------------------------------------------
     def style_stats(self, style: ImageLike, style_size: int | None = 512,
                     content_colour: tuple[np.ndarray, np.ndarray] | None = None,
-                    luminance_of: Image.Image | None = None) -> StyleStats:
+                    content_luminance: tuple[float, float] | None = None) -> StyleStats:
         """relu4_1 mean/std of a style image, cached by its pixels and the transforms applied."""
         img = split_alpha(to_pil(style))[0]
         key = f"{image_digest(img)}:{style_size}"
         if content_colour is not None:
             key += ":h" + color.stats_digest(content_colour)
-        if luminance_of is not None:
-            key += ":l" + image_digest(luminance_of)[:16]
+        if content_luminance is not None:
+            key += f":l{content_luminance[0]}/{content_luminance[1]}"
         with self._lock:
             if key in self._styles:
                 self._styles.move_to_end(key)
@@ -151,8 +151,8 @@ class Stylizer:
             img.thumbnail((MAX_STYLE_SIDE, MAX_STYLE_SIDE), Image.Resampling.LANCZOS)
         if content_colour is not None:
             img = color.match_histogram(img, content_colour)
-        if luminance_of is not None:
-            img = color.match_luminance(color.luminance(img), luminance_of)
+        if content_luminance is not None:
+            img = color.match_luminance(color.luminance(img), content_luminance)
         x = _to_network_input(img)
         mean, std = mean_std(self.encode(x))
         stats = StyleStats(mean.cpu(), std.cpu())
@@ -206,7 +206,7 @@ class Stylizer:
 
         # Per-style statistics (colour transforms depend on the content, hence part of the key).
         content_colour = color.colour_stats(work) if preserve_color == "histogram" else None
-        lum_ref = net_in if preserve_color == "luminance" else None
+        lum_ref = color.luminance_stats(net_in) if preserve_color == "luminance" else None
         stats = [self.style_stats(s, style_size, content_colour, lum_ref) for s in styles]
 
         # Pixel weights for content statistics: alpha (transparent = 0) times the region mask.

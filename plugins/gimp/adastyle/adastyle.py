@@ -380,8 +380,7 @@ def stylize(conn: client.Client, params: Params, styles: list[str | bytes], rgba
         raise PluginError(f"AdaStyle server unavailable: {exc.message}") from None
     except client.AdaStyleError as exc:
         raise PluginError(f"AdaStyle: {exc.message}") from None
-    lower = {k.lower(): v for k, v in headers.items()}  # HTTP header names are case-insensitive
-    size = (int(lower.get("x-width", region.width)), int(lower.get("x-height", region.height)))
+    size = (int(headers.get("x-width", region.width)), int(headers.get("x-height", region.height)))
     if size != (region.width, region.height) or len(data) != region.width * region.height * 4:
         raise PluginError(f"AdaStyle: the server answered {size[0]}x{size[1]} ({len(data)} bytes) "
                           f"for a {region.width}x{region.height} request.")

@@ -12,10 +12,10 @@ import sys
 import time
 import traceback
 
-from gi.repository import Gegl, Gimp, Gio
+from gi.repository import Gimp, Gio
 
 TEST_DIR = os.environ.get("ADASTYLE_TEST_DIR", "/home/artist/adastyle-test")
-PROC = "plug-in-adastyle-stylize"
+exec(open(os.path.join(TEST_DIR, "gimp_common.py")).read(), globals())  # run_plugin, layer_bytes, composite
 STYLE = os.path.join(TEST_DIR, "in", "style", "castle.jpg")
 PLUGIN_DIR = os.path.expanduser("~/.config/GIMP/3.0/plug-ins/adastyle")
 
@@ -24,41 +24,11 @@ def layer_names(img):
     return [x.get_name() for x in img.get_layers()]
 
 
-def layer_bytes(layer):
-    return bytes(layer.get_buffer().get(Gegl.Rectangle.new(0, 0, layer.get_width(), layer.get_height()), 1.0,
-                                        "R'G'B'A u8", Gegl.AbyssPolicy.NONE))
-
-
-def composite(img):
-    dup = img.duplicate()
-    merged = dup.merge_visible_layers(Gimp.MergeType.CLIP_TO_IMAGE)
-    # A lone layer is "merged" as it is, offsets and all: read the image's rectangle in that layer's space.
-    _, ox, oy = merged.get_offsets()
-    data = bytes(merged.get_buffer().get(Gegl.Rectangle.new(-ox, -oy, dup.get_width(), dup.get_height()), 1.0,
-                                         "R'G'B'A u8", Gegl.AbyssPolicy.NONE))
-    dup.delete()
-    return data
-
-
 def load_with_display(name):
     img = Gimp.file_load(Gimp.RunMode.NONINTERACTIVE, Gio.File.new_for_path(os.path.join(TEST_DIR, "in", name)))
     Gimp.Display.new(img)
     Gimp.displays_flush()
     return img, img.get_layers()[0]
-
-
-def run_plugin(img, layer, mode, **props):
-    proc = Gimp.get_pdb().lookup_procedure(PROC)
-    cfg = proc.create_config()
-    cfg.set_property("run-mode", mode)
-    cfg.set_property("image", img)
-    cfg.set_core_object_array("drawables", [layer])
-    for name, value in props.items():
-        cfg.set_property(name.replace("_", "-"), value)
-    result = proc.run(cfg)
-    status = result.index(0)
-    message = result.index(1) if result.length() > 1 and status != Gimp.PDBStatusType.SUCCESS else ""
-    return status.value_nick, str(message or "")
 
 
 def xdotool(*args):

@@ -13,8 +13,7 @@ from gi.repository import Gegl, Gimp, Gio
 TEST_DIR = os.environ.get("ADASTYLE_TEST_DIR", "/home/artist/adastyle-test")
 with open(os.path.join(TEST_DIR, "job.json")) as _f:
     JOB = json.load(_f)
-PROC = "plug-in-adastyle-stylize"
-RGBA = "R'G'B'A u8"
+exec(open(os.path.join(TEST_DIR, "gimp_common.py")).read(), globals())  # run_plugin, layer_bytes, composite
 
 
 def rect_bytes(drawable_or_buffer, x, y, w, h, fmt=RGBA):
@@ -23,29 +22,9 @@ def rect_bytes(drawable_or_buffer, x, y, w, h, fmt=RGBA):
     return bytes(buf.get(Gegl.Rectangle.new(x, y, w, h), 1.0, fmt, Gegl.AbyssPolicy.NONE))
 
 
-def layer_bytes(layer):
-    return rect_bytes(layer, 0, 0, layer.get_width(), layer.get_height())
-
-
 def selection_mask(img):
     """The selection as one byte per image pixel (0 = not selected)."""
     return rect_bytes(img.get_selection().get_buffer(), 0, 0, img.get_width(), img.get_height(), "Y u8")
-
-
-def composite(img, save_as=None):
-    """The visible result (all layers merged on a duplicate), image-sized RGBA; optionally saved as PNG."""
-    dup = img.duplicate()
-    merged = dup.merge_visible_layers(Gimp.MergeType.CLIP_TO_IMAGE)
-    if not merged.has_alpha():
-        merged.add_alpha()
-    # A lone layer is "merged" as it is, offsets and all: read the image's rectangle in that layer's space.
-    _, ox, oy = merged.get_offsets()
-    data = bytes(merged.get_buffer().get(Gegl.Rectangle.new(-ox, -oy, dup.get_width(), dup.get_height()), 1.0,
-                                         "R'G'B'A u8", Gegl.AbyssPolicy.NONE))
-    if save_as:
-        Gimp.file_save(Gimp.RunMode.NONINTERACTIVE, dup, Gio.File.new_for_path(save_as), None)
-    dup.delete()
-    return data
 
 
 def compare(before, after, mask, width):
@@ -68,21 +47,6 @@ def compare(before, after, mask, width):
         else:
             out["partial"] += 1
     return out
-
-
-def run_plugin(img, layer, **props):
-    """Run the real procedure non-interactively; (status name, error message)."""
-    proc = Gimp.get_pdb().lookup_procedure(PROC)
-    cfg = proc.create_config()
-    cfg.set_property("run-mode", Gimp.RunMode.NONINTERACTIVE)
-    cfg.set_property("image", img)
-    cfg.set_core_object_array("drawables", [layer])
-    for name, value in props.items():
-        cfg.set_property(name.replace("_", "-"), value)
-    result = proc.run(cfg)
-    status = result.index(0)
-    message = result.index(1) if result.length() > 1 and status != Gimp.PDBStatusType.SUCCESS else ""
-    return status.value_nick, str(message or "")
 
 
 def load(name, offset=None):
