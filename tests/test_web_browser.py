@@ -116,3 +116,25 @@ def test_non_image_upload_shows_a_readable_error(browser_page, tmp_path) -> None
     text = wait_status(page, "Cannot use that image", timeout=60)
     assert "not-a-picture.png" in text and "not an image" in text
     page.screenshot(path=str(ARTIFACTS / "web-error.png"))
+
+
+def test_cancel_stops_a_running_job(browser_page, page_server, tmp_path) -> None:
+    import httpx
+
+    page = browser_page
+    big = tmp_path / "big-content.jpg"  # several tiles on CPU, so the job is still running when we cancel
+    Image.open(EXAMPLES / "content-rocket.jpg").convert("RGB").resize((3000, 2400)).save(big, quality=90)
+    page.locator("#content-editor input[type=file]").first.set_input_files(str(big))
+    page.locator("#style-files input[type=file]").first.set_input_files(str(EXAMPLES / "style-goldfish.jpg"))
+    page.locator("#content-editor canvas").first.wait_for(timeout=30_000)
+    time.sleep(1.0)
+    page.locator("#stylize").click()
+    deadline = time.time() + 120
+    while httpx.get(page_server.url + "/v1/health").json()["running"] is None:
+        assert time.time() < deadline, "the job never started"
+        time.sleep(0.1)
+    page.locator("#cancel").click()
+    wait_status(page, "Cancelled", timeout=120)
+    health = httpx.get(page_server.url + "/v1/health").json()
+    assert health["running"] is None and health["queue"] == 0
+    page.screenshot(path=str(ARTIFACTS / "web-cancelled.png"))

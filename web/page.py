@@ -20,7 +20,7 @@ import numpy as np
 from PIL import Image, ImageFilter
 
 from adastyle.imageio import ImageError, open_image
-from adastyle.server.jobs import JobQueue, QueueFull
+from adastyle.server.jobs import Job, JobQueue, QueueFull
 
 log = logging.getLogger(__name__)
 MAX_STYLES = 4
@@ -82,9 +82,23 @@ class Studio:
         self.queue = queue
         self.outdir = Path(tempfile.mkdtemp(prefix="adastyle-web-"))
         self._recent: OrderedDict[str, Path] = OrderedDict()
+        self._active: dict[str, Job] = {}  # browser session -> its job in the queue, for Cancel
+
+    @staticmethod
+    def _session(request: gr.Request | None) -> str:
+        return getattr(request, "session_hash", None) or "local"
+
+    def cancel(self, request: gr.Request) -> str:
+        """Cancel button: stop this browser's job (a queued one at once, a running one at its next tile)."""
+        job = self._active.get(self._session(request))
+        if job is None or job.done_event.is_set():
+            return "Nothing is running."
+        self.queue.cancel(job)
+        return "Cancelling…"
 
     def run(self, editor: Any, files: Any, w1: float, w2: float, w3: float, w4: float, alpha: float,
-            preserve: str, scale: float, progress: gr.Progress = gr.Progress()) -> tuple:
+            preserve: str, scale: float, request: gr.Request = None,
+            progress: gr.Progress = gr.Progress()) -> tuple:
         """Stylize button: (result, before/after, download file, status)."""
         t0 = time.time()
         try:
@@ -110,9 +124,17 @@ class Studio:
                 job = self.queue.submit(params)
             except QueueFull:
                 return self._message("The server is busy (queue full). Try again in a few seconds.")
-            progress(0.0, desc="queued")
-            while not job.done_event.wait(0.1):
-                progress(job.progress, desc=job.state)
+            key = self._session(request)
+            self._active[key] = job
+            try:
+                progress(0.0, desc="queued")
+                while not job.done_event.wait(0.1):
+                    progress(job.progress, desc=job.state)
+            finally:
+                if self._active.get(key) is job:
+                    del self._active[key]
+            if job.state == "cancelled":
+                return (gr.update(), gr.update(), gr.update(), "Cancelled.")
             if job.state != "done" or job.image is None:
                 return self._message(f"Stylization {job.state}: {job.error or 'no result'}")
         except ImageError as exc:
@@ -126,11 +148,12 @@ class Studio:
                 f"✅ Done in {time.time() - t0:.1f} s — {result.width}x{result.height}"
                 f"{' with mask' if mask is not None else ''}")
 
-    def rerun(self, has_result: Any, *args: Any, progress: gr.Progress = gr.Progress()) -> tuple:
+    def rerun(self, has_result: Any, *args: Any, request: gr.Request = None,
+              progress: gr.Progress = gr.Progress()) -> tuple:
         """Slider release: re-render only when there is already a result (features are cached)."""
         if has_result is None:
             return (gr.update(), gr.update(), gr.update(), gr.update())
-        return self.run(*args, progress=progress)
+        return self.run(*args, request=request, progress=progress)
 
     def _message(self, text: str) -> tuple:
         return (gr.update(), gr.update(), gr.update(), f"⚠️ {text}")
@@ -173,7 +196,9 @@ def build_page(queue: JobQueue) -> gr.Blocks:
                 preserve = gr.Radio(COLOUR_CHOICES, value="none", label="Preserve colour", elem_id="preserve")
                 scale = gr.Slider(0.25, 2.0, value=1.0, step=0.05, label="Stroke scale", elem_id="scale",
                                   info="below 1: larger brush strokes (works at a lower resolution)")
-                go = gr.Button("Stylize", variant="primary", elem_id="stylize")
+                with gr.Row():
+                    go = gr.Button("Stylize", variant="primary", elem_id="stylize", scale=3)
+                    stop = gr.Button("Cancel", variant="stop", elem_id="cancel", scale=1)
                 status = gr.Markdown("", elem_id="status")
                 result = gr.Image(label="Result", type="pil", format="png", interactive=False, elem_id="result")
                 compare = gr.ImageSlider(label="Before / after", type="pil", interactive=False, elem_id="compare")
@@ -187,6 +212,7 @@ def build_page(queue: JobQueue) -> gr.Blocks:
         outputs = [result, compare, download, status]
         styles.change(style_previews, styles, [gallery, *weights])
         go.click(studio.run, inputs, outputs, concurrency_limit=2)
+        stop.click(studio.cancel, None, status, concurrency_limit=None)  # never waits behind a running job
         for slider in (alpha, *weights):
             slider.release(studio.rerun, [result, *inputs], outputs, trigger_mode="always_last")
     return demo
