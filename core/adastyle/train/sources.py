@@ -18,6 +18,7 @@ class Source:
     role: str               # "content" (photos) or "style" (art)
     licence: str
     exclude: tuple[str, ...] = field(default=())  # substrings of paths to leave out
+    bundles: tuple[str, ...] = field(default=())  # Qt .rcc files to unpack first, into rcc/<stem>/ of the root
 
 
 # The eval-dev sources (shared/eval-dev/MANIFEST.md): never train on them.
@@ -29,6 +30,11 @@ EVAL_SOURCES = (
 )
 
 WESNOTH = "usr/share/games/wesnoth/1.16/data/core/images"
+# GCompris keeps its photos inside Qt resource bundles; these activities hold photos (animals, monuments,
+# objects, landscapes). The "details" activity mixes monument photos with Van Gogh paintings (style).
+GCOMPRIS_RCC = "usr/share/gcompris-qt/rcc"
+GCOMPRIS_PHOTOS = ("categorization", "erase", "explore_monuments", "explore_world_animals", "explore_farm_animals")
+GCOMPRIS_PAINTINGS = ("Gogh", "PortraitOfPereTanguy", "Eglise_dAuvers")
 SOURCES: tuple[Source, ...] = (
     # ---- photos (content) ----
     Source("lomiri-wallpapers-16.04", ("usr/share/backgrounds/*.jpg",), "content", "CC-BY-SA / CC-BY / CC0 (see copyright)",
@@ -50,6 +56,9 @@ SOURCES: tuple[Source, ...] = (
                     "clock", "brick", "grass", "gravel", "logo", "microaneurysms", "cell", "lbp", "phantom",
                     "ihc", "hubble", "retina", "color", "chessboard", "binary", "eagle", "hedgehog", "rough-wall",
                     "motorcycle_disp", "motorcycle_left", "motorcycle_right", "bw_")),
+    Source("gcompris-qt-data", tuple(f"rcc/{b}/**/*.webp" for b in GCOMPRIS_PHOTOS) + (
+           "rcc/details/**/*_background.webp",), "content", "GPL-3+ (see copyright)", exclude=GCOMPRIS_PAINTINGS,
+           bundles=tuple(f"{GCOMPRIS_RCC}/{b}.rcc" for b in (*GCOMPRIS_PHOTOS, "details"))),
     Source("pypi:scikit-learn", ("sklearn/datasets/images/*.jpg",), "content", "CC BY 2.0 (see the images README)",
            exclude=("china",)),
     # ---- art (style) ----
@@ -63,6 +72,8 @@ SOURCES: tuple[Source, ...] = (
                                            "usr/share/wallpapers/*/contents/images/*.png"), "style", "GPL-2+"),
     Source("mate-backgrounds", ("usr/share/backgrounds/mate/abstract/*",), "style", "GPL-2+"),
     Source("lomiri-wallpapers-20.04", ("usr/share/backgrounds/Painting-Colors*",), "style", "CC-BY-SA (see copyright)"),
+    Source("gcompris-qt-data", tuple(f"rcc/details/**/*{p}*_background.webp" for p in GCOMPRIS_PAINTINGS),
+           "style", "GPL-3+ (see copyright)", bundles=(f"{GCOMPRIS_RCC}/details.rcc",)),
     Source("opencv-doc", ("usr/share/doc/opencv-doc/examples/data/starry_night.jpg",
                           "usr/share/doc/opencv-doc/examples/data/graf*.png"), "style", "Apache-2.0 / BSD (see copyright)"),
 )
