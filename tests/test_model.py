@@ -125,3 +125,17 @@ def test_shipped_decoder_moves_style_statistics_toward_the_style() -> None:
                       pairs=[("astronaut", "castle"), ("coffee", "goldfish")])
     assert result["s"] < 0.5, result
     assert result["c"] < 1.0, result
+
+
+def test_style_loss_layer_weights_scale_each_tap() -> None:
+    from adastyle.train.losses import style_loss
+
+    torch.manual_seed(0)
+    taps = [torch.rand(2, c, 8, 8) for c in (4, 6, 8, 10)]
+    stats = [(torch.rand(2, c, 1, 1), torch.rand(2, c, 1, 1)) for c in (4, 6, 8, 10)]
+    norms = [torch.full((1, c, 1, 1), 2.0) for c in (4, 6, 8, 10)]
+    per_tap = [style_loss(taps, stats, norms, tuple(float(i == k) for i in range(4))) for k in range(4)]
+    assert all(t.item() > 0 for t in per_tap)
+    assert style_loss(taps, stats, norms).item() == pytest.approx(sum(t.item() for t in per_tap), rel=1e-5)
+    weighted = style_loss(taps, stats, norms, (1.0, 1.0, 1.0, 5.0)).item()
+    assert weighted == pytest.approx(sum(t.item() for t in per_tap) + 4 * per_tap[3].item(), rel=1e-5)

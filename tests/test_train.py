@@ -4,6 +4,8 @@ from __future__ import annotations
 import csv
 from pathlib import Path
 
+import pytest
+import torch
 from PIL import Image
 
 from adastyle.train.sources import EVAL_SOURCES, SOURCES, Source
@@ -29,10 +31,45 @@ def test_training_resumes_from_its_checkpoint(tmp_path) -> None:
     train(cfg)  # a second process would do the same after a kill: it picks up the checkpoint
     rows = list(csv.DictReader((tmp_path / "run" / "log.csv").open()))
     assert [int(r["step"]) for r in rows] == [1, 2, 3]
+    assert all(float(r["grad_norm"]) > 0 for r in rows)
     out = export_decoder(ckpt, tmp_path / "decoder.safetensors")
+    from safetensors.torch import load_file
+
     from adastyle.model import load_decoder
 
     assert load_decoder(out) is not None
+    # What ships is the weight average, not the last step's raw weights (they differ after a step).
+    saved, shipped = load_file(str(ckpt)), load_file(str(out))
+    name = next(iter(shipped))
+    assert torch.equal(shipped[name], saved[f"ema.{name}"].half())
+    assert not torch.equal(saved[f"ema.{name}"], saved[f"decoder.{name}"])
+
+
+def test_training_without_a_weight_average_exports_the_raw_weights(tmp_path) -> None:
+    from safetensors.torch import load_file
+
+    from adastyle.train.trainer import TrainConfig, export_decoder, train
+
+    data = tiny_dataset(tmp_path / "data")
+    ckpt = train(TrainConfig(data=str(data), out=str(tmp_path / "run"), steps=1, batch=2, crop=32, device="cpu",
+                             ema=0))
+    saved = load_file(str(ckpt))
+    assert not any(k.startswith("ema.") for k in saved)
+    shipped = load_file(str(export_decoder(ckpt, tmp_path / "d.safetensors")))
+    assert all(torch.equal(v, saved[f"decoder.{k}"].half()) for k, v in shipped.items())
+
+
+def test_learning_rate_anneals_over_the_final_fraction_only() -> None:
+    from adastyle.train.trainer import TrainConfig, anneal_factor
+
+    cfg = TrainConfig(data="d", out="o", anneal=0.25)
+    assert anneal_factor(cfg, 0, 1000, 0.0) == 1.0
+    assert anneal_factor(cfg, 750, 1000, 0.0) == 1.0
+    assert anneal_factor(cfg, 875, 1000, 0.0) == pytest.approx(0.5)
+    assert anneal_factor(cfg, 1000, 1000, 0.0) == pytest.approx(0.1)  # never below 10%
+    cfg.minutes = 10  # a time budget: whichever limit is nearer decides
+    assert anneal_factor(cfg, 0, 10**6, 9 * 60) == pytest.approx(0.4)
+    assert anneal_factor(TrainConfig(data="d", out="o"), 999, 1000, 0.0) == 1.0  # off by default
 
 
 def test_pack_fits_its_budget(tmp_path) -> None:

@@ -17,6 +17,7 @@ timeout 180 python bench/bench_engine.py --device cuda --sizes 512,1024,2048 --r
 cp bench/results/engine-cuda.json "$OUT/" 2>/dev/null
 timeout $((TRAIN_MINUTES * 60 + 120)) python -m adastyle.cli train --data train-pack --device cuda \
   --minutes "$TRAIN_MINUTES" --batch 32 --crop 256 --ckpt-every 200 --steps 1000000 \
+  --style-weight 2 --style-ramp 0 --warmup 100 --anneal 0.3 \
   --init core/adastyle/weights/decoder.safetensors --out "$OUT/run" > "$OUT/train.txt" 2>&1
 python -m adastyle.cli train export --out "$OUT/run" --to "$OUT/decoder.safetensors" >> "$OUT/train.txt" 2>&1
 tail -3 "$OUT/run/log.csv" >> "$OUT/train.txt" 2>/dev/null

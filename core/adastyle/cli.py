@@ -24,6 +24,13 @@ def _floats(text: str) -> list[float]:
         raise argparse.ArgumentTypeError(f"expected comma-separated numbers, got {text!r}") from None
 
 
+def _four_floats(text: str) -> tuple[float, ...]:
+    values = _floats(text)
+    if len(values) != 4 or any(v < 0 for v in values):
+        raise argparse.ArgumentTypeError(f"expected four non-negative numbers, got {text!r}")
+    return tuple(values)
+
+
 def cmd_stylize(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
@@ -99,7 +106,9 @@ def cmd_train(args: argparse.Namespace) -> int:
 
     cfg = TrainConfig(data=str(data), out=args.out or "runs/decoder", steps=args.steps, minutes=args.minutes,
                       batch=args.batch, crop=args.crop, lr=args.lr, style_weight=args.style_weight,
-                      device=args.device, init=args.init or "", ckpt_every=args.ckpt_every)
+                      device=args.device, init=args.init or "", ckpt_every=args.ckpt_every, warmup=args.warmup,
+                      style_ramp=args.style_ramp, ema=args.ema, anneal=args.anneal,
+                      layer_weights=tuple(args.layer_weights))
     print(train(cfg))
     return 0
 
@@ -151,6 +160,13 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--crop", type=int, default=128)
     t.add_argument("--lr", type=float, default=2e-4)
     t.add_argument("--style-weight", type=float, default=10.0)
+    t.add_argument("--warmup", type=int, default=100, help="steps of linear learning-rate warm-up")
+    t.add_argument("--style-ramp", type=int, default=200, help="steps over which the style weight rises from 0")
+    t.add_argument("--ema", type=float, default=0.998, help="decay of the exported weight average (0 = off)")
+    t.add_argument("--layer-weights", type=_four_floats, default=(1.0, 1.0, 1.0, 1.0),
+                   help="style-loss weights of relu1_1,2_1,3_1,4_1 (comma-separated)")
+    t.add_argument("--anneal", type=float, default=0.0,
+                   help="final fraction of the run over which the learning rate falls to 10%%")
     t.add_argument("--ckpt-every", type=int, default=50)
     t.add_argument("--device", default="auto")
     t.add_argument("--init", help="decoder .safetensors to start from (when the run has no checkpoint)")

