@@ -125,6 +125,8 @@ def test_shipped_decoder_moves_style_statistics_toward_the_style() -> None:
                       pairs=[("astronaut", "castle"), ("coffee", "goldfish")])
     assert result["s"] < 0.5, result
     assert result["c"] < 1.0, result
+    assert sum(result["s_share_by_tap"]) == pytest.approx(1.0, abs=1e-3)
+    assert 0 < result["inversion"] < 1.0, result  # the decoder misses its AdaIN target by less than the style gap
 
 
 def test_style_loss_layer_weights_scale_each_tap() -> None:

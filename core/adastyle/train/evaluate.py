@@ -21,13 +21,18 @@ from adastyle.model import Decoder, Encoder, adain, load_decoder, load_encoder, 
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".webp")
 
 
-def style_distance(x_taps: list[torch.Tensor], y_taps: list[torch.Tensor]) -> float:
-    total = 0.0
+def style_terms(x_taps: list[torch.Tensor], y_taps: list[torch.Tensor]) -> list[float]:
+    """The style distance of each tap (relu1_1..relu4_1): mean-squared mean difference + std difference."""
+    terms = []
     for a, b in zip(x_taps, y_taps):
         am, asd = mean_std(a)
         bm, bsd = mean_std(b)
-        total += float(((am - bm) ** 2).mean() + ((asd - bsd) ** 2).mean())
-    return total
+        terms.append(float(((am - bm) ** 2).mean() + ((asd - bsd) ** 2).mean()))
+    return terms
+
+
+def style_distance(x_taps: list[torch.Tensor], y_taps: list[torch.Tensor]) -> float:
+    return sum(style_terms(x_taps, y_taps))
 
 
 def content_distance(x_feat: torch.Tensor, y_feat: torch.Tensor) -> float:
@@ -40,6 +45,7 @@ class PairScore:
     style: str
     s: float
     c: float
+    inversion: float = 0.0   # L_c(output, AdaIN target) / L_c(style, content): the decoder's own error
 
 
 def list_images(folder: Path) -> list[Path]:
@@ -79,16 +85,30 @@ def evaluate(folder: Path, decoder: Decoder | None = None, encoder: Encoder | No
     todo = pairs or [(c, s) for c in c_img for s in s_img]
     scores: list[PairScore] = []
     outputs: dict[tuple[str, str], Image.Image] = {}
+    tap_sums = [0.0] * 4
     for cn, sn in todo:
         out = tensor_to_pil(stylize_plain(encoder, decoder, pil_to_tensor(c_img[cn]), pil_to_tensor(s_img[sn])))
         outputs[(cn, sn)] = out
         o_taps = encoder.taps(pil_to_tensor(out))
-        s = style_distance(o_taps, s_taps[sn]) / style_distance(c_taps[cn], s_taps[sn])
-        c = content_distance(o_taps[3], c_taps[cn][3]) / content_distance(s_taps[sn][3], c_taps[cn][3])
-        scores.append(PairScore(cn, sn, s, c))
+        terms = style_terms(o_taps, s_taps[sn])
+        tap_sums = [a + b for a, b in zip(tap_sums, terms)]
+        s = sum(terms) / style_distance(c_taps[cn], s_taps[sn])
+        gap = content_distance(s_taps[sn][3], c_taps[cn][3])
+        c = content_distance(o_taps[3], c_taps[cn][3]) / gap
+        h, w = c_taps[cn][3].shape[-2:]
+        target = adain(c_taps[cn][3], s_taps[sn][3])
+        inversion = content_distance(o_taps[3][..., :h, :w], target) / gap
+        scores.append(PairScore(cn, sn, s, c, inversion))
+
+    def geo(values: list[float]) -> float:
+        return math.exp(sum(math.log(max(v, 1e-12)) for v in values) / len(values))
+
     result = {
-        "s": math.exp(sum(math.log(p.s) for p in scores) / len(scores)),
-        "c": math.exp(sum(math.log(p.c) for p in scores) / len(scores)),
+        "s": geo([p.s for p in scores]),
+        "c": geo([p.c for p in scores]),
+        # Diagnostics: which tap the style distance comes from, and how far the decoder misses its target.
+        "s_share_by_tap": [round(t / sum(tap_sums), 4) for t in tap_sums],
+        "inversion": geo([p.inversion for p in scores]),
         "pairs": [p.__dict__ for p in scores],
     }
     if sheet is not None:
