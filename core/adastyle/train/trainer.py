@@ -193,7 +193,8 @@ def export_decoder(ckpt: Path, out: Path, extra_meta: dict[str, str] | None = No
     """Write the decoder of a checkpoint as fp16 safetensors (what we commit and ship).
 
     The weight average is exported when the run kept one: it is the raw weights with Adam's step-to-step
-    noise averaged out, and it scored better on eval-dev than the raw weights of the same step.
+    noise averaged out. On eval-dev it beat the raw weights of the same step mid-run (s 0.141 vs 0.154 at step
+    5,748) and matched them after an lr anneal (0.136 vs 0.135).
     """
     tensors = load_file(str(ckpt))
     prefix = "ema." if any(k.startswith("ema.") for k in tensors) else "decoder."
