@@ -99,7 +99,7 @@ def test_one_training_step_lowers_the_loss_on_a_fixed_batch() -> None:
 
 
 def test_checkpoint_round_trip_resumes(tmp_path) -> None:
-    """A checkpoint holds the decoder, Adam moments, normalisers and the step (safetensors, no pickle)."""
+    """A checkpoint holds the decoder, its weight average, Adam moments, normalisers and the step (no pickle)."""
     from adastyle.train.trainer import TrainConfig, load_checkpoint, save_checkpoint
 
     dec = Decoder()
@@ -108,11 +108,13 @@ def test_checkpoint_round_trip_resumes(tmp_path) -> None:
     opt.step()
     norms = [torch.ones(1, c, 1, 1) for c in (64, 128, 256, 512)]
     path = tmp_path / "ck.safetensors"
-    save_checkpoint(path, dec, opt, 17, norms, TrainConfig(data="d", out="o"))
+    ema = {k: v.detach() * 0.5 for k, v in dec.state_dict().items()}
+    save_checkpoint(path, dec, opt, 17, norms, TrainConfig(data="d", out="o"), ema)
     dec2 = Decoder()
     opt2 = torch.optim.Adam(dec2.parameters(), lr=1e-4)
-    step, norms2 = load_checkpoint(path, dec2, opt2, torch.device("cpu"))
+    step, norms2, ema2 = load_checkpoint(path, dec2, opt2, torch.device("cpu"))
     assert step == 17
+    assert ema2.keys() == ema.keys() and all(torch.equal(ema[k], ema2[k]) for k in ema)
     assert all(torch.equal(a, b) for a, b in zip(dec.state_dict().values(), dec2.state_dict().values()))
     assert len(opt2.state) == len(list(dec2.parameters()))
 
