@@ -66,10 +66,17 @@ def wait_status(page, needle: str, timeout: float = 240.0) -> str:
     raise AssertionError(f"status never showed {needle!r}; last: {text!r}")
 
 
+def upload_content(page, path) -> None:
+    """Put a file into the content editor; the editor draws it asynchronously, so give it time to settle."""
+    page.locator("#content-editor input[type=file]").first.set_input_files(str(path))
+    page.locator("#content-editor canvas").first.wait_for(timeout=30_000)
+    time.sleep(3.0)  # once (in CI, 1 s after the upload) a stroke landed on the editor's blank 800x800 canvas
+
+
 def test_stylize_with_painted_mask_in_the_browser(browser_page, page_server) -> None:
     page = browser_page
     content_path = EXAMPLES / "content-coffee.jpg"
-    page.locator("#content-editor input[type=file]").first.set_input_files(str(content_path))
+    upload_content(page, content_path)
     page.locator("#style-files input[type=file]").first.set_input_files(str(EXAMPLES / "style-goldfish.jpg"))
     canvas = page.locator("#content-editor canvas").first
     canvas.wait_for(timeout=30_000)
@@ -124,7 +131,7 @@ def test_cancel_stops_a_running_job(browser_page, page_server, tmp_path) -> None
     page = browser_page
     big = tmp_path / "big-content.jpg"  # several tiles on CPU, so the job is still running when we cancel
     Image.open(EXAMPLES / "content-rocket.jpg").convert("RGB").resize((3000, 2400)).save(big, quality=90)
-    page.locator("#content-editor input[type=file]").first.set_input_files(str(big))
+    upload_content(page, big)
     page.locator("#style-files input[type=file]").first.set_input_files(str(EXAMPLES / "style-goldfish.jpg"))
     page.locator("#content-editor canvas").first.wait_for(timeout=30_000)
     time.sleep(1.0)

@@ -49,6 +49,8 @@ def editor_content_and_mask(value: Any) -> tuple[Image.Image | None, Image.Image
         return None, None
     if not isinstance(background, Image.Image):
         background = open_image(background)
+    if background.mode == "RGBA" and background.getextrema()[3] == (0, 0):
+        return None, None  # the editor's blank canvas: nothing was uploaded (yet)
     if background.mode == "RGBA" and background.getextrema()[3] == (255, 255):
         background = background.convert("RGB")  # opaque: the editor works in RGBA so layers keep alpha
     mask_arr = np.zeros((background.height, background.width), np.uint8)
@@ -83,6 +85,7 @@ class Studio:
         self.outdir = Path(tempfile.mkdtemp(prefix="adastyle-web-"))
         self._recent: OrderedDict[str, Path] = OrderedDict()
         self._active: dict[str, Job] = {}  # browser session -> its job in the queue, for Cancel
+        self._cancel_asked: set[str] = set()  # Cancel pressed before this session's job was registered
 
     @staticmethod
     def _session(request: gr.Request | None) -> str:
@@ -90,8 +93,10 @@ class Studio:
 
     def cancel(self, request: gr.Request) -> str:
         """Cancel button: stop this browser's job (a queued one at once, a running one at its next tile)."""
-        job = self._active.get(self._session(request))
+        key = self._session(request)
+        job = self._active.get(key)
         if job is None or job.done_event.is_set():
+            self._cancel_asked.add(key)  # a Stylize may be between submitting and registering its job
             return "Nothing is running."
         self.queue.cancel(job)
         return "Cancelling…"
@@ -120,12 +125,15 @@ class Studio:
             params = {"content": content, "styles": styles, "weights": weights, "mask": mask, "alpha": alpha,
                       "preserve_color": preserve, "scale": scale, "tile": 0, "style_size": 512,
                       "result_format": "pil"}
+            key = self._session(request)
+            self._cancel_asked.discard(key)
             try:
                 job = self.queue.submit(params)
             except QueueFull:
                 return self._message("The server is busy (queue full). Try again in a few seconds.")
-            key = self._session(request)
             self._active[key] = job
+            if key in self._cancel_asked:
+                self.queue.cancel(job)
             try:
                 progress(0.0, desc="queued")
                 while not job.done_event.wait(0.1):
