@@ -139,6 +139,7 @@ class Studio:
                 while not job.done_event.wait(0.1):
                     progress(job.progress, desc=job.state)
             finally:
+                self._cancel_asked.discard(key)
                 if self._active.get(key) is job:
                     del self._active[key]
             if job.state == "cancelled":

@@ -86,8 +86,12 @@ def evaluate(folder: Path, decoder: Decoder | None = None, encoder: Encoder | No
     scores: list[PairScore] = []
     outputs: dict[tuple[str, str], Image.Image] = {}
     tap_sums = [0.0] * 4
+    # What stylize_plain would encode for every pair, encoded once per image: the padded content's relu4_1
+    # (the style's is s_taps[...][3]).
+    c_padded = {k: encoder(pad_to_multiple(pil_to_tensor(v))) for k, v in c_img.items()}
     for cn, sn in todo:
-        out = tensor_to_pil(stylize_plain(encoder, decoder, pil_to_tensor(c_img[cn]), pil_to_tensor(s_img[sn])))
+        target = adain(c_padded[cn], s_taps[sn][3])
+        out = tensor_to_pil(decoder(target)[..., :c_img[cn].height, :c_img[cn].width])
         outputs[(cn, sn)] = out
         o_taps = encoder.taps(pil_to_tensor(out))
         terms = style_terms(o_taps, s_taps[sn])
@@ -95,9 +99,8 @@ def evaluate(folder: Path, decoder: Decoder | None = None, encoder: Encoder | No
         s = sum(terms) / style_distance(c_taps[cn], s_taps[sn])
         gap = content_distance(s_taps[sn][3], c_taps[cn][3])
         c = content_distance(o_taps[3], c_taps[cn][3]) / gap
-        h, w = c_taps[cn][3].shape[-2:]
-        target = adain(c_taps[cn][3], s_taps[sn][3])
-        inversion = content_distance(o_taps[3][..., :h, :w], target) / gap
+        h, w = o_taps[3].shape[-2:]
+        inversion = content_distance(o_taps[3], target[..., :h, :w]) / gap
         scores.append(PairScore(cn, sn, s, c, inversion))
 
     def geo(values: list[float]) -> float:
