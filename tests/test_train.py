@@ -43,6 +43,9 @@ def test_training_resumes_from_its_checkpoint(tmp_path) -> None:
     name = next(iter(shipped))
     assert torch.equal(shipped[name], saved[f"ema.{name}"].half())
     assert not torch.equal(saved[f"ema.{name}"], saved[f"decoder.{name}"])
+    # ... unless the raw weights are asked for, to compare the two on eval-dev.
+    raw = load_file(str(export_decoder(ckpt, tmp_path / "raw.safetensors", raw=True)))
+    assert torch.equal(raw[name], saved[f"decoder.{name}"].half())
 
 
 def test_training_without_a_weight_average_exports_the_raw_weights(tmp_path) -> None:

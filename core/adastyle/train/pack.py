@@ -1,6 +1,7 @@
 """`adastyle train pack`: a small training set that travels inside a working tree to a GPU machine.
 
-Content photos are stored at a short side of 320 px and styles at 512x512 centre crops, as JPEG; the
+Content photos are stored at a short side of 512 px (the paper's scale, so 256 px crops see what 512 px
+images show at inference; the `content_side` knob trades that for size) and styles at 512x512 centre crops, as JPEG; the
 whole pack (with the manifest) stays under a size budget (default 50 MB) by lowering JPEG quality.
 """
 from __future__ import annotations
@@ -23,13 +24,13 @@ def _write(src: Path, dst: Path, short: int, square: bool, quality: int) -> int:
     return dst.stat().st_size
 
 
-def make_pack(data: Path, out: Path, budget_mb: float = 50.0) -> Path:
+def make_pack(data: Path, out: Path, budget_mb: float = 50.0, content_side: int = 512) -> Path:
     """Write out/content, out/style and out/manifest.csv; returns out."""
     for quality in (88, 80, 70, 60, 50):
         if out.exists():
             shutil.rmtree(out)
         total = 0
-        for role, short, square in (("content", 320, False), ("style", 512, True)):
+        for role, short, square in (("content", content_side, False), ("style", 512, True)):
             (out / role).mkdir(parents=True)
             for p in sorted((data / role).glob("*.jpg")):
                 total += _write(p, out / role / p.name, short, square, quality)
