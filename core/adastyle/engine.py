@@ -157,7 +157,7 @@ class Stylizer:
             img = color.match_histogram(img, content_colour)
         if content_luminance is not None:
             img = color.match_luminance(color.luminance(img), content_luminance)
-        x = _to_network_input(img)
+        x = _to_network_input(img, self.device)
         mean, std = mean_std(self.encode(x))
         stats = StyleStats(mean.cpu(), std.cpu())
         with self._lock:
@@ -289,7 +289,7 @@ class Stylizer:
         def encode_tile(t: tiling.Tile) -> torch.Tensor:
             if single and self._content_key == key and self._content_feat is not None:
                 return self._content_feat
-            x = _to_network_input_array(arr[t.py0:t.py1, t.px0:t.px1])
+            x = _to_network_input_array(arr[t.py0:t.py1, t.px0:t.px1], self.device)
             feat = self.encode(x).to(dev)
             if single:
                 self._content_key, self._content_feat = key, feat
@@ -412,10 +412,12 @@ def _pad8(x: torch.Tensor, mode: str = "reflect") -> torch.Tensor:
     return F.pad(x, (0, pw, 0, ph), mode=mode)
 
 
-def _to_network_input_array(a: np.ndarray) -> torch.Tensor:
-    x = torch.from_numpy(np.array(a, dtype=np.uint8, copy=True)).permute(2, 0, 1)[None].float().div_(255.0)
-    return _pad8(x)
+def _to_network_input_array(a: np.ndarray, device: torch.device | str = "cpu") -> torch.Tensor:
+    """(1, 3, H, W) float in [0, 1], padded to multiples of 8, on `device`; 8-bit pixels cross to the device
+    (a quarter of the bytes of floats) and are converted there."""
+    x = torch.from_numpy(np.array(a, dtype=np.uint8, copy=True)).to(device)
+    return _pad8(x.permute(2, 0, 1)[None].float().div_(255.0))
 
 
-def _to_network_input(img: Image.Image) -> torch.Tensor:
-    return _to_network_input_array(np.asarray(img.convert("RGB"), dtype=np.uint8))
+def _to_network_input(img: Image.Image, device: torch.device | str = "cpu") -> torch.Tensor:
+    return _to_network_input_array(np.asarray(img.convert("RGB"), dtype=np.uint8), device)
