@@ -143,3 +143,13 @@ def test_style_loss_layer_weights_scale_each_tap() -> None:
     assert style_loss(taps, stats, norms).item() == pytest.approx(sum(t.item() for t in per_tap), rel=1e-5)
     weighted = style_loss(taps, stats, norms, (1.0, 1.0, 1.0, 5.0)).item()
     assert weighted == pytest.approx(sum(t.item() for t in per_tap) + 4 * per_tap[3].item(), rel=1e-5)
+
+
+def test_provenance_records_the_shipped_weights() -> None:
+    """Every weights file is named in PROVENANCE.md with its sha256, so the record can never describe other weights."""
+    import hashlib
+
+    record = (weights_dir() / "PROVENANCE.md").read_text()
+    for name in ("decoder.safetensors", "vgg19_relu4_1.safetensors"):
+        digest = hashlib.sha256((weights_dir() / name).read_bytes()).hexdigest()
+        assert digest in record, f"{name}: sha256 {digest} is not in PROVENANCE.md"
