@@ -6,7 +6,8 @@
 #   3. the GPU rows of the engine benchmark                            -> $OUT/bench-engine-cuda.txt
 # Before calling: `adastyle train pack --data <dataset> --out train-pack --budget-mb 34` here, then run
 #   TRAIN_MINUTES=6.5 bash tools/gpu_session.sh   with carry=["train-pack"]
-# and a timeout of TRAIN_MINUTES + 3.5 minutes (setup, exports and checks; the checks stop at 45 s each). The device returns at most 8 files: this writes 8.
+# and a timeout of TRAIN_MINUTES + 3.5 minutes (setup, exports and checks; the checks stop at 45 s each).
+# The device returns at most 8 files: this writes 8.
 # The machine has torch, torchvision, numpy, pillow, safetensors and no network: the core imports from PYTHONPATH.
 set -u
 export PYTHONPATH=core PYTHONUNBUFFERED=1

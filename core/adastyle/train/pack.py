@@ -1,8 +1,8 @@
 """`adastyle train pack`: a small training set that travels inside a working tree to a GPU machine.
 
 Content photos are stored at a short side of 512 px (the paper's scale, so 256 px crops see what 512 px
-images show at inference; the `content_side` knob trades that for size) and styles at 512x512 centre crops, as JPEG; the
-whole pack (with the manifest) stays under a size budget (default 50 MB) by lowering JPEG quality.
+images show at inference; the `content_side` knob trades that for size) and styles at 512x512 centre crops,
+as JPEG; the whole pack (with the manifest) stays under a size budget (default 50 MB) by lowering JPEG quality.
 """
 from __future__ import annotations
 
