@@ -79,7 +79,6 @@ def test_stylize_with_painted_mask_in_the_browser(browser_page, page_server) -> 
     upload_content(page, content_path)
     page.locator("#style-files input[type=file]").first.set_input_files(str(EXAMPLES / "style-goldfish.jpg"))
     canvas = page.locator("#content-editor canvas").first
-    canvas.wait_for(timeout=30_000)
     time.sleep(1.0)
     # Alpha: type a value into the slider's number box.
     alpha_box = page.locator("#alpha input[type=number]")
@@ -133,7 +132,6 @@ def test_cancel_stops_a_running_job(browser_page, page_server, tmp_path) -> None
     Image.open(EXAMPLES / "content-rocket.jpg").convert("RGB").resize((3000, 2400)).save(big, quality=90)
     upload_content(page, big)
     page.locator("#style-files input[type=file]").first.set_input_files(str(EXAMPLES / "style-goldfish.jpg"))
-    page.locator("#content-editor canvas").first.wait_for(timeout=30_000)
     time.sleep(1.0)
     page.locator("#stylize").click()
     deadline = time.time() + 120

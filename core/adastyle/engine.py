@@ -326,14 +326,14 @@ class Stylizer:
             cy0, cx0 = t.y0 - t.py0, t.x0 - t.px0
             core_img = dec[:, cy0:cy0 + (t.y1 - t.y0), cx0:cx0 + (t.x1 - t.x0)].clamp(0, 1)
             if single:  # quantised where it was decoded: 1 byte per value crosses to the CPU, not 4
-                out[:] = core_img.mul(255).add_(0.5).to(torch.uint8).permute(1, 2, 0).cpu().numpy()
+                out[:] = _quantize(core_img.permute(1, 2, 0))
                 step()
                 break
             core_img = core_img.cpu()
             if band is None or t.y0 != band_y0:
                 if band is not None:
                     nxt = t.y0
-                    out[band_y0:nxt] = _quantize(band[: nxt - band_y0])
+                    out[band_y0:nxt] = _quantize(torch.from_numpy(band[: nxt - band_y0]))
                     carry = band[nxt - band_y0:]
                 else:
                     carry = np.zeros((0, width, 3), np.float32)
@@ -346,7 +346,7 @@ class Stylizer:
             band[t.y0 - band_y0:t.y1 - band_y0, t.x0:t.x1] += contrib
             step()
         if not single and band is not None:
-            out[band_y0:band_y0 + band.shape[0]] = _quantize(band)
+            out[band_y0:band_y0 + band.shape[0]] = _quantize(torch.from_numpy(band))
         return Image.fromarray(out, "RGB")
 
 
@@ -385,8 +385,9 @@ def adain_target(feat: torch.Tensor, content_stats: list[tuple[torch.Tensor, tor
     return alpha * t + (1 - alpha) * feat if alpha < 1 else t
 
 
-def _quantize(a: np.ndarray) -> np.ndarray:
-    return (np.clip(a, 0, 1) * 255 + 0.5).astype(np.uint8)
+def _quantize(x: torch.Tensor) -> np.ndarray:
+    """Float pixels in about [0, 1] -> uint8 on the CPU, rounded where x lives (1 byte per value crosses over)."""
+    return x.clamp(0, 1).mul(255).add_(0.5).to(torch.uint8).cpu().numpy()
 
 
 def _crop_pad(m: torch.Tensor, t: tiling.Tile) -> torch.Tensor:
