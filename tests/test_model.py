@@ -129,6 +129,9 @@ def test_shipped_decoder_moves_style_statistics_toward_the_style() -> None:
     assert result["c"] < 1.0, result
     assert sum(result["s_share_by_tap"]) == pytest.approx(1.0, abs=1e-3)
     assert 0 < result["inversion"] < 1.0, result  # the decoder misses its AdaIN target by less than the style gap
+    # alpha 0 gives the picture back: PSNR against the content over the contents of the pairs
+    assert set(result["r_by_content"]) == {"astronaut", "coffee", "china", "grace_hopper", "rocket"}
+    assert 14.0 < result["r"] < 60.0, result
 
 
 def test_style_loss_layer_weights_scale_each_tap() -> None:

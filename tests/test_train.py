@@ -1,4 +1,5 @@
-"""Training plumbing: resumable runs, the GPU pack, dataset selection that keeps eval-dev out."""
+"""Training plumbing: resumable runs, the GPU pack, dataset selection that keeps the evaluation sets out,
+synthetic styles, the identity term."""
 from __future__ import annotations
 
 import csv
@@ -103,6 +104,147 @@ def test_dataset_selection_leaves_out_eval_dev_sources(tmp_path) -> None:
         for key in ("astronaut", "coffee", "rocket", "china", "grace_hopper", "swamp-02", "landscape-castle",
                     "grim-altar", "Autumn", "goldfish"):
             assert key in text and any(key in e for e in EVAL_SOURCES), key
+
+
+SHARED = Path(__file__).resolve().parents[2] / "shared"
+
+
+def manifest_paths(manifest: Path, column: str) -> list[str]:
+    """The package paths a MANIFEST.md table names in `column` (a path inside an archive: the part after the arrow)."""
+    lines = [line for line in manifest.read_text().splitlines() if line.startswith("|")]
+    paths = []
+    for header, *rows in [lines[i:] for i, line in enumerate(lines) if column in line]:
+        col = [c.strip() for c in header.strip("|").split("|")].index(column)
+        for row in rows:
+            cells = [c.strip() for c in row.strip("|").split("|")]
+            if len(cells) > col and "/" in cells[col] and not set(cells[col]) <= set("-: "):
+                paths.append(cells[col].split("→")[-1].strip().split(" ")[0])
+    return list(dict.fromkeys(paths))  # a later table's rows follow an earlier header too
+
+
+def test_every_evaluation_source_is_excluded_from_training() -> None:
+    """Both evaluation sets stay held out: each file they were made from matches the exclusion list."""
+    from adastyle.train.data import is_eval_file
+
+    wide = manifest_paths(SHARED / "eval-wide" / "MANIFEST.md", "original path inside the package")
+    dev = manifest_paths(SHARED / "eval-dev" / "MANIFEST.md", "original file")
+    assert len(wide) == 14 and len(dev) == 10, (wide, dev)
+    for path in wide + dev:
+        assert is_eval_file("/cache/unpacked/pkg/" + path.lstrip("/")), path
+    # ... and a neighbour of the same package is fair game
+    assert not is_eval_file("/cache/usr/share/kphotoalbum/demo/skagen.jpg")
+    assert not is_eval_file("/cache/rcc/pak4-textures/textures/gothic_block/blocks15.jpg")
+
+
+def test_eval_wide_files_never_reach_the_training_set(tmp_path) -> None:
+    from adastyle.train.data import select_files
+
+    root = tmp_path / "pkg"
+    demo = root / "usr/share/kphotoalbum/demo"
+    demo.mkdir(parents=True)
+    for name in ("jesper.jpg", "jesper_2.jpg", "new_wave_2.jpg", "skagen.jpg"):
+        (demo / name).write_bytes(b"x")
+    photos = next(s for s in SOURCES if s.package == "kphotoalbum")
+    assert [p.name for p in select_files(photos, root)] == ["skagen.jpg"]
+
+
+def test_the_shipped_decoders_styles_are_wide() -> None:
+    """The decoder's recorded training set: at least 1,500 styles from at least 15 packages, none above 30%."""
+    from collections import Counter
+
+    from adastyle.model import weights_dir
+
+    with (weights_dir() / "training-manifest.csv").open() as f:
+        rows = [r for r in csv.DictReader(f) if r["role"] == "style"]
+    per_package = Counter(r["package"] for r in rows)
+    assert len(rows) >= 1500 and len(per_package) >= 15, per_package
+    assert max(per_package.values()) <= 0.3 * len(rows), per_package.most_common(3)
+    assert all(r["licence"] and r["source"] for r in rows)
+
+
+def test_a_limited_source_takes_a_fixed_fair_sample(tmp_path) -> None:
+    from adastyle.train.data import select_files
+
+    root = tmp_path / "pkg"
+    (root / "a").mkdir(parents=True)
+    for i in range(20):
+        (root / "a" / f"{i:02d}.png").write_bytes(b"x")
+    src = Source("p", ("a/*.png",), "style", "PD", limit=5)
+    first, again = select_files(src, root), select_files(src, root)
+    assert first == again and len(first) == 20           # all candidates, in a fixed order ...
+    assert [p.name for p in first[:5]] != [f"{i:02d}.png" for i in range(5)]  # ... not the alphabetical head
+
+
+def test_svg_drawings_are_rendered_on_paper_and_small_textures_tiled(tmp_path) -> None:
+    pytest.importorskip("cairosvg")
+    from adastyle.train.data import prepare_image
+
+    svg = tmp_path / "d.svg"
+    svg.write_text('<svg xmlns="http://www.w3.org/2000/svg" width="100" height="80">'
+                   '<path d="M10 10 L90 70 M10 70 L90 10" stroke="black" stroke-width="4"/></svg>')
+    im = prepare_image(svg, 256, "style")
+    assert im is not None and min(im.size) == 256
+    assert min(im.getpixel((2, 2))) > 230          # paper, not transparency
+    assert min(im.convert("L").getextrema()) < 60   # and the ink lines
+    tex = tmp_path / "t.png"
+    Image.effect_noise((100, 100), 60).convert("RGB").save(tex)
+    assert prepare_image(tex, 512, "style") is None                   # too small on its own ...
+    assert min(prepare_image(tex, 512, "style", tile=True).size) >= 256  # ... tiled, a texture
+    blank = tmp_path / "b.png"
+    Image.new("RGB", (400, 400), "white").save(blank)
+    assert prepare_image(blank, 512, "style") is None                 # a blank page is no style
+
+
+def test_synthetic_styles() -> None:
+    import random
+
+    from adastyle.train.synthetic import VARIANTS, mix_statistics, pencil_sketch, style_variant
+
+    rng = random.Random(0)
+    bands = [Image.effect_mandelbrot((64, 48), (-2 + k * 0.3, -1.2, 1, 1.2), 60) for k in range(3)]
+    img = torch.from_numpy(__import__("numpy").array(Image.merge("RGB", bands))).permute(2, 0, 1).contiguous()
+    for kind in VARIANTS:
+        v = style_variant(img, kind, rng)
+        assert v.dtype == torch.uint8 and v.shape == img.shape and not torch.equal(v, img), kind
+    grey = style_variant(img, "grey", rng)
+    assert torch.equal(grey[0], grey[1]) and torch.equal(grey[1], grey[2])
+    assert torch.equal(style_variant(img, "invert", rng), 255 - img)
+    # a pencil drawing of a photo with one hard edge: light paper where it is flat, dark strokes on the edge
+    photo = torch.zeros(3, 64, 64, dtype=torch.uint8)
+    photo[:, :, 32:] = 200
+    sketch = pencil_sketch(photo, random.Random(1)).float().mean(0)
+    assert sketch[:, :20].mean() > 200 and sketch[:, 50:].mean() > 200
+    assert sketch[:, 30:34].mean() < sketch[:, :20].mean() - 40
+    a = [(torch.zeros(1, 2, 1, 1), torch.ones(1, 2, 1, 1))]
+    b = [(torch.ones(1, 2, 1, 1), torch.full((1, 2, 1, 1), 3.0))]
+    (m, s), = mix_statistics(a, b, 0.25)
+    assert torch.allclose(m, torch.full_like(m, 0.75)) and torch.allclose(s, torch.full_like(s, 2.5))
+
+
+def test_training_with_synthetic_styles_and_the_identity_term(tmp_path) -> None:
+    from safetensors import safe_open
+
+    from adastyle.train.trainer import TrainConfig, train
+
+    data = tiny_dataset(tmp_path / "data")
+    cfg = TrainConfig(data=str(data), out=str(tmp_path / "run"), steps=2, batch=4, crop=32, device="cpu",
+                      variants=2, sketches=2, mix=0.5, identity=0.5)
+    train(cfg)
+    with safe_open(str(tmp_path / "run" / "style_stats.safetensors"), "pt") as f:
+        assert f.get_tensor("count").item() == 2 + 2 * 2 + 2   # styles + variants + sketches
+    rows = list(csv.DictReader((tmp_path / "run" / "log.csv").open()))
+    assert len(rows) == 2 and all(float(r["loss"]) > 0 for r in rows)
+
+
+def test_identity_loss_is_zero_for_a_perfect_reconstruction() -> None:
+    from adastyle.train.trainer import identity_loss
+
+    x = torch.rand(2, 3, 16, 16)
+    taps = [torch.rand(2, c, 4, 4) for c in (4, 6, 8, 10)]
+    norms = [torch.ones(1, c, 1, 1) for c in (4, 6, 8, 10)]
+    assert identity_loss(x[:1], x[:1], taps, taps, norms, 1, 10.0).item() == 0.0
+    y = x + 0.1
+    assert identity_loss(y[:1], x[:1], taps, taps, norms, 1, 10.0).item() == pytest.approx(10 * 0.01, rel=1e-4)
 
 
 def test_every_source_has_a_licence_and_role() -> None:

@@ -103,7 +103,9 @@ def cmd_train(args: argparse.Namespace) -> int:
                       batch=args.batch, crop=args.crop, lr=args.lr, style_weight=args.style_weight,
                       device=args.device, init=args.init or "", ckpt_every=args.ckpt_every, warmup=args.warmup,
                       style_ramp=args.style_ramp, ema=args.ema, anneal=args.anneal,
-                      layer_weights=tuple(args.layer_weights))
+                      layer_weights=tuple(args.layer_weights), variants=args.variants, sketches=args.sketches,
+                      mix=args.mix, identity=args.identity, identity_pixel=args.identity_pixel,
+                      style_side=args.style_side)
     print(train(cfg))
     return 0
 
@@ -155,6 +157,14 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--anneal", type=float, default=0.0,
                    help="final fraction of the run over which the learning rate falls to 10%%")
     t.add_argument("--ckpt-every", type=int, default=50)
+    t.add_argument("--variants", type=int, default=0,
+                   help="synthetic copies per style image (grey, inverted, posterised, high-contrast, hue-rotated)")
+    t.add_argument("--sketches", type=int, default=0, help="pencil-like drawings made from this many photos, as styles")
+    t.add_argument("--mix", type=float, default=0.0, help="share of batch items styled with a mix of two styles")
+    t.add_argument("--identity", type=float, default=0.0,
+                   help="share of batch items decoded from their own features (identity term: sharper, faithful faces)")
+    t.add_argument("--identity-pixel", type=float, default=10.0, help="weight of the identity term's pixel loss")
+    t.add_argument("--style-side", type=int, default=512, help="side of the style crop its statistics come from")
     t.add_argument("--device", default="auto")
     t.add_argument("--init", help="decoder .safetensors to start from (when the run has no checkpoint)")
     t.add_argument("--budget-mb", type=float, default=50.0)

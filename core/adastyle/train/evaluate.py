@@ -4,6 +4,8 @@ s = L_s(output, style) / L_s(content, style)  (lower = more stylised)
 c = L_c(output, content) / L_c(style, content) (lower = keeps more content)
 reported as geometric means over all content x style pairs, alpha 1, native size, fp32 encoder, on the
 8-bit output image (what a user gets).
+r = mean PSNR (dB) of the alpha-0 output (the content's own relu4_1 decoded, no style) against the content, over
+the set's content images: how faithfully the decoder gives back a picture (faces, edges) before any style.
 """
 from __future__ import annotations
 
@@ -68,6 +70,14 @@ def stylize_plain(encoder: Encoder, decoder: Decoder, content: torch.Tensor, sty
     return out[..., :h, :w]
 
 
+def psnr(a: Image.Image, b: Image.Image) -> float:
+    """PSNR in dB of two 8-bit RGB images of the same size (peak 255)."""
+    x = pil_to_tensor(a).double() * 255.0
+    y = pil_to_tensor(b).double() * 255.0
+    mse = float(((x - y) ** 2).mean())
+    return 10.0 * math.log10(255.0 ** 2 / max(mse, 1e-12))
+
+
 @torch.no_grad()
 def evaluate(folder: Path, decoder: Decoder | None = None, encoder: Encoder | None = None,
              sheet: Path | None = None, pairs: list[tuple[str, str]] | None = None) -> dict:
@@ -102,6 +112,9 @@ def evaluate(folder: Path, decoder: Decoder | None = None, encoder: Encoder | No
         h, w = o_taps[3].shape[-2:]
         inversion = content_distance(o_taps[3], target[..., :h, :w]) / gap
         scores.append(PairScore(cn, sn, s, c, inversion))
+    # Reconstruction: alpha 0 is the content's own features decoded (what the engine does at alpha 0).
+    recon = {cn: tensor_to_pil(decoder(c_padded[cn])[..., :c_img[cn].height, :c_img[cn].width]) for cn in c_img}
+    r_by_content = {cn: psnr(recon[cn], c_img[cn]) for cn in c_img}
 
     def geo(values: list[float]) -> float:
         return math.exp(sum(math.log(max(v, 1e-12)) for v in values) / len(values))
@@ -109,22 +122,27 @@ def evaluate(folder: Path, decoder: Decoder | None = None, encoder: Encoder | No
     result = {
         "s": geo([p.s for p in scores]),
         "c": geo([p.c for p in scores]),
+        "r": sum(r_by_content.values()) / len(r_by_content),
+        "r_by_content": {k: round(v, 2) for k, v in r_by_content.items()},
         # Diagnostics: which tap the style distance comes from, and how far the decoder misses its target.
         "s_share_by_tap": [round(t / sum(tap_sums), 4) for t in tap_sums],
         "inversion": geo([p.inversion for p in scores]),
         "pairs": [p.__dict__ for p in scores],
     }
     if sheet is not None:
-        contact_sheet(c_img, s_img, outputs, sheet)
+        contact_sheet(c_img, s_img, outputs, sheet, recon)
         result["sheet"] = str(sheet)
     return result
 
 
 def contact_sheet(contents: dict[str, Image.Image], styles: dict[str, Image.Image],
-                  outputs: dict[tuple[str, str], Image.Image], path: Path, cell: int = 160) -> Path:
-    """Grid: first row the styles, first column the contents, outputs inside."""
+                  outputs: dict[tuple[str, str], Image.Image], path: Path, recon: dict[str, Image.Image] | None = None,
+                  cell: int = 160) -> Path:
+    """Grid: first row the styles, first column the contents, then (when given) the alpha-0 reconstructions,
+    outputs inside. The alpha-0 column shows what the decoder does to a face or an edge before any style."""
     cs, ss = list(contents), list(styles)
-    sheet = Image.new("RGB", ((len(ss) + 1) * cell, (len(cs) + 1) * cell), "white")
+    extra = 1 if recon else 0
+    sheet = Image.new("RGB", ((len(ss) + 1 + extra) * cell, (len(cs) + 1) * cell), "white")
     draw = ImageDraw.Draw(sheet)
 
     def put(im: Image.Image, col: int, row: int) -> None:
@@ -133,13 +151,17 @@ def contact_sheet(contents: dict[str, Image.Image], styles: dict[str, Image.Imag
         sheet.paste(thumb, (col * cell + 2, row * cell + 2))
 
     for j, s in enumerate(ss):
-        put(styles[s], j + 1, 0)
+        put(styles[s], j + 1 + extra, 0)
     for i, c in enumerate(cs):
         put(contents[c], 0, i + 1)
+        if recon:
+            put(recon[c], 1, i + 1)
         for j, s in enumerate(ss):
             if (c, s) in outputs:
-                put(outputs[(c, s)], j + 1, i + 1)
+                put(outputs[(c, s)], j + 1 + extra, i + 1)
     draw.text((4, 4), "content \\ style", fill="black")
+    if recon:
+        draw.text((cell + 4, 4), "alpha 0", fill="black")
     path.parent.mkdir(parents=True, exist_ok=True)
     sheet.save(path)
     return path

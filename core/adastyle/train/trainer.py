@@ -74,6 +74,12 @@ class TrainConfig:
     clip: float = 3.0           # clip the gradient norm at clip x its running average (0 = never)
     anneal: float = 0.0         # final fraction of this invocation (steps or minutes) where lr falls to 10%
     layer_weights: tuple[float, float, float, float] = (1.0, 1.0, 1.0, 1.0)  # style loss per tap (paper: equal)
+    variants: int = 0           # synthetic copies per style image (grey, inverted, posterised, ...), stats precomputed
+    sketches: int = 0           # pencil-like drawings made from this many photos, added as styles
+    mix: float = 0.0            # share of batch items whose style is a random mix of two styles' statistics
+    identity: float = 0.0       # share of batch items decoded from their own features (no style): identity term
+    identity_pixel: float = 10.0  # weight of the pixel loss on those items (beside their feature losses)
+    style_side: int = 512       # style statistics from a centre crop of this side (the paper: 256 crops at 512 px)
 
 
 def autocast_for(device: torch.device):
@@ -133,20 +139,43 @@ def style_statistics(encoder: Encoder, images: list[torch.Tensor], device: torch
     return stats
 
 
-def cached_style_statistics(path: Path, encoder: Encoder, images: list[torch.Tensor],
-                            device: torch.device) -> list[list[tuple[torch.Tensor, torch.Tensor]]]:
-    """style_statistics, stored beside the checkpoint so a resumed run does not recompute them."""
+def cached_style_statistics(path: Path, encoder: Encoder, images: list[torch.Tensor], device: torch.device,
+                            key: str = "", side: int = 512) -> list[list[tuple[torch.Tensor, torch.Tensor]]]:
+    """style_statistics, stored beside the checkpoint so a resumed run does not recompute them.
+
+    `key` names how the style pool was made (counts of variants and sketches, seed): a pool made differently
+    is recomputed, not mistaken for the stored one.
+    """
+    from safetensors import safe_open
+
     if path.exists():
+        with safe_open(str(path), "pt") as f:
+            stored_key = (f.metadata() or {}).get("key", "")
         t = load_file(str(path))
-        if t["count"].item() == len(images):
+        if t["count"].item() == len(images) and stored_key == key:
             return [[(t[f"{i}.{k}.mean"], t[f"{i}.{k}.std"]) for k in range(4)] for i in range(len(images))]
-    stats = style_statistics(encoder, images, device)
+    stats = style_statistics(encoder, images, device, side)
     flat = {"count": torch.tensor(len(images))}
     for i, per in enumerate(stats):
         for k, (m, s) in enumerate(per):
             flat[f"{i}.{k}.mean"], flat[f"{i}.{k}.std"] = m.contiguous(), s.contiguous()
-    save_file(flat, str(path))
+    save_file(flat, str(path), metadata={"key": key})
     return stats
+
+
+def style_pool(styles: list[torch.Tensor], contents: list[torch.Tensor], cfg: TrainConfig) -> list[torch.Tensor]:
+    """The style images to train on: the real ones, `cfg.variants` synthetic copies of each, and pencil
+    drawings of `cfg.sketches` photos. Deterministic for a seed, so a resumed run finds its cached statistics."""
+    from adastyle.train.synthetic import VARIANTS, pencil_sketch, style_variant
+
+    rng = random.Random(cfg.seed + 7)
+    pool = list(styles)
+    for img in styles:
+        for kind in rng.sample(VARIANTS, min(cfg.variants, len(VARIANTS))):
+            pool.append(style_variant(img, kind, rng))
+    for i in rng.sample(range(len(contents)), min(cfg.sketches, len(contents))):
+        pool.append(pencil_sketch(contents[i], rng))
+    return pool
 
 
 def save_checkpoint(path: Path, decoder: Decoder, opt: torch.optim.Optimizer, step: int,
@@ -247,7 +276,11 @@ def train(cfg: TrainConfig) -> Path:
         encoder.to(device)
     if cfg.ema > 0 and not ema:
         ema = {k: v.detach().float().clone() for k, v in decoder.state_dict().items()}
-    s_stats = cached_style_statistics(out / "style_stats.safetensors", encoder, styles, device)
+    styles = style_pool(styles, contents, cfg)
+    pool_key = f"{len(styles)}:{cfg.variants}:{cfg.sketches}:{cfg.seed}:{cfg.style_side}"
+    s_stats = cached_style_statistics(out / "style_stats.safetensors", encoder, styles, device, pool_key,
+                                      cfg.style_side)
+    n_identity = round(cfg.batch * cfg.identity)
     if device.type == "cuda":
         # On a GPU the photos live on the GPU and are cropped there, so the GPU never waits for one CPU core to
         # cut a batch of crops (an H100 ran 18.8 steps/s at batch 16, 256 px); cuDNN picks its kernels once.
@@ -276,18 +309,28 @@ def train(cfg: TrainConfig) -> Path:
             g["lr"] = lr
         sw = cfg.style_weight * min(1.0, step / cfg.style_ramp) if cfg.style_ramp else cfg.style_weight
         x = sampler.batch(cfg.batch).to(device).contiguous(memory_format=torch.channels_last)
-        idx = [rng.randrange(len(styles)) for _ in range(cfg.batch)]
-        target_stats = [(torch.cat([s_stats[i][k][0] for i in idx]).to(device),
-                         torch.cat([s_stats[i][k][1] for i in idx]).to(device)) for k in range(4)]
+        per_item = [pick_style_statistics(s_stats, rng, cfg.mix) for _ in range(cfg.batch)]
+        target_stats = [(torch.cat([st[k][0] for st in per_item]).to(device),
+                         torch.cat([st[k][1] for st in per_item]).to(device)) for k in range(4)]
         with autocast_for(device):
             with torch.no_grad():
-                c_feat = encoder(x)
+                c_taps = encoder.taps(x)
+                c_feat = c_taps[3]
+                if n_identity:
+                    # The first items are decoded from their own features: their style is their own.
+                    for k in range(4):
+                        m, sd = mean_std(c_taps[k][:n_identity].float())
+                        target_stats[k][0][:n_identity] = m.to(target_stats[k][0].dtype)
+                        target_stats[k][1][:n_identity] = sd.to(target_stats[k][1].dtype)
             t = adain_with_stats(c_feat, *target_stats[3])
             y = decoder(t)
             y_taps = encoder.taps(y)
         lc = content_loss(y_taps[3], t, norms[3])
         ls = style_loss(y_taps, target_stats, norms, cfg.layer_weights)
         loss = lc + sw * ls
+        if n_identity:
+            loss = loss + identity_loss(y[:n_identity], x[:n_identity], y_taps, c_taps, norms, n_identity,
+                                        cfg.identity_pixel)
         opt.zero_grad(set_to_none=True)
         loss.backward()
         # A rare style image with extreme statistics gives a gradient many times the usual size; one such
@@ -315,6 +358,28 @@ def train(cfg: TrainConfig) -> Path:
     save_checkpoint(ckpt, decoder, opt, step, norms, cfg, ema)
     logf.close()
     return ckpt
+
+
+def pick_style_statistics(s_stats: list[list[tuple[torch.Tensor, torch.Tensor]]], rng: random.Random,
+                          mix: float) -> list[tuple[torch.Tensor, torch.Tensor]]:
+    """One batch item's target statistics: a style of the pool, or with probability `mix` a blend of two."""
+    from adastyle.train.synthetic import mix_statistics
+
+    a = s_stats[rng.randrange(len(s_stats))]
+    if mix > 0 and rng.random() < mix:
+        return mix_statistics(a, s_stats[rng.randrange(len(s_stats))], rng.uniform(0.2, 0.8))
+    return a
+
+
+def identity_loss(y: torch.Tensor, x: torch.Tensor, y_taps: list[torch.Tensor], x_taps: list[torch.Tensor],
+                  norms: list[torch.Tensor], n: int, pixel_weight: float) -> torch.Tensor:
+    """SANet's identity term (Park & Lee 2019) for the first n items, decoded from their own relu4_1: the
+    picture itself in pixels and its features at every tap. Why: the paper's losses only ask the decoder to
+    reach statistics, so nothing made it give back a face at alpha 0 (17 dB before this term)."""
+    pixel = torch.nn.functional.mse_loss(y.float(), x.float())
+    feat = sum(torch.nn.functional.mse_loss(a[:n].float() / nm, b[:n].float() / nm)
+               for a, b, nm in zip(y_taps, x_taps, norms))
+    return pixel_weight * pixel + feat
 
 
 def one_step_losses(decoder: Decoder, encoder: Encoder, x: torch.Tensor,
