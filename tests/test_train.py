@@ -83,6 +83,9 @@ def test_pack_fits_its_budget(tmp_path) -> None:
     pack = make_pack(data, tmp_path / "pack", budget_mb=1)
     assert len(list((pack / "content").iterdir())) == 3 and (pack / "manifest.csv").exists()
     assert sum(p.stat().st_size for p in pack.rglob("*") if p.is_file()) < 1e6
+    cropped = make_pack(data, tmp_path / "pack2", budget_mb=1, style_crop=32)
+    with Image.open(next((cropped / "style").iterdir())) as im:
+        assert im.size == (32, 32)   # the centre of the style at its own scale, not the style shrunk
     with Image.open(next((pack / "style").iterdir())) as im:
         assert im.width == im.height  # styles are square crops
 
@@ -210,11 +213,11 @@ def test_synthetic_styles() -> None:
     assert torch.equal(grey[0], grey[1]) and torch.equal(grey[1], grey[2])
     assert torch.equal(style_variant(img, "invert", rng), 255 - img)
     # a pencil drawing of a photo with one hard edge: light paper where it is flat, dark strokes on the edge
-    photo = torch.zeros(3, 64, 64, dtype=torch.uint8)
-    photo[:, :, 32:] = 200
+    photo = torch.full((3, 64, 96), 120, dtype=torch.uint8)
+    photo[:, :, 48:] = 220
     sketch = pencil_sketch(photo, random.Random(1)).float().mean(0)
-    assert sketch[:, :20].mean() > 200 and sketch[:, 50:].mean() > 200
-    assert sketch[:, 30:34].mean() < sketch[:, :20].mean() - 40
+    assert sketch[:, :24].mean() > 200 and sketch[:, 72:].mean() > 200
+    assert sketch[:, 44:48].mean() < sketch[:, :24].mean() - 40
     a = [(torch.zeros(1, 2, 1, 1), torch.ones(1, 2, 1, 1))]
     b = [(torch.ones(1, 2, 1, 1), torch.full((1, 2, 1, 1), 3.0))]
     (m, s), = mix_statistics(a, b, 0.25)

@@ -4,7 +4,7 @@
 #      (the weight average) and $OUT/decoder-raw.safetensors; the fp32 checkpoint (56 MB) stays in /tmp
 #   2. CUDA checks of the engine (fast path vs fp32, tiling)          -> $OUT/gpu-check.txt
 #   3. the GPU rows of the engine benchmark                            -> $OUT/bench-engine-cuda.txt
-# Before calling: `adastyle train pack --data <dataset> --out train-pack --budget-mb 34` here, then run
+# Before calling: `adastyle train pack --data <dataset> --out train-pack --budget-mb 40 --style-crop 256` here, then run
 #   TRAIN_MINUTES=6.5 bash tools/gpu_session.sh   with carry=["train-pack"]
 # and a timeout of TRAIN_MINUTES + 3.5 minutes (setup, exports and checks; the checks stop at 45 s each).
 # The device returns at most 8 files: this writes 8.
@@ -21,7 +21,8 @@ mkdir -p "$OUT"
   > "$OUT/train.txt" 2>&1
 timeout $((${TRAIN_MINUTES%.*} * 60 + 120)) python -m adastyle.cli train --data train-pack --device "$DEVICE" \
   --minutes "$TRAIN_MINUTES" --batch "$BATCH" --crop 256 --ckpt-every 500 --steps 1000000 \
-  --lr 2e-4 --style-weight 2 --style-ramp 0 --warmup 200 --anneal 0.3 \
+  --lr 2e-4 --style-weight 2 --style-ramp 0 --warmup 200 --anneal 0.3 ${TRAIN_EXTRA:---layer-weights 1,1,1,4 \
+  --variants 2 --sketches 300 --mix 0.2 --identity 0.25 --style-side 256} \
   --init core/adastyle/weights/decoder.safetensors --out "$RUN" >> "$OUT/train.txt" 2>&1
 echo "train rc=$?" >> "$OUT/train.txt"
 python -m adastyle.cli train export --out "$RUN" --to "$OUT/decoder-ema.safetensors" >> "$OUT/train.txt" 2>&1

