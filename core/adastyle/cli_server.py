@@ -15,11 +15,15 @@ def cmd_serve(args: argparse.Namespace) -> int:
                 raise run.ServeError(f"port {args.port} on {args.host} is already in use "
                                      "(is AdaStyle already running? try `adastyle status`)")
             passthrough = ["--host", args.host, "--port", str(args.port), "--device", args.device,
-                           "--max-queue", str(args.max_queue), "--max-pixels", str(args.max_pixels)]
+                           "--max-queue", str(args.max_queue), "--max-pixels", str(args.max_pixels),
+                           "--header-timeout", str(args.header_timeout), "--body-timeout", str(args.body_timeout),
+                           "--max-connections", str(args.max_connections)]
             info = run.start_background(passthrough)
             print(f"AdaStyle server running at {info['url']} (pid {info['pid']}, device {info['device']})")
             return 0
-        run.serve(args.host, args.port, args.device, args.max_queue, args.max_pixels)
+        run.serve(args.host, args.port, args.device, args.max_queue, args.max_pixels,
+                  header_timeout=args.header_timeout, body_timeout=args.body_timeout,
+                  max_connections=args.max_connections)
     except run.ServeError as exc:
         raise UserError(str(exc)) from None
     return 0
@@ -66,6 +70,10 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     s.add_argument("--background", action="store_true", help="detach; pidfile and log in the config folder")
     s.add_argument("--max-queue", type=int, default=8)
     s.add_argument("--max-pixels", type=int, default=64_000_000)
+    s.add_argument("--header-timeout", type=float, default=10.0,
+                   help="seconds a connection may take to send its request headers (then it is closed)")
+    s.add_argument("--body-timeout", type=float, default=30.0, help="seconds a request body may stall (408)")
+    s.add_argument("--max-connections", type=int, default=64, help="open connections at most")
     s.set_defaults(func=cmd_serve)
 
     sub.add_parser("stop", help="stop the background server").set_defaults(func=cmd_stop)

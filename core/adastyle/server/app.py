@@ -17,7 +17,7 @@ from starlette.formparsers import MultiPartException
 
 from adastyle import __version__
 from adastyle.engine import Stylizer
-from adastyle.server.errors import ApiError, BodyTooLarge
+from adastyle.server.errors import ApiError, BodyTimeout, BodyTooLarge
 from adastyle.server.forms import parse_job, parse_style_upload
 from adastyle.server.jobs import Job, JobQueue, QueueFull, stylizer_runner
 from adastyle.server.security import SecurityMiddleware
@@ -35,6 +35,7 @@ class ServerSettings:
     max_queue: int = 8
     max_styles: int = 64
     retry_after: int = 5
+    body_timeout: float = 30.0     # a request body that stalls this long is answered 408
     mount_ui: bool = True
 
 
@@ -71,6 +72,10 @@ def create_app(settings: ServerSettings, stylizer: Stylizer | None = None) -> Fa
     async def too_large(_: Request, exc: BodyTooLarge) -> JSONResponse:
         return _error(413, "body_too_large", f"request body is over the limit of {settings.max_body:,} bytes")
 
+    @app.exception_handler(BodyTimeout)
+    async def too_slow(_: Request, exc: BodyTimeout) -> JSONResponse:
+        return _error(408, "body_timeout", "the request body stopped arriving", {"Connection": "close"})
+
     @app.exception_handler(Exception)
     async def unexpected(_: Request, exc: Exception) -> JSONResponse:
         log.exception("unexpected error")
@@ -82,7 +87,7 @@ def create_app(settings: ServerSettings, stylizer: Stylizer | None = None) -> Fa
             raise ApiError(415, "unsupported_media_type", "send the images as multipart/form-data")
         try:
             return await request.form(max_files=16, max_fields=64, max_part_size=1 << 20)
-        except BodyTooLarge:
+        except (BodyTooLarge, BodyTimeout):
             raise
         except MultiPartException as exc:
             raise ApiError(400, "invalid_multipart", f"cannot parse the multipart body: {exc.message}") from None
@@ -184,4 +189,5 @@ def create_app(settings: ServerSettings, stylizer: Stylizer | None = None) -> Fa
 def build_asgi(settings: ServerSettings, stylizer: Stylizer | None = None):
     """The app wrapped in the security middleware (what uvicorn serves)."""
     app = create_app(settings, stylizer)
-    return SecurityMiddleware(app, settings.token, settings.allow_remote, settings.max_body)
+    return SecurityMiddleware(app, settings.token, settings.allow_remote, settings.max_body,
+                              body_timeout=settings.body_timeout)

@@ -13,3 +13,7 @@ class ApiError(Exception):
 
 class BodyTooLarge(Exception):
     """Raised from the receive channel when a request body passes the size limit."""
+
+
+class BodyTimeout(Exception):
+    """Raised from the receive channel when a request body stops arriving for too long."""

@@ -13,12 +13,27 @@ from pathlib import Path
 
 from adastyle.client import Client, ServerUnavailable
 from adastyle.config import config_dir
+from adastyle.errors import UserError
+from adastyle.server.private_files import (
+    UnsafeFileError,
+    load_or_create_token,
+    private_dir,
+    read_private,
+    remove_private,
+    write_private,
+)
+from adastyle.server.process import alive, is_our_server, valid_pid, valid_port
 
 log = logging.getLogger(__name__)
 DEFAULT_PORT = 8765
+LOCAL_BIND = ("127.0.0.1", "localhost", "::1")
+IDLE_TIMEOUT = 5        # seconds a kept-alive connection may wait for its next request
+MAX_CONNECTIONS = 64    # more open connections are closed at once (more requests in flight: 503)
+HEADER_TIMEOUT = 10.0   # seconds a connection may take to send its request headers
+BODY_TIMEOUT = 30.0     # seconds a request body may stall
 
 
-class ServeError(RuntimeError):
+class ServeError(UserError):
     """A server start or stop problem, with a message for the user."""
 
 
@@ -46,47 +61,90 @@ def url_for(host: str, port: int) -> str:
     return f"http://[{shown}]:{port}" if ":" in shown else f"http://{shown}:{port}"
 
 
+def _bind(host: str, port: int) -> list[socket.socket]:
+    """Listening sockets: for a local host both 127.0.0.1 and [::1] (both are accepted as Host).
+
+    Why bind ourselves: uvicorn binds one address; a browser that resolves localhost to ::1 first
+    should find the server there too. [::1] is skipped where the system has no IPv6 loopback.
+    """
+    addrs = [("127.0.0.1", socket.AF_INET), ("::1", socket.AF_INET6)] if host in LOCAL_BIND else \
+        [(host, socket.AF_INET6 if ":" in host else socket.AF_INET)]
+    socks: list[socket.socket] = []
+    for addr, family in addrs:
+        s = socket.socket(family, socket.SOCK_STREAM)
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        if family == socket.AF_INET6:
+            s.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
+        try:
+            s.bind((addr, port))
+        except OSError as exc:
+            s.close()
+            if addr == "::1" and socks:
+                log.info("not listening on [::1]:%d (%s)", port, exc.strerror)
+                continue
+            for other in socks:
+                other.close()
+            raise ServeError(f"port {port} on {addr} is already in use (is AdaStyle already running? "
+                             "try `adastyle status`, or pick another --port)") from None
+        s.listen(128)
+        s.set_inheritable(True)
+        socks.append(s)
+    return socks
+
+
 def serve(host: str = "127.0.0.1", port: int = DEFAULT_PORT, device: str = "auto", max_queue: int = 8,
-          max_pixels: int = 64_000_000, max_body: int = 256 << 20) -> None:
-    """Run in the foreground until SIGTERM/SIGINT."""
+          max_pixels: int = 64_000_000, max_body: int = 256 << 20, header_timeout: float = HEADER_TIMEOUT,
+          body_timeout: float = BODY_TIMEOUT, max_connections: int = MAX_CONNECTIONS) -> None:
+    """Run in the foreground until SIGTERM/SIGINT; then remove the pidfile and return (exit status 0)."""
     import uvicorn
 
     from adastyle.server.app import ServerSettings, build_asgi
-    from adastyle.server.security import load_or_create_token
+    from adastyle.server.guarded_http import GuardedH11Protocol
 
-    if port_in_use(host, port):
-        raise ServeError(f"port {port} on {host} is already in use (is AdaStyle already running? "
-                         "try `adastyle status`, or pick another --port)")
-    remote = host not in ("127.0.0.1", "localhost", "::1")
-    folder = config_dir()
+    remote = host not in LOCAL_BIND
+    folder = private_dir(config_dir())
     token = load_or_create_token(folder)
+    for name in ("server.pid", "server.json"):  # refuse planted files before doing anything
+        read_private(folder / name, private_read=False)
     if remote:
         log.warning("listening on %s: other machines can reach this server; the token is the only protection", host)
     settings = ServerSettings(token=token, device=device, allow_remote=remote, max_queue=max_queue,
-                              max_pixels=max_pixels, max_body=max_body)
+                              max_pixels=max_pixels, max_body=max_body, body_timeout=body_timeout)
+    socks = _bind(host, port)
     asgi = build_asgi(settings)
     url = url_for(host, port)
-    pidfile().write_text(json.dumps({"pid": os.getpid(), "host": host, "port": port, "url": url}))
-    (folder / "server.json").write_text(json.dumps({"url": url}))
+    protocol = type("Protocol", (GuardedH11Protocol,), {"header_timeout": header_timeout})
+    config = uvicorn.Config(asgi, log_level="warning", timeout_graceful_shutdown=5, http=protocol,
+                            timeout_keep_alive=IDLE_TIMEOUT, limit_concurrency=max_connections, lifespan="on")
+    server = uvicorn.Server(config)
+    write_private(pidfile(), json.dumps({"pid": os.getpid(), "host": host, "port": port, "url": url}))
+    write_private(folder / "server.json", json.dumps({"url": url}))
     log.info("AdaStyle server on %s (web page: %s/ui/?token=...)", url, url)
+    # uvicorn turns SIGTERM/SIGINT into a graceful shutdown and afterwards re-raises the signal with
+    # the handler it found; a handler of ours makes that a no-op, so we clean up and exit 0.
+    previous = {sig: signal.signal(sig, lambda *_: None) for sig in (signal.SIGTERM, signal.SIGINT)}
     try:
-        uvicorn.run(asgi, host=host, port=port, log_level="warning", timeout_graceful_shutdown=5)
+        server.run(sockets=socks)
     finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+        for s in socks:
+            s.close()
         try:
-            info = json.loads(pidfile().read_text())
+            info = json.loads(read_private(pidfile(), private_read=False) or "{}")
             if info.get("pid") == os.getpid():
-                pidfile().unlink()
-        except (OSError, ValueError):
+                remove_private(pidfile())
+        except (OSError, ValueError, UnsafeFileError):
             pass
 
 
 def start_background(args: list[str], wait: float = 180.0) -> dict:
     """Start `adastyle serve ARGS` detached, wait until healthy, return its health."""
-    folder = config_dir()
-    folder.mkdir(parents=True, exist_ok=True)
-    with logfile().open("ab") as logf:
+    private_dir(config_dir())
+    fd = os.open(str(logfile()), os.O_WRONLY | os.O_APPEND | os.O_CREAT | getattr(os, "O_NOFOLLOW", 0), 0o600)
+    with os.fdopen(fd, "ab") as logf:
         proc = subprocess.Popen([sys.executable, "-m", "adastyle.cli", "serve", *args], stdin=subprocess.DEVNULL,
-                                stdout=logf, stderr=logf, start_new_session=True, cwd=str(folder))
+                                stdout=logf, stderr=logf, start_new_session=True, cwd=str(config_dir()))
     deadline = time.time() + wait
     while time.time() < deadline:
         code = proc.poll()
@@ -105,35 +163,42 @@ def start_background(args: list[str], wait: float = 180.0) -> dict:
 
 
 def read_pidfile() -> dict | None:
+    """The pidfile's record when it names our running server; None (and the file removed) when stale.
+
+    A record is stale when its pid or port is not a sane number, the pid is gone, or the pid is
+    some other program now (pids are reused): see process.is_our_server.
+    """
     try:
-        info = json.loads(pidfile().read_text())
-    except (OSError, ValueError):
+        text = read_private(pidfile(), private_read=False)
+    except UnsafeFileError as exc:
+        raise ServeError(str(exc)) from None
+    if text is None:
         return None
     try:
-        os.kill(int(info["pid"]), 0)
-    except (OSError, KeyError, ValueError):
-        return None  # stale
+        info = json.loads(text)
+    except ValueError:
+        info = None
+    pid = valid_pid(info.get("pid")) if isinstance(info, dict) else None
+    port = valid_port(info.get("port")) if isinstance(info, dict) else None
+    if pid is None or port is None or not alive(pid) or not is_our_server(pid, port):
+        remove_private(pidfile())
+        return None
     return info
 
 
 def stop(timeout: float = 15.0) -> bool:
-    """Stop the background server; False when none was running."""
+    """Stop the background server; False when none was running (a stale pidfile is removed)."""
     info = read_pidfile()
     if info is None:
-        pidfile().unlink(missing_ok=True)
         return False
     pid = int(info["pid"])
     os.kill(pid, signal.SIGTERM)
     deadline = time.time() + timeout
-    while time.time() < deadline:
-        try:
-            os.kill(pid, 0)
-        except OSError:
-            break
+    while time.time() < deadline and alive(pid):
         time.sleep(0.2)
-    else:
+    if alive(pid) and is_our_server(pid, int(info["port"])):  # checked again: only ever kill our server
         os.kill(pid, signal.SIGKILL)
-    pidfile().unlink(missing_ok=True)
+    remove_private(pidfile())
     return True
 
 

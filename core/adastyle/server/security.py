@@ -1,55 +1,64 @@
-"""Token and Host checks, as a pure ASGI middleware (it also bounds the request body size).
+"""Host, Origin and credential checks, as a pure ASGI middleware (it also bounds the request body).
 
 Why a Host check: a web page on another site could make the browser send requests to 127.0.0.1
 through a DNS name it controls (DNS rebinding); such requests carry that foreign name in Host.
-Why a token: any local process or page could otherwise use the server. The token lives in the
-config folder with mode 0600; the web page gets it once through ?token= and keeps it in a cookie.
+Why an Origin check: browsers send cookies to every port of 127.0.0.1 (cookies are not separated by
+port), so a page served by any other local program is "same-site" with us. Every state-changing
+request whose Origin is not this server's own is refused, and no response carries CORS headers, so
+no other origin can read an answer either.
+Why two credentials: the API token (config folder, mode 0600) opens everything and travels only in
+the `Authorization: Bearer` header. The web page gets its own credential instead: random per server
+start, kept in an HttpOnly cookie scoped to /ui, and it opens /ui only. `/ui/?token=<API token>` is
+exchanged for it and redirected to a clean URL, so the token leaves the address bar and never sits in
+a cookie another local server could receive.
 """
 from __future__ import annotations
 
+import asyncio
 import hmac
 import json
 import logging
-import os
+import re
 import secrets
-from http.cookies import SimpleCookie
-from pathlib import Path
-from urllib.parse import parse_qs
+from http.cookies import CookieError, SimpleCookie
+from urllib.parse import parse_qsl, quote, urlencode
 
-from adastyle.server.errors import BodyTooLarge
+from adastyle.server.errors import BodyTimeout, BodyTooLarge
 
 log = logging.getLogger(__name__)
-LOCAL_HOSTS = ("127.0.0.1", "localhost", "[::1]", "::1")
 OPEN_PATHS = ("/v1/health", "/docs", "/openapi.json", "/docs/oauth2-redirect", "/redoc")
-COOKIE = "adastyle_token"
-
-
-def load_or_create_token(folder: Path) -> str:
-    """The server token, created on first start (random, 0600)."""
-    folder.mkdir(parents=True, exist_ok=True)
-    path = folder / "token"
-    if path.exists():
-        token = path.read_text().strip()
-        if token:
-            return token
-    token = secrets.token_urlsafe(32)
-    fd = os.open(str(path), os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w") as f:
-        f.write(token + "\n")
-    os.chmod(path, 0o600)
-    return token
+SAFE_METHODS = ("GET", "HEAD")
+PAGE_COOKIE = "adastyle_page"
+# A local Host: the name, then an optional port; nothing else (no userinfo, no trailing junk).
+_LOCAL_HOST = re.compile(r"(?:127\.0\.0\.1|localhost|\[::1\])(?::[0-9]{1,5})?")
+_ANY_HOST = re.compile(r"(?:[a-z0-9.\-]+|\[[0-9a-f:.]+\])(?::[0-9]{1,5})?")
 
 
 def host_is_local(host_header: str) -> bool:
+    """True for exactly 127.0.0.1, localhost or [::1], with an optional numeric port."""
+    return _LOCAL_HOST.fullmatch(host_header.strip().lower()) is not None
+
+
+def host_is_wellformed(host_header: str) -> bool:
+    return _ANY_HOST.fullmatch(host_header.strip().lower()) is not None
+
+
+def origin_is_own(origin: str, host_header: str) -> bool:
+    """An Origin names this server when it is http(s):// plus the Host the request was sent to."""
     host = host_header.strip().lower()
-    if host.startswith("["):
-        name = host[: host.find("]") + 1] if "]" in host else host
-    else:
-        name = host.rsplit(":", 1)[0] if host.count(":") == 1 else host
-    return name in LOCAL_HOSTS
+    return bool(host) and origin.strip().lower() in (f"http://{host}", f"https://{host}")
 
 
-async def _send_json(send, status: int, code: str, message: str, extra_headers: list | None = None) -> None:
+def _ascii(value: bytes | str) -> bytes:
+    """Credentials compared as bytes: a non-ASCII one simply does not match (never a 500)."""
+    return value if isinstance(value, bytes) else value.encode("utf-8", "surrogatepass")
+
+
+def _same(a: bytes | str, b: bytes) -> bool:
+    return hmac.compare_digest(_ascii(a), b)
+
+
+async def send_json(send, status: int, code: str, message: str, extra_headers: list | None = None) -> None:
     body = json.dumps({"error": code, "message": message}).encode()
     headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
     await send({"type": "http.response.start", "status": status, "headers": headers + (extra_headers or [])})
@@ -57,87 +66,138 @@ async def _send_json(send, status: int, code: str, message: str, extra_headers: 
 
 
 class SecurityMiddleware:
-    """Host check (unless remote mode), bearer token (except open paths), body size limit."""
+    """Host check (unless remote mode), Origin check, credentials, body size and body idle limits."""
 
-    def __init__(self, app, token: str, allow_remote: bool, max_body: int, ui_prefix: str = "/ui") -> None:
+    def __init__(self, app, token: str, allow_remote: bool, max_body: int, ui_prefix: str = "/ui",
+                 body_timeout: float = 30.0) -> None:
         self.app = app
-        self.token = token
+        self.token = _ascii(token)
+        self.page_secret = secrets.token_urlsafe(32).encode()  # new on every start, never the API token
         self.allow_remote = allow_remote
         self.max_body = max_body
         self.ui_prefix = ui_prefix
+        self.body_timeout = body_timeout
 
-    def _authorised(self, scope, headers: dict[bytes, bytes]) -> tuple[bool, bool]:
-        """(ok, set_cookie) for this request."""
-        auth = headers.get(b"authorization", b"").decode("latin-1")
-        if auth.startswith("Bearer ") and hmac.compare_digest(auth[7:].strip(), self.token):
-            return True, False
+    # ---- credentials ---------------------------------------------------------------------------
+    def _bearer_ok(self, headers: dict[bytes, bytes]) -> bool:
+        auth = headers.get(b"authorization", b"")
+        return auth[:7].lower() == b"bearer " and _same(auth[7:].strip(), self.token)
+
+    def _page_cookie_ok(self, scope, headers: dict[bytes, bytes]) -> bool:
         cookie = SimpleCookie()
         try:
             cookie.load(headers.get(b"cookie", b"").decode("latin-1"))
-        except Exception:
-            pass
-        if COOKIE in cookie and hmac.compare_digest(cookie[COOKIE].value, self.token):
-            return True, False
-        if scope["path"].startswith(self.ui_prefix):
-            q = parse_qs(scope.get("query_string", b"").decode("latin-1")).get("token", [""])[0]
-            if q and hmac.compare_digest(q, self.token):
-                return True, True
-        return False, False
+        except CookieError:
+            return False
+        morsel = cookie.get(self._cookie_name(scope))
+        return morsel is not None and _same(morsel.value.encode("latin-1", "replace"), self.page_secret)
 
+    def _in_ui(self, path: str) -> bool:
+        return path == self.ui_prefix or path.startswith(self.ui_prefix + "/")
+
+    def _token_exchange(self, scope) -> str | None:
+        """For GET /ui...?token=<API token>: the clean URL to redirect to (None: no valid token given)."""
+        if scope.get("method") not in SAFE_METHODS or not self._in_ui(scope["path"]):
+            return None
+        pairs = parse_qsl(scope.get("query_string", b"").decode("latin-1"), keep_blank_values=True)
+        given = [v for k, v in pairs if k == "token"]
+        if not given or not _same(given[0], self.token):
+            return None
+        rest = urlencode([(k, v) for k, v in pairs if k != "token"])
+        path = quote(scope.get("root_path", "") + scope["path"])
+        return path + (f"?{rest}" if rest else "")
+
+    # ---- the middleware ------------------------------------------------------------------------
     async def __call__(self, scope, receive, send):
         if scope["type"] not in ("http", "websocket"):
             return await self.app(scope, receive, send)
+        http = scope["type"] == "http"
         headers = dict(scope.get("headers") or [])
-        if not self.allow_remote and not host_is_local(headers.get(b"host", b"").decode("latin-1")):
-            if scope["type"] == "http":
-                return await _send_json(send, 403, "forbidden_host",
-                                        "requests must be addressed to 127.0.0.1, localhost or [::1]")
+        host = headers.get(b"host", b"").decode("latin-1")
+        if not (host_is_local(host) if not self.allow_remote else host_is_wellformed(host)):
+            if http:
+                return await send_json(send, 403, "forbidden_host",
+                                       "requests must be addressed to 127.0.0.1, localhost or [::1]")
+            return
+        method = scope.get("method", "GET")
+        origin = headers.get(b"origin")
+        if origin is not None and not origin_is_own(origin.decode("latin-1"), host) and (
+                not http or method not in SAFE_METHODS):
+            if http:
+                return await send_json(send, 403, "forbidden_origin",
+                                       "requests from another web origin are refused; use this server's own "
+                                       "page or send the token from a program")
             return
         path = scope["path"]
-        set_cookie = False
-        if not (path in OPEN_PATHS and scope.get("method", "GET") == "GET"):
-            ok, set_cookie = self._authorised(scope, headers)
+        if not (path in OPEN_PATHS and method in SAFE_METHODS):
+            ok = self._bearer_ok(headers) or (self._in_ui(path) and self._page_cookie_ok(scope, headers))
             if not ok:
-                if scope["type"] == "http":
-                    return await _send_json(send, 401, "unauthorized",
-                                            "missing or wrong token: send 'Authorization: Bearer <token>' "
-                                            "(the token is in the AdaStyle config folder, file 'token')",
-                                            [(b"www-authenticate", b"Bearer")])
+                clean = self._token_exchange(scope)
+                if clean is not None and http:
+                    return await self._redirect_with_page_cookie(scope, send, clean)
+                if http:
+                    return await send_json(send, 401, "unauthorized",
+                                           "missing or wrong token: send 'Authorization: Bearer <token>' "
+                                           "(the token is in the AdaStyle config folder, file 'token')",
+                                           [(b"www-authenticate", b"Bearer")])
                 return
-        if scope["type"] == "http":
-            length = headers.get(b"content-length")
-            if length is not None and length.isdigit() and int(length) > self.max_body:
-                return await _send_json(send, 413, "body_too_large",
-                                        f"request body of {int(length):,} bytes is over the limit of {self.max_body:,}")
-            receive = self._limited(receive)
-        if set_cookie:
-            send = self._with_cookie(send)
-        try:
+        if not http:
             return await self.app(scope, receive, send)
+        length = headers.get(b"content-length")
+        if length is not None and length.isdigit() and int(length) > self.max_body:
+            return await send_json(send, 413, "body_too_large",
+                                   f"request body of {int(length):,} bytes is over the limit of {self.max_body:,}")
+        started = False
+
+        async def guarded_send(msg):
+            nonlocal started
+            if msg["type"] == "http.response.start":
+                started = True
+                msg = {**msg, "headers": [(k, v) for k, v in msg.get("headers", [])
+                                          if not k.lower().startswith(b"access-control-")]}
+            await send(msg)
+
+        try:
+            return await self.app(scope, self._limited(receive), guarded_send)
         except BodyTooLarge:
-            return await _send_json(send, 413, "body_too_large", f"request body is over the limit of {self.max_body:,} bytes")
+            if not started:
+                await send_json(send, 413, "body_too_large", f"request body is over the limit of {self.max_body:,} bytes")
+        except BodyTimeout:
+            if not started:
+                await send_json(send, 408, "body_timeout",
+                                f"the request body stalled for over {self.body_timeout:.0f} s", [(b"connection", b"close")])
+
+    def _cookie_name(self, scope) -> str:
+        """One cookie name per port: two AdaStyle servers on one machine do not overwrite each other's."""
+        server = scope.get("server") or (None, None)
+        return PAGE_COOKIE if server[1] is None else f"{PAGE_COOKIE}_{server[1]}"
+
+    async def _redirect_with_page_cookie(self, scope, send, location: str) -> None:
+        cookie = (f"{self._cookie_name(scope)}={self.page_secret.decode()}; Path={self.ui_prefix}; HttpOnly; SameSite=Strict")
+        await send({"type": "http.response.start", "status": 303,
+                    "headers": [(b"location", location.encode("latin-1")), (b"set-cookie", cookie.encode()),
+                                (b"cache-control", b"no-store"), (b"referrer-policy", b"no-referrer"),
+                                (b"content-length", b"0")]})
+        await send({"type": "http.response.body", "body": b""})
 
     def _limited(self, receive):
+        """The receive channel with the body size limit and an idle limit while the body arrives."""
         seen = 0
+        body_done = False
 
         async def wrapped():
-            nonlocal seen
-            msg = await receive()
+            nonlocal seen, body_done
+            if body_done:
+                return await receive()  # afterwards only a disconnect can come: wait as long as it takes
+            try:
+                msg = await asyncio.wait_for(receive(), self.body_timeout)
+            except asyncio.TimeoutError:
+                raise BodyTimeout() from None
             if msg["type"] == "http.request":
                 seen += len(msg.get("body", b""))
                 if seen > self.max_body:
                     raise BodyTooLarge()
+                body_done = not msg.get("more_body", False)
             return msg
-
-        return wrapped
-
-    def _with_cookie(self, send):
-        value = f"{COOKIE}={self.token}; Path=/; HttpOnly; SameSite=Strict".encode()
-
-        async def wrapped(msg):
-            if msg["type"] == "http.response.start":
-                msg = dict(msg)
-                msg["headers"] = list(msg.get("headers", [])) + [(b"set-cookie", value)]
-            await send(msg)
 
         return wrapped

@@ -1,0 +1,161 @@
+"""The server's defences over real HTTP on 127.0.0.1: credentials, Origin, Host, timeouts, connection cap."""
+from __future__ import annotations
+
+import io
+import socket
+import time
+
+import httpx
+import pytest
+from PIL import Image
+from server_fixture import RunningServer, start_server
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory) -> RunningServer:
+    srv = start_server(tmp_path_factory.mktemp("sec-home"), "--header-timeout", "2", "--body-timeout", "2",
+                       "--max-connections", "12")
+    yield srv
+    srv.stop()
+
+
+def style_png() -> bytes:
+    buf = io.BytesIO()
+    Image.new("RGB", (64, 48), (200, 30, 90)).save(buf, format="PNG")
+    return buf.getvalue()
+
+
+# ---- the API token never becomes a cookie ----------------------------------------------------------
+def test_token_in_url_is_exchanged_for_a_page_credential(server) -> None:
+    r = httpx.get(f"{server.url}/ui/?token={server.token}&__theme=dark")
+    assert r.status_code == 303
+    assert r.headers["location"] == "/ui/?__theme=dark"  # a clean URL: the token leaves the address bar
+    cookie = r.headers["set-cookie"]
+    assert server.token not in cookie
+    assert "Path=/ui;" in cookie and "HttpOnly" in cookie and "SameSite=Strict" in cookie
+    name, value = cookie.split(";")[0].split("=", 1)
+    jar = {name: value}
+    assert httpx.get(f"{server.url}/ui/", cookies=jar).status_code == 200
+    # The page credential opens /ui only: /v1 wants the Bearer header.
+    for method, path in (("GET", "/v1/jobs/x"), ("POST", "/v1/styles")):
+        r = httpx.request(method, server.url + path, cookies=jar, files={"style": ("s.png", style_png())})
+        assert r.status_code == 401, (method, path, r.status_code)
+    # The API token itself in a cookie opens nothing.
+    assert httpx.get(f"{server.url}/ui/", cookies={"adastyle_token": server.token}).status_code == 401
+    assert httpx.get(f"{server.url}/v1/jobs/x", cookies={"adastyle_token": server.token}).status_code == 401
+
+
+def test_page_credential_is_random_per_start() -> None:
+    from adastyle.server.security import SecurityMiddleware
+
+    one, two = (SecurityMiddleware(None, "api-token", False, 1) for _ in range(2))
+    assert one.page_secret != two.page_secret and b"api-token" not in (one.page_secret, two.page_secret)
+
+
+# ---- Origin ----------------------------------------------------------------------------------------
+def test_foreign_origin_cannot_change_state(server) -> None:
+    own = f"http://127.0.0.1:{server.port}"
+    for origin in ("http://127.0.0.1:1", "http://localhost:9999", "null", "https://evil.example"):
+        r = httpx.post(server.url + "/v1/styles", headers={**server.auth, "Origin": origin},
+                       files={"style": ("s.png", style_png())})
+        assert r.status_code == 403 and r.json()["error"] == "forbidden_origin", origin
+        r = httpx.options(server.url + "/ui/gradio_api/upload",
+                          headers={"Origin": origin, "Access-Control-Request-Method": "POST"})
+        assert r.status_code == 403 and "access-control-allow-origin" not in r.headers
+    r = httpx.post(server.url + "/v1/styles", headers={**server.auth, "Origin": own},
+                   files={"style": ("s.png", style_png())})
+    assert r.status_code == 200, r.text
+
+
+def test_no_cors_headers_for_other_origins(server) -> None:
+    cookie = httpx.get(f"{server.url}/ui/?token={server.token}").headers["set-cookie"].split(";")[0]
+    name, value = cookie.split("=", 1)
+    for path in ("/ui/config", "/ui/", "/v1/health"):
+        r = httpx.get(server.url + path, headers={"Origin": "http://127.0.0.1:1"}, cookies={name: value})
+        assert "access-control-allow-origin" not in r.headers, path
+        assert "access-control-allow-credentials" not in r.headers, path
+
+
+# ---- credentials that are not ASCII ----------------------------------------------------------------
+@pytest.mark.parametrize("where", ["header", "cookie", "query", "query_raw"])
+def test_non_ascii_credentials_get_401(server, where) -> None:
+    headers, path = {}, "/v1/jobs/x"
+    if where == "header":
+        headers = {"Authorization": "Bearer tökén".encode("latin-1")}
+    elif where == "cookie":
+        headers, path = {"Cookie": f"adastyle_page_{server.port}=tökén".encode("latin-1")}, "/ui/"
+    elif where == "query":
+        path = "/ui/?token=%C3%B6%FF%FE"
+    else:
+        path = "/ui/?token=t\xf6k"
+    r = httpx.get(server.url + path, headers=headers)
+    assert r.status_code == 401, (where, r.status_code, r.text[:200])
+    assert server.alive()
+    assert "Traceback" not in (server.home / "test-server.log").read_text(errors="replace")
+
+
+# ---- Host ------------------------------------------------------------------------------------------
+@pytest.mark.parametrize("host", ["[::1]evil", "[::1]evil:80", "localhost.evil.com", "localhost@evil", "127.0.0.1:80:80",
+                                  "127.0.0.1:x", "localhost:", " 127.0.0.1 x", "127.0.0.1.nip.io", "[::1"])
+def test_malformed_local_hosts_are_refused(server, host) -> None:
+    with socket.create_connection(("127.0.0.1", server.port), timeout=10) as s:
+        s.sendall(f"GET /v1/health HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n".encode())
+        answer = s.recv(200)
+    assert answer.startswith(b"HTTP/1.1 403") or answer.startswith(b"HTTP/1.1 400"), (host, answer)
+
+
+def test_listens_on_ipv6_loopback_too(server) -> None:
+    try:
+        with socket.socket(socket.AF_INET6) as probe:
+            probe.bind(("::1", 0))
+    except OSError:
+        pytest.skip("no IPv6 loopback on this machine")
+    r = httpx.get(f"http://[::1]:{server.port}/v1/health", timeout=10)
+    assert r.status_code == 200
+
+
+# ---- slow and idle connections ---------------------------------------------------------------------
+def closed_within(sock: socket.socket, seconds: float) -> bool:
+    sock.settimeout(seconds)
+    try:
+        while True:
+            data = sock.recv(4096)
+            if not data:
+                return True
+            if b"408" in data.split(b"\r\n")[0]:
+                return True
+    except (socket.timeout, TimeoutError):
+        return False
+    except ConnectionResetError:
+        return True
+
+
+def test_idle_slow_header_and_slow_body_connections_are_closed(server) -> None:
+    idle = socket.create_connection(("127.0.0.1", server.port))
+    slow_header = socket.create_connection(("127.0.0.1", server.port))
+    slow_header.sendall(b"GET /v1/health HTTP/1.1\r\nHost: 127.0.0.1\r\n")  # never finishes the headers
+    slow_body = socket.create_connection(("127.0.0.1", server.port))
+    slow_body.sendall(f"POST /v1/styles HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer {server.token}\r\n"
+                      "Content-Type: multipart/form-data; boundary=x\r\nContent-Length: 1000\r\n\r\n--x".encode())
+    t0 = time.time()
+    try:
+        for sock in (idle, slow_header, slow_body):
+            assert closed_within(sock, 15), "a connection was held open"
+        assert time.time() - t0 < 15
+        assert server.alive()
+    finally:
+        for sock in (idle, slow_header, slow_body):
+            sock.close()
+
+
+def test_connections_over_the_cap_are_closed(server) -> None:
+    held = [socket.create_connection(("127.0.0.1", server.port)) for _ in range(12)]
+    try:
+        extra = socket.create_connection(("127.0.0.1", server.port))
+        assert closed_within(extra, 1.5), "a connection over the cap was kept"
+        extra.close()
+    finally:
+        for sock in held:
+            sock.close()
+    time.sleep(0.3)
+    assert server.alive()
