@@ -47,9 +47,9 @@ class RunningServer:
             self.proc.kill()
 
 
-def start_server(home: Path, *extra: str, wait: float = 120.0) -> RunningServer:
+def start_server(home: Path, *extra: str, wait: float = 120.0, env: dict[str, str] | None = None) -> RunningServer:
     port = free_port()
-    env = {**os.environ, "ADASTYLE_HOME": str(home)}
+    env = {**os.environ, **(env or {}), "ADASTYLE_HOME": str(home)}
     log = (home / "test-server.log").open("wb") if home.mkdir(parents=True, exist_ok=True) is None else None
     proc = subprocess.Popen([sys.executable, "-m", "adastyle.cli", "serve", "--port", str(port), *extra],
                             env=env, stdout=log, stderr=log)

@@ -104,8 +104,10 @@ def test_garbage_pidfile_is_stale(home) -> None:
     assert r.returncode == 1 and "Traceback" not in r.stderr
 
 
-def test_sigterm_removes_the_pidfile_and_exits_zero(home) -> None:
-    srv = start_server(home)
+def test_sigterm_removes_the_pidfile_and_temp_folders_and_exits_zero(home, tmp_path) -> None:
+    tmp = tmp_path / "tmp"
+    tmp.mkdir()
+    srv = start_server(home, env={"TMPDIR": str(tmp)})
     try:
         info = json.loads((home / "server.pid").read_text())
         assert info["pid"] == srv.proc.pid and info["port"] == srv.port
@@ -115,6 +117,7 @@ def test_sigterm_removes_the_pidfile_and_exits_zero(home) -> None:
         srv.proc.send_signal(signal.SIGTERM)
         assert srv.proc.wait(30) == 0
         assert not (home / "server.pid").exists()
+        assert not list(tmp.glob("adastyle-web-*")), "the page's temporary folder was left behind"
     finally:
         srv.stop()
 

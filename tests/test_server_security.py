@@ -159,3 +159,53 @@ def test_connections_over_the_cap_are_closed(server) -> None:
             sock.close()
     time.sleep(0.3)
     assert server.alive()
+
+
+# ---- the page's uploads ----------------------------------------------------------------------------
+def test_page_uploads_take_images_only(server) -> None:
+    url = server.url + "/ui/gradio_api/upload"
+    r = httpx.post(url, headers=server.auth, files={"files": ("notes.txt", b"just some text, not a picture")})
+    assert r.status_code == 415 and r.json()["error"] == "upload_refused"
+    r = httpx.post(url, headers=server.auth, files={"files": ("x.ico", b"\x00\x00\x01\x00" + b"\x00" * 64)})
+    assert r.status_code == 415
+    r = httpx.post(url, headers=server.auth, files={"files": ("s.png", style_png())})
+    assert r.status_code == 200, r.text
+    stored = r.json()[0]
+    assert "adastyle-web-" in stored  # in the server's own temporary folder, not a shared /tmp/gradio
+    assert server.alive()
+
+
+def test_upload_guard_size_limit() -> None:
+    import asyncio
+
+    from adastyle.web.upload_guard import UploadGuard
+
+    async def app(scope, receive, send):
+        while (await receive()).get("more_body"):
+            pass
+        await send({"type": "http.response.start", "status": 200, "headers": []})
+        await send({"type": "http.response.body", "body": b""})
+
+    def run(payload: bytes) -> int:
+        body = (b"--b\r\nContent-Disposition: form-data; name=\"files\"; filename=\"a.png\"\r\n\r\n" + payload
+                + b"\r\n--b--\r\n")
+        chunks = [body[i:i + 1000] for i in range(0, len(body), 1000)]
+        sent = []
+
+        async def receive():
+            return {"type": "http.request", "body": chunks.pop(0), "more_body": bool(chunks[1:])} if chunks \
+                else {"type": "http.disconnect"}
+
+        async def send(msg):
+            sent.append(msg)
+
+        scope = {"type": "http", "method": "POST", "path": "/ui/gradio_api/upload",
+                 "headers": [(b"content-type", b"multipart/form-data; boundary=b")]}
+        asyncio.run(UploadGuard(app, max_file=5000)(scope, receive, send))
+        starts = [m["status"] for m in sent if m["type"] == "http.response.start"]
+        assert len(starts) == 1, starts  # the app's own answer after a refusal is dropped
+        return starts[0]
+
+    png_head = b"\x89PNG\r\n\x1a\n" + b"\x00" * 8
+    assert run(png_head + b"\x00" * 4000) == 200
+    assert run(png_head + b"\x00" * 6000) == 413

@@ -143,3 +143,90 @@ def test_cancel_stops_a_running_job(browser_page, page_server, tmp_path) -> None
     health = httpx.get(page_server.url + "/v1/health").json()
     assert health["running"] is None and health["queue"] == 0
     page.screenshot(path=str(ARTIFACTS / "web-cancelled.png"))
+
+
+# ---- another local web server cannot use this one --------------------------------------------------
+class _Recorder:
+    """A second local HTTP server (another program on another 127.0.0.1 port): it records the cookies
+    browsers send it and serves a page that tries to act on the AdaStyle server."""
+
+    def __init__(self, page_html: str) -> None:
+        import http.server
+        import threading
+
+        recorder = self
+        self.cookies: list[str] = []
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_GET(self) -> None:  # noqa: N802 (http.server's naming)
+                recorder.cookies.append(self.headers.get("Cookie", ""))
+                body = page_html.encode()
+                self.send_response(200)
+                self.send_header("Content-Type", "text/html")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, *args) -> None:
+                pass
+
+        self.httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}"
+        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
+
+    def close(self) -> None:
+        self.httpd.shutdown()
+        self.httpd.server_close()
+
+
+FOREIGN_PAGE = """<!doctype html><html><body><script>
+const target = "%(target)s";
+const png = Uint8Array.from(atob("%(png)s"), c => c.charCodeAt(0));
+function form(name) { const f = new FormData(); f.append(name, new Blob([png], {type: "image/png"}), "s.png"); return f; }
+async function attempt(fn) { try { return await fn(); } catch (e) { return "blocked"; } }
+window.results = (async () => ({
+  config: await attempt(async () => { const r = await fetch(target + "/ui/config", {credentials: "include"});
+                                      return "read " + r.status; }),
+  upload: await attempt(async () => { const r = await fetch(target + "/ui/gradio_api/upload",
+                                      {method: "POST", body: form("files"), credentials: "include"});
+                                      return "read " + r.status + " " + (await r.text()).slice(0, 80); }),
+  style: await attempt(async () => { await fetch(target + "/v1/styles", {method: "POST", body: form("style"),
+                                     credentials: "include", mode: "no-cors"}); return "sent"; }),
+}))();
+</script></body></html>"""
+
+
+def test_page_on_another_local_port_cannot_act_on_the_server(page_server) -> None:
+    import base64
+    import hashlib
+
+    import httpx
+
+    sync_playwright = _playwright()
+    style = Image.new("RGB", (40, 30), (10, 200, 120))
+    buf = io.BytesIO()
+    style.save(buf, format="PNG")
+    style_id = hashlib.sha1(style.tobytes()).hexdigest()[:20]  # the id the server would give it
+    recorder = _Recorder(FOREIGN_PAGE % {"target": page_server.url, "png": base64.b64encode(buf.getvalue()).decode()})
+    try:
+        with sync_playwright() as p:
+            browser = p.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
+            page = browser.new_page()
+            page.goto(f"{page_server.url}/ui/?token={page_server.token}")
+            page.wait_for_selector("#stylize", timeout=90_000)
+            assert "token=" not in page.url  # exchanged and redirected to a clean address
+            page.goto(recorder.url + "/ui/anything")  # the same path as our page: its cookie goes along
+            page.goto(recorder.url + "/")
+            page.goto(recorder.url + "/foreign.html")
+            results = page.evaluate("window.results")
+            browser.close()
+    finally:
+        recorder.close()
+    sent = " ".join(recorder.cookies)
+    assert page_server.token not in sent, "the API token reached another local server in a cookie"
+    assert results["config"] == "blocked" and results["upload"] == "blocked", results
+    # The no-cors style upload left nothing behind: the server does not know the style.
+    r = httpx.post(page_server.url + "/v1/jobs", headers={"Authorization": f"Bearer {page_server.token}"},
+                   data={"style_id": style_id, "alpha": "7"},
+                   files={"content": ("c.png", buf.getvalue(), "image/png")})
+    assert r.status_code == 404 and r.json()["error"] == "unknown_style", r.text

@@ -6,7 +6,10 @@ re-render on release; the engine's caches make that an AdaIN + decode only.
 """
 from __future__ import annotations
 
+import atexit
 import logging
+import os
+import shutil
 import tempfile
 import time
 from collections import OrderedDict
@@ -26,6 +29,8 @@ log = logging.getLogger(__name__)
 MAX_STYLES = 4
 MASK_FEATHER = 3  # pixels
 WEB_MAX_PIXELS = 36_000_000
+WEB_MAX_UPLOAD = 50 << 20  # bytes per uploaded file (a 36 Mpx photo as JPEG or PNG fits)
+CACHE_SWEEP = (300, 1800)  # every 5 minutes, uploads and results older than 30 minutes are deleted
 COLOUR_CHOICES = [("Keep the style's colours", "none"), ("Content colours (histogram match)", "histogram"),
                   ("Content colours (luminance only)", "luminance")]
 INTRO = """# AdaStyle — arbitrary style transfer
@@ -80,9 +85,10 @@ def load_styles(files: Sequence[Any] | None) -> list[Image.Image]:
 class Studio:
     """The page's handlers around a job queue."""
 
-    def __init__(self, queue: JobQueue) -> None:
+    def __init__(self, queue: JobQueue, outdir: Path) -> None:
         self.queue = queue
-        self.outdir = Path(tempfile.mkdtemp(prefix="adastyle-web-"))
+        self.outdir = outdir
+        outdir.mkdir(parents=True, exist_ok=True)
         self._recent: OrderedDict[str, Path] = OrderedDict()
         self._active: dict[str, Job] = {}  # browser session -> its job in the queue, for Cancel
         self._cancel_asked: set[str] = set()  # Cancel pressed before this session's job was registered
@@ -182,10 +188,24 @@ def style_previews(files: Any) -> tuple:
     return (paths, *sliders)
 
 
+def page_temp_dir() -> Path:
+    """One private temporary folder per process for Gradio's uploads and the page's results.
+
+    Why: Gradio otherwise keeps every upload in a shared /tmp/gradio for good, and each start left
+    an /tmp/adastyle-web-* folder behind. This one is removed when the process exits, and Gradio
+    sweeps old files out of it while it runs (CACHE_SWEEP).
+    """
+    root = Path(tempfile.mkdtemp(prefix="adastyle-web-"))
+    atexit.register(shutil.rmtree, root, ignore_errors=True)
+    os.environ["GRADIO_TEMP_DIR"] = str(root / "uploads")  # read by gr.Blocks and Gradio's app when created
+    return root
+
+
 def build_page(queue: JobQueue) -> gr.Blocks:
-    studio = Studio(queue)
+    root = page_temp_dir()
+    studio = Studio(queue, root / "results")
     ex = examples_dir()
-    with gr.Blocks(title="AdaStyle") as demo:
+    with gr.Blocks(title="AdaStyle", delete_cache=CACHE_SWEEP) as demo:
         gr.Markdown(INTRO)
         with gr.Row():
             with gr.Column(scale=3):
@@ -231,7 +251,7 @@ def mount_page(app: Any, queue: JobQueue, styles: Any = None) -> Any:
     """Mount the page at /ui on the server's FastAPI app (same process, same queue)."""
     demo = build_page(queue)
     demo.queue(default_concurrency_limit=2)
-    return gr.mount_gradio_app(app, demo, path="/ui")
+    return gr.mount_gradio_app(app, demo, path="/ui", max_file_size=WEB_MAX_UPLOAD)
 
 
 def launch(port: int = 7860, device: str = "auto", share_queue: bool = False) -> None:
@@ -242,4 +262,4 @@ def launch(port: int = 7860, device: str = "auto", share_queue: bool = False) ->
     queue = JobQueue(stylizer_runner(Stylizer(device=device)), max_queue=8)
     demo = build_page(queue)
     demo.queue(default_concurrency_limit=2).launch(server_name="127.0.0.1", server_port=port,
-                                                   allowed_paths=[str(examples_dir())])
+                                                   allowed_paths=[str(examples_dir())], max_file_size=WEB_MAX_UPLOAD)

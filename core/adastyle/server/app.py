@@ -189,5 +189,13 @@ def create_app(settings: ServerSettings, stylizer: Stylizer | None = None) -> Fa
 def build_asgi(settings: ServerSettings, stylizer: Stylizer | None = None):
     """The app wrapped in the security middleware (what uvicorn serves)."""
     app = create_app(settings, stylizer)
+    if settings.mount_ui:
+        try:
+            from adastyle.web.page import WEB_MAX_UPLOAD
+            from adastyle.web.upload_guard import UploadGuard
+
+            app = UploadGuard(app, WEB_MAX_UPLOAD)
+        except ImportError:
+            pass
     return SecurityMiddleware(app, settings.token, settings.allow_remote, settings.max_body,
                               body_timeout=settings.body_timeout)
