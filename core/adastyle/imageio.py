@@ -15,6 +15,9 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 
 ImageLike = Union[Image.Image, np.ndarray]
 DEFAULT_MAX_PIXELS = 100_000_000  # 10000 x 10000; the server sets its own limit
+# Formats read, by Pillow's name. Only these are tried, so no other decoder (ICO decoding its
+# whole image inside Image.open, EPS calling Ghostscript, ...) ever sees what a client sent.
+ALLOWED_FORMATS = ("PNG", "JPEG", "WEBP", "TIFF", "BMP", "GIF")
 
 
 class ImageError(ValueError):
@@ -26,8 +29,14 @@ class ImageTooLarge(ImageError):
 
 
 def open_image(source: Union[str, Path, bytes], name: str = "image",
-               max_pixels: int = DEFAULT_MAX_PIXELS) -> Image.Image:
-    """Decode a file path or bytes into a loaded PIL image (EXIF orientation applied)."""
+               max_pixels: int = DEFAULT_MAX_PIXELS, short_side: int | None = None) -> Image.Image:
+    """Decode a file path or bytes into a loaded PIL image (EXIF orientation applied).
+
+    The size is read from the header and checked before any pixel is decoded. With `short_side`,
+    the image is reduced while decoding to no less than that many pixels on its shorter side
+    (JPEG decodes at 1/2, 1/4 or 1/8 scale directly; other formats are halved right after
+    decoding), so a huge style image never stays in memory at full size.
+    """
     if isinstance(source, (str, Path)):
         path = Path(source)
         name = str(path)
@@ -41,11 +50,12 @@ def open_image(source: Union[str, Path, bytes], name: str = "image",
     if not data:
         raise ImageError(f"{name}: empty file")
     try:
-        im = Image.open(io.BytesIO(data))
+        im = Image.open(io.BytesIO(data), formats=ALLOWED_FORMATS)
     except Image.DecompressionBombError as exc:
         raise ImageTooLarge(f"{name}: {exc}") from None
     except UnidentifiedImageError:
-        raise ImageError(f"{name}: not an image (or a format we cannot read)") from None
+        raise ImageError(f"{name}: not an image of a format we read "
+                         "(PNG, JPEG, WebP, TIFF, BMP or GIF)") from None
     except Exception as exc:
         raise ImageError(f"{name}: cannot read image ({exc})") from None
     w, h = im.size
@@ -54,7 +64,14 @@ def open_image(source: Union[str, Path, bytes], name: str = "image",
     if w * h > max_pixels:
         raise ImageTooLarge(f"{name}: {w}x{h} is {w * h:,} pixels, over the limit of {max_pixels:,}")
     try:
+        if short_side and min(w, h) > short_side and im.format == "JPEG":
+            factor = min(w, h) / short_side
+            im.draft(im.mode if im.mode in ("RGB", "L") else "RGB", (int(w / factor) + 1, int(h / factor) + 1))
         im.load()
+        if short_side and min(im.size) >= 2 * short_side:
+            if im.mode not in ("RGB", "RGBA", "L", "LA"):
+                im = im.convert("RGBA" if "transparency" in im.info or im.mode.endswith("A") else "RGB")
+            im = im.reduce(min(im.size) // short_side)
         im = ImageOps.exif_transpose(im)
     except Exception as exc:
         raise ImageError(f"{name}: image data is corrupt or truncated ({exc})") from None
