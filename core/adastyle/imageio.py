@@ -34,8 +34,8 @@ def open_image(source: Union[str, Path, bytes], name: str = "image",
 
     The size is read from the header and checked before any pixel is decoded. With `short_side`,
     the image is reduced while decoding to no less than that many pixels on its shorter side
-    (JPEG decodes at 1/2, 1/4 or 1/8 scale directly; other formats are halved right after
-    decoding), so a huge style image never stays in memory at full size.
+    (JPEG decodes at 1/2, 1/4 or 1/8 scale directly; other formats are reduced by a whole factor
+    right after decoding), so a huge style image never stays in memory at full size.
     """
     if isinstance(source, (str, Path)):
         path = Path(source)
@@ -49,15 +49,7 @@ def open_image(source: Union[str, Path, bytes], name: str = "image",
         data = bytes(source)
     if not data:
         raise ImageError(f"{name}: empty file")
-    try:
-        im = Image.open(io.BytesIO(data), formats=ALLOWED_FORMATS)
-    except Image.DecompressionBombError as exc:
-        raise ImageTooLarge(f"{name}: {exc}") from None
-    except UnidentifiedImageError:
-        raise ImageError(f"{name}: not an image of a format we read "
-                         "(PNG, JPEG, WebP, TIFF, BMP or GIF)") from None
-    except Exception as exc:
-        raise ImageError(f"{name}: cannot read image ({exc})") from None
+    im = _open_lazy(data, name)
     w, h = im.size
     if w <= 0 or h <= 0:
         raise ImageError(f"{name}: image has zero size")
@@ -76,6 +68,25 @@ def open_image(source: Union[str, Path, bytes], name: str = "image",
     except Exception as exc:
         raise ImageError(f"{name}: image data is corrupt or truncated ({exc})") from None
     return im
+
+
+def header_size(data: bytes, name: str = "image") -> tuple[int, int]:
+    """Width and height from the image header alone (nothing decoded); ImageError when unreadable."""
+    with _open_lazy(data, name) as im:
+        return im.size
+
+
+def _open_lazy(data: bytes, name: str) -> Image.Image:
+    """The image with its header read and no pixel decoded (allowed formats only)."""
+    try:
+        return Image.open(io.BytesIO(data), formats=ALLOWED_FORMATS)
+    except Image.DecompressionBombError as exc:
+        raise ImageTooLarge(f"{name}: {exc}") from None
+    except UnidentifiedImageError:
+        raise ImageError(f"{name}: not an image of a format we read "
+                         "(PNG, JPEG, WebP, TIFF, BMP or GIF)") from None
+    except Exception as exc:
+        raise ImageError(f"{name}: cannot read image ({exc})") from None
 
 
 def to_pil(image: ImageLike) -> Image.Image:
