@@ -113,8 +113,12 @@ def test_stylize_with_painted_mask_in_the_browser(browser_page, page_server) -> 
 
 def test_non_image_upload_shows_a_readable_error(browser_page, tmp_path) -> None:
     page = browser_page
+    text_file = tmp_path / "notes.png"
+    text_file.write_bytes(b"hello, I am text")  # refused at upload: not an image of an allowed format
+    page.locator("#style-files input[type=file]").first.set_input_files(str(text_file))
+    page.get_by_text("only PNG, JPEG, WebP, TIFF, BMP and GIF images can be uploaded").first.wait_for(timeout=60_000)
     bad = tmp_path / "not-a-picture.png"
-    bad.write_bytes(b"hello, I am text")
+    bad.write_bytes(b"\x89PNG\r\n\x1a\n" + b"hello, I am text")  # a PNG signature, then no image
     page.locator("#content-editor input[type=file]").first.set_input_files(str(EXAMPLES / "content-rocket.jpg"))
     page.locator("#style-files input[type=file]").first.set_input_files(str(bad))
     time.sleep(1.0)

@@ -7,8 +7,6 @@ the size limit (413), before Gradio has written it anywhere.
 """
 from __future__ import annotations
 
-import json
-
 try:
     from python_multipart.multipart import MultipartParser, parse_options_header
 except ImportError:  # python-multipart before 0.0.13
@@ -109,7 +107,8 @@ class UploadGuard:
 
 
 async def _answer(send, status: int, message: str) -> None:
-    body = json.dumps({"error": "upload_refused", "message": message}).encode()
+    """Plain text: the page shows it as it is in its error notice."""
+    body = f"upload refused: {message}".encode()
     await send({"type": "http.response.start", "status": status,
-                "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]})
+                "headers": [(b"content-type", b"text/plain; charset=utf-8"), (b"content-length", str(len(body)).encode())]})
     await send({"type": "http.response.body", "body": body})
