@@ -247,7 +247,7 @@ def build_page(queue: JobQueue) -> gr.Blocks:
     return demo
 
 
-def mount_page(app: Any, queue: JobQueue, styles: Any = None) -> Any:
+def mount_page(app: Any, queue: JobQueue) -> Any:
     """Mount the page at /ui on the server's FastAPI app (same process, same queue)."""
     demo = build_page(queue)
     demo.queue(default_concurrency_limit=2)

@@ -4,6 +4,23 @@ from __future__ import annotations
 import argparse
 import json
 
+from adastyle.server import budget as limits
+
+# The memory budget's flags: (flag, ServerSettings field, type, default, help).
+BUDGET_FLAGS = (
+    ("--max-styles-per-request", "max_styles_per_request", int, limits.MAX_STYLES_PER_REQUEST,
+     "style images one request may use"),
+    ("--queue-pixels", "queue_pixels", int, limits.QUEUE_PIXELS,
+     "decoded pixels all queued and running jobs may hold (more: 503)"),
+    ("--style-keep-side", "style_keep_side", int, limits.STYLE_KEEP_SIDE,
+     "short side uploaded and native-size styles are reduced to"),
+    ("--style-store-bytes", "style_store_bytes", int, limits.STYLE_STORE_BYTES,
+     "bytes uploaded styles may hold (least recently used go)"),
+    ("--result-ttl", "result_ttl", float, limits.RESULT_TTL, "seconds a finished result is kept"),
+    ("--result-bytes", "result_bytes", int, limits.RESULT_BYTES,
+     "bytes finished results may hold (then the oldest go early)"),
+)
+
 
 def cmd_serve(args: argparse.Namespace) -> int:
     from adastyle.errors import UserError
@@ -18,12 +35,15 @@ def cmd_serve(args: argparse.Namespace) -> int:
                            "--max-queue", str(args.max_queue), "--max-pixels", str(args.max_pixels),
                            "--header-timeout", str(args.header_timeout), "--body-timeout", str(args.body_timeout),
                            "--max-connections", str(args.max_connections)]
+            for flag, name, *_ in BUDGET_FLAGS:
+                passthrough += [flag, str(getattr(args, name))]
             info = run.start_background(passthrough)
             print(f"AdaStyle server running at {info['url']} (pid {info['pid']}, device {info['device']})")
             return 0
         run.serve(args.host, args.port, args.device, args.max_queue, args.max_pixels,
                   header_timeout=args.header_timeout, body_timeout=args.body_timeout,
-                  max_connections=args.max_connections)
+                  max_connections=args.max_connections,
+                  **{name: getattr(args, name) for _, name, *_ in BUDGET_FLAGS})
     except run.ServeError as exc:
         raise UserError(str(exc)) from None
     return 0
@@ -74,6 +94,8 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
                    help="seconds a connection may take to send its request headers (then it is closed)")
     s.add_argument("--body-timeout", type=float, default=30.0, help="seconds a request body may stall (408)")
     s.add_argument("--max-connections", type=int, default=64, help="open connections at most")
+    for flag, name, kind, default, text in BUDGET_FLAGS:
+        s.add_argument(flag, dest=name, type=kind, default=default, help=f"{text} (default: %(default)s)")
     s.set_defaults(func=cmd_serve)
 
     sub.add_parser("stop", help="stop the background server").set_defaults(func=cmd_stop)

@@ -2,9 +2,8 @@
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import logging
-from collections import OrderedDict
+import time
 from dataclasses import dataclass
 from typing import Any
 
@@ -17,8 +16,10 @@ from starlette.formparsers import MultiPartException
 
 from adastyle import __version__
 from adastyle.engine import Stylizer
+from adastyle.server import budget as limits
+from adastyle.server.budget import ByteBoundedStore, PixelBudget
 from adastyle.server.errors import ApiError, BodyTimeout, BodyTooLarge
-from adastyle.server.forms import parse_job, parse_style_upload
+from adastyle.server.forms import Reservation, parse_job, parse_style_upload
 from adastyle.server.jobs import Job, JobQueue, QueueFull, stylizer_runner
 from adastyle.server.security import SecurityMiddleware
 
@@ -33,7 +34,12 @@ class ServerSettings:
     max_body: int = 256 << 20      # 256 MiB: a raw 8000x6000 RGBA canvas is 192 MB
     max_pixels: int = 64_000_000   # 8000 x 8000
     max_queue: int = 8
-    max_styles: int = 64
+    max_styles_per_request: int = limits.MAX_STYLES_PER_REQUEST
+    queue_pixels: int = limits.QUEUE_PIXELS
+    style_keep_side: int = limits.STYLE_KEEP_SIDE
+    style_store_bytes: int = limits.STYLE_STORE_BYTES
+    result_ttl: float = limits.RESULT_TTL
+    result_bytes: int = limits.RESULT_BYTES
     retry_after: int = 5
     body_timeout: float = 30.0     # a request body that stalls this long is answered 408
     mount_ui: bool = True
@@ -46,9 +52,10 @@ def _error(status: int, code: str, message: str, headers: dict[str, str] | None 
 def create_app(settings: ServerSettings, stylizer: Stylizer | None = None) -> FastAPI:
     """The app with its own Stylizer and worker; `app.state.queue` is the job queue."""
     stylizer = stylizer or Stylizer(device=settings.device)
-    styles: OrderedDict[str, Image.Image] = OrderedDict()
-
-    queue = JobQueue(stylizer_runner(stylizer), settings.max_queue)
+    styles: ByteBoundedStore[Image.Image] = ByteBoundedStore(settings.style_store_bytes)
+    budget = PixelBudget(settings.queue_pixels)
+    queue = JobQueue(stylizer_runner(stylizer), settings.max_queue, settings.result_ttl, settings.result_bytes, budget)
+    ttl_text = f"{settings.result_ttl / 60:g} minutes"
     app = FastAPI(title="AdaStyle", version=__version__,
                   description="Local AdaIN style transfer server for GIMP, Krita and the browser. "
                               "Send `Authorization: Bearer <token>` (the token file is in the config folder).")
@@ -96,27 +103,51 @@ def create_app(settings: ServerSettings, stylizer: Stylizer | None = None) -> Fa
 
     async def submit(request: Request) -> Job:
         form = await read_form(request)
+        reservation = Reservation(budget, settings.retry_after)
         try:
-            params = await parse_job(form, styles, settings.max_pixels)
-        finally:
-            await form.close()
-        try:
-            return queue.submit(params)
+            params = await parse_job(form, styles, settings, reservation)
+            return queue.submit(params, reservation.pixels)
         except QueueFull:
+            reservation.release()
             raise ApiError(503, "queue_full", f"the queue is full ({settings.max_queue} jobs); retry shortly",
                            {"Retry-After": str(settings.retry_after)}) from None
+        except BaseException:
+            reservation.release()
+            raise
+        finally:
+            await form.close()
 
     def get_job(job_id: str) -> Job:
         job = queue.get(job_id)
+        if job is None and queue.of_earlier_run(job_id):
+            raise ApiError(404, "job_lost", f"job {job_id} belongs to an earlier run of the server, which has "
+                                            "stopped since (a restart or a crash): its result is lost; submit it again")
         if job is None:
-            raise ApiError(404, "unknown_job", f"no job {job_id[:40]!r} (finished results expire after 10 minutes)")
+            raise ApiError(404, "unknown_job", f"no job {job_id[:40]!r} (finished results are kept for {ttl_text})")
         return job
 
     def result_response(job: Job) -> Response:
+        if job.evicted is not None:
+            raise ApiError(410, "result_evicted",
+                           f"the result was dropped {job.evicted - (job.finished or job.evicted):.0f} s after the job "
+                           f"finished, before its {ttl_text}: newer results needed the room the server keeps for "
+                           f"results ({settings.result_bytes >> 20} MB); run the job again")
         if job.state != "done" or job.result is None:
             raise ApiError(409, "not_ready", f"job is {job.state}" + (f": {job.error}" if job.error else ""))
         return Response(job.result, media_type=job.result_type,
                         headers={"X-Width": str(job.width), "X-Height": str(job.height)})
+
+    async def wait_done(job: Job, request: Request | None = None, limit: float | None = None) -> None:
+        """Wait for a job on the event loop (no thread each: waiting clients never queue behind each
+        other); when `request`'s client goes away, its job is cancelled."""
+        deadline = None if limit is None else time.monotonic() + limit
+        while not job.done_event.is_set():
+            if request is not None and await request.is_disconnected():
+                queue.cancel(job)
+                return
+            if deadline is not None and time.monotonic() > deadline:
+                return
+            await asyncio.sleep(0.05)
 
     @app.get("/v1/health", summary="Server status (no token needed)")
     async def health() -> dict[str, Any]:
@@ -128,15 +159,13 @@ def create_app(settings: ServerSettings, stylizer: Stylizer | None = None) -> Fa
     @app.post("/v1/styles", summary="Upload a style image once; use its id in later jobs")
     async def upload_style(request: Request) -> dict[str, Any]:
         form = await read_form(request)
+        reservation = Reservation(budget, settings.retry_after)
         try:
-            image = await parse_style_upload(form, settings.max_pixels)
+            sid, image = await parse_style_upload(form, settings.max_pixels, reservation, settings.style_keep_side)
         finally:
+            reservation.release()  # the store has a byte budget of its own
             await form.close()
-        sid = hashlib.sha1(image.tobytes()).hexdigest()[:20]
-        styles[sid] = image
-        styles.move_to_end(sid)
-        while len(styles) > settings.max_styles:
-            styles.popitem(last=False)
+        styles.put(sid, image, image.width * image.height * len(image.getbands()))
         return {"id": sid, "width": image.width, "height": image.height}
 
     @app.post("/v1/jobs", status_code=202, summary="Queue a stylisation job (multipart)")
@@ -157,14 +186,13 @@ def create_app(settings: ServerSettings, stylizer: Stylizer | None = None) -> Fa
         job = get_job(job_id)
         if job.state in ("queued", "running"):
             queue.cancel(job)
-            if job.state == "running":
-                await asyncio.to_thread(job.done_event.wait, 30)
+            await wait_done(job, limit=30)
         return job.info()
 
     @app.post("/v1/stylize", summary="Stylise and answer the image directly (simple clients, curl)")
     async def stylize(request: Request) -> Response:
         job = await submit(request)
-        await asyncio.to_thread(job.done_event.wait)
+        await wait_done(job, request)
         if job.state == "failed":
             raise ApiError(422, "job_failed", job.error or "the job failed")
         if job.state == "cancelled":
@@ -175,7 +203,7 @@ def create_app(settings: ServerSettings, stylizer: Stylizer | None = None) -> Fa
         try:
             from adastyle.web.page import mount_page
 
-            mount_page(app, queue, styles)
+            mount_page(app, queue)
         except ImportError as exc:  # gradio is optional for plug-in-only installs
             log.info("web page not mounted (%s)", exc)
 

@@ -14,6 +14,14 @@ from typing import Generic, TypeVar
 
 V = TypeVar("V")
 
+# The defaults of the budget (README states them and bench/bench_soak.py checks the sum).
+MAX_STYLES_PER_REQUEST = 4       # style images one request may use
+QUEUE_PIXELS = 128_000_000       # decoded pixels all queued and running jobs may hold together (then 503)
+STYLE_KEEP_SIDE = 1024           # short side uploaded (and native-size) styles are reduced to while decoding
+STYLE_STORE_BYTES = 96 << 20     # bytes the uploaded styles may hold (least recently used go first)
+RESULT_TTL = 600.0               # seconds a finished result is kept
+RESULT_BYTES = 256 << 20         # bytes finished results may hold (past it the oldest go early, and say so)
+
 
 class PixelBudget:
     """A thread-safe count of decoded pixels held by requests and queued jobs, up to a limit."""

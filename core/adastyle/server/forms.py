@@ -2,21 +2,65 @@
 
 Everything that can be checked before the job runs is checked here (image headers and pixel
 counts, decoding, mask size, numbers), so a bad request is answered at once and never reaches the
-worker.
+worker. Memory: every image's pixels are taken from the server's PixelBudget, by its header, before
+it is decoded (503 when they do not fit); style images are reduced while decoding to the size they
+are used at. Decoding runs on a small pool of its own (two threads, which also bounds how many
+full-size decodes are in memory at once), never on the event loop.
 """
 from __future__ import annotations
 
+import asyncio
+import hashlib
 import math
-from typing import Any
+from concurrent.futures import ThreadPoolExecutor
+from functools import partial
+from typing import TYPE_CHECKING, Any
 
 from PIL import Image
 from starlette.datastructures import FormData, UploadFile
 
 from adastyle.color import METHODS
 from adastyle.engine import StyleParameterError, check_params
-from adastyle.imageio import ImageError, ImageTooLarge, open_image
+from adastyle.imageio import ImageError, ImageTooLarge, header_size, open_image
 from adastyle.masks import MaskError, fit_mask
+from adastyle.server.budget import ByteBoundedStore, PixelBudget
 from adastyle.server.errors import ApiError
+
+if TYPE_CHECKING:
+    from adastyle.server.app import ServerSettings
+
+DECODER = ThreadPoolExecutor(max_workers=2, thread_name_prefix="adastyle-decode")
+
+
+async def off_loop(fn, *args, **kwargs):
+    """Run fn on the decoding pool (PIL releases the GIL while it decodes)."""
+    return await asyncio.get_running_loop().run_in_executor(DECODER, partial(fn, *args, **kwargs))
+
+
+class Reservation:
+    """The pixels one request has taken from the budget so far (all given back if it fails)."""
+
+    def __init__(self, budget: PixelBudget, retry_after: int) -> None:
+        self.budget = budget
+        self.retry_after = retry_after
+        self.pixels = 0
+
+    def take(self, pixels: int, name: str) -> None:
+        if pixels > self.budget.limit:
+            raise ApiError(413, "image_too_large", f"{name}: {pixels:,} pixels is over the server's budget of "
+                                                   f"{self.budget.limit:,} decoded pixels for all queued jobs")
+        if not self.budget.take(pixels):
+            raise ApiError(503, "busy", f"{name}: the queued jobs hold {self.budget.used:,} of the server's "
+                                        f"{self.budget.limit:,} decoded pixels; retry shortly",
+                           {"Retry-After": str(self.retry_after)})
+        self.pixels += pixels
+
+    def give(self, pixels: int) -> None:
+        self.budget.give(pixels)
+        self.pixels -= pixels
+
+    def release(self) -> None:
+        self.give(self.pixels)
 
 
 def _number(form: FormData, name: str, default: float, kind: type = float) -> Any:
@@ -43,13 +87,46 @@ async def _read_upload(form: FormData, name: str) -> bytes | None:
     return await item.read()
 
 
-def decode_image(data: bytes, name: str, max_pixels: int) -> Image.Image:
+def decode_image(data: bytes, name: str, max_pixels: int, short_side: int | None = None) -> Image.Image:
     try:
-        return open_image(data, name=name, max_pixels=max_pixels)
+        return open_image(data, name=name, max_pixels=max_pixels, short_side=short_side)
     except ImageTooLarge as exc:
         raise ApiError(413, "image_too_large", str(exc)) from None
     except ImageError as exc:
         raise ApiError(400, "invalid_image", str(exc)) from None
+
+
+def checked_header_size(data: bytes, name: str) -> tuple[int, int]:
+    """Width and height of an encoded image by its header (nothing decoded), or a 4xx."""
+    if not data:
+        raise ApiError(400, "invalid_image", f"{name}: empty file")
+    try:
+        return header_size(data, name)
+    except ImageTooLarge as exc:
+        raise ApiError(413, "image_too_large", str(exc)) from None
+    except ImageError as exc:
+        raise ApiError(400, "invalid_image", str(exc)) from None
+
+
+async def decode_within(data: bytes, name: str, max_pixels: int, reservation: Reservation,
+                        short_side: int | None = None) -> Image.Image:
+    """Take the image's pixels from the budget by its header, decode it off the loop, and give back
+    what the reduction while decoding saved beyond the estimate.
+
+    A reduced image keeps less than twice `short_side` on its short side, so at most (2 x short_side /
+    short side)^2 of its pixels are held; the full-size decode in between is bounded by the pool's
+    two threads, not by the budget.
+    """
+    w, h = checked_header_size(data, name)
+    if w * h > max_pixels:  # the same 413 open_image gives, without taking the budget first
+        return decode_image(data, name, max_pixels)
+    held = w * h
+    if short_side and min(w, h) > 2 * short_side:
+        held = min(held, math.ceil(held * (2 * short_side / min(w, h)) ** 2))
+    reservation.take(held, name)
+    image = await off_loop(decode_image, data, name, max_pixels, short_side)
+    reservation.give(max(0, held - image.width * image.height))
+    return image
 
 
 def decode_raw(data: bytes, width: int, height: int, channels: int, name: str, max_pixels: int) -> Image.Image:
@@ -64,15 +141,35 @@ def decode_raw(data: bytes, width: int, height: int, channels: int, name: str, m
     return Image.frombytes("RGBA" if channels == 4 else "L", (width, height), data)
 
 
-async def parse_style_upload(form: FormData, max_pixels: int) -> Image.Image:
+def _style_id(image: Image.Image) -> str:
+    return hashlib.sha1(image.tobytes()).hexdigest()[:20]
+
+
+async def parse_style_upload(form: FormData, max_pixels: int, reservation: Reservation,
+                             keep_side: int) -> tuple[str, Image.Image]:
+    """(id, image) of an uploaded style, reduced to `keep_side` while decoding and hashed off the loop."""
     data = await _read_upload(form, "style")
     if data is None:
         raise ApiError(422, "missing_field", "upload the style image in the field 'style'")
-    return decode_image(data, "style", max_pixels)
+    image = await decode_within(data, "style", max_pixels, reservation, keep_side)
+    return await off_loop(_style_id, image), image
 
 
-async def parse_job(form: FormData, styles_by_id: dict[str, Image.Image], max_pixels: int) -> dict[str, Any]:
-    """Validated parameters for Stylizer.stylize (images decoded), or ApiError."""
+async def parse_job(form: FormData, style_store: ByteBoundedStore[Image.Image], settings: ServerSettings,
+                    reservation: Reservation) -> dict[str, Any]:
+    """Validated parameters for Stylizer.stylize (images decoded), or ApiError.
+
+    The pixels of its images stay taken in `reservation` (the caller hands them to the job, or
+    gives them back when anything fails).
+    """
+    max_pixels = settings.max_pixels
+    style_files, style_ids = form.getlist("style"), form.getlist("style_id")
+    if len(style_files) + len(style_ids) > settings.max_styles_per_request:
+        raise ApiError(422, "too_many_styles", f"use at most {settings.max_styles_per_request} styles in one "
+                                               f"request (got {len(style_files) + len(style_ids)})")
+    style_size = _number(form, "style_size", 512, int)
+    # Styles are used with their short side at style_size: decode them no larger (native: keep_side).
+    short_side = min(style_size, 4096) if style_size > 0 else settings.style_keep_side
     content_format = str(form.get("content_format") or "encoded")
     if content_format not in ("encoded", "rgba"):
         raise ApiError(422, "invalid_parameter", "content_format must be 'encoded' or 'rgba'")
@@ -81,19 +178,23 @@ async def parse_job(form: FormData, styles_by_id: dict[str, Image.Image], max_pi
     if data is None:
         raise ApiError(422, "missing_field", "upload the content image in the field 'content'")
     if content_format == "rgba":
+        if 0 < width * height <= max_pixels:
+            reservation.take(width * height, "content")
         content = decode_raw(data, width, height, 4, "content", max_pixels)
     else:
-        content = decode_image(data, "content", max_pixels)
+        content = await decode_within(data, "content", max_pixels, reservation)
+    del data
 
     styles: list[Image.Image] = []
-    for i, item in enumerate(form.getlist("style")):
+    for i, item in enumerate(style_files):
         if not isinstance(item, UploadFile):
             raise ApiError(400, "invalid_image", "style must be an uploaded file (or use style_id)")
-        styles.append(decode_image(await item.read(), f"style {i + 1}", max_pixels))
-    for sid in form.getlist("style_id"):
-        if not isinstance(sid, str) or sid not in styles_by_id:
+        styles.append(await decode_within(await item.read(), f"style {i + 1}", max_pixels, reservation, short_side))
+    for sid in style_ids:
+        stored = style_store.get(sid) if isinstance(sid, str) else None
+        if stored is None:
             raise ApiError(404, "unknown_style", f"no uploaded style with id {str(sid)[:40]!r} (upload it again)")
-        styles.append(styles_by_id[sid])
+        styles.append(stored)
     if not styles:
         raise ApiError(422, "missing_field", "give at least one style: a 'style' file or a 'style_id'")
 
@@ -101,9 +202,10 @@ async def parse_job(form: FormData, styles_by_id: dict[str, Image.Image], max_pi
     mask_data = await _read_upload(form, "mask")
     if mask_data is not None:
         if str(form.get("mask_format") or "encoded") == "gray":
+            reservation.take(content.width * content.height, "mask")
             mask = decode_raw(mask_data, content.width, content.height, 1, "mask", max_pixels)
         else:
-            mask = decode_image(mask_data, "mask", max_pixels)
+            mask = await decode_within(mask_data, "mask", max_pixels, reservation)
         try:
             mask = fit_mask(mask, content.size)
         except MaskError as exc:
@@ -126,7 +228,7 @@ async def parse_job(form: FormData, styles_by_id: dict[str, Image.Image], max_pi
     params = {
         "content": content, "styles": styles, "weights": weights, "mask": mask,
         "alpha": _number(form, "alpha", 1.0), "preserve_color": preserve, "scale": _number(form, "scale", 1.0),
-        "tile": _number(form, "tile", 0, int), "style_size": _number(form, "style_size", 512, int),
+        "tile": _number(form, "tile", 0, int), "style_size": style_size,
         "result_format": result_format,
     }
     if not (0 <= params["style_size"] <= 4096):

@@ -1,13 +1,17 @@
 """The job queue: one worker thread per device runs jobs in order; the queue is bounded.
 
 Why one worker: a GPU (or a 2-core CPU) runs one stylisation at a time best, and a single owner of
-the model avoids races in its caches. Finished results are kept for RESULT_TTL seconds (and at most
-MAX_RESULTS of them), then forgotten.
+the model avoids races in its caches. Finished results are kept for `result_ttl` seconds within
+`result_bytes`: only when newer results need the room are the oldest dropped early, and their jobs then
+say so. Jobs may hold pixels of a PixelBudget, given back when they end. Job ids start with an id of
+this run of the server, so a job of an earlier run (a restart or a crash since) is told apart from an
+unknown one.
 """
 from __future__ import annotations
 
 import io
 import logging
+import secrets
 import threading
 import time
 import uuid
@@ -18,12 +22,12 @@ from typing import TYPE_CHECKING, Any
 
 from PIL import Image
 
+from adastyle.server.budget import RESULT_BYTES, RESULT_TTL, PixelBudget
+
 if TYPE_CHECKING:
     from adastyle.engine import Stylizer
 
 log = logging.getLogger(__name__)
-RESULT_TTL = 600.0
-MAX_RESULTS = 16
 STATES = ("queued", "running", "done", "failed", "cancelled")
 
 
@@ -48,6 +52,9 @@ class Job:
     finished: float | None = None
     cancel_event: threading.Event = field(default_factory=threading.Event)
     done_event: threading.Event = field(default_factory=threading.Event)
+    pixels: int = 0  # of the queue's PixelBudget, held until the job ends
+    result_size: int = 0  # bytes its result holds
+    evicted: float | None = None  # when its result was dropped to stay within the byte budget
 
     def info(self) -> dict[str, Any]:
         return {"id": self.id, "state": self.state, "progress": round(self.progress, 4), "error": self.error,
@@ -86,9 +93,15 @@ def encode_result(image: Image.Image, fmt: str) -> tuple[bytes | None, str]:
 class JobQueue:
     """Bounded FIFO of jobs with one worker thread calling `run(job)` (which returns a PIL image)."""
 
-    def __init__(self, run: Callable[[Job], Image.Image], max_queue: int = 8) -> None:
+    def __init__(self, run: Callable[[Job], Image.Image], max_queue: int = 8, result_ttl: float = RESULT_TTL,
+                 result_bytes: int = RESULT_BYTES, budget: PixelBudget | None = None) -> None:
         self._run = run
         self.max_queue = max_queue
+        self.result_ttl = result_ttl
+        self.result_bytes = result_bytes
+        self.results_held = 0
+        self.budget = budget
+        self.run_id = secrets.token_hex(4)  # the first 8 characters of every job id of this run
         self._pending: deque[Job] = deque()
         self._jobs: OrderedDict[str, Job] = OrderedDict()
         self._cond = threading.Condition()
@@ -97,16 +110,23 @@ class JobQueue:
         self._thread = threading.Thread(target=self._worker, name="adastyle-worker", daemon=True)
         self._thread.start()
 
-    def submit(self, params: dict[str, Any]) -> Job:
+    def submit(self, params: dict[str, Any], pixels: int = 0) -> Job:
+        """Queue a job; `pixels` of the budget, taken by the submitter, pass to the job (given back when
+        it ends)."""
         with self._cond:
             self._expire()
             if len(self._pending) >= self.max_queue:
                 raise QueueFull()
-            job = Job(params=params)
+            job = Job(params=params, id=self.run_id + uuid.uuid4().hex[:24], pixels=pixels)
             self._jobs[job.id] = job
             self._pending.append(job)
             self._cond.notify()
             return job
+
+    def of_earlier_run(self, job_id: str) -> bool:
+        """An id of the form this queue gives, made by another run of the server."""
+        return len(job_id) == 32 and all(c in "0123456789abcdef" for c in job_id) and \
+            not job_id.startswith(self.run_id)
 
     def get(self, job_id: str) -> Job | None:
         with self._cond:
@@ -149,17 +169,31 @@ class JobQueue:
         if state == "done":
             job.progress = 1.0
         job.params = {}  # free the uploaded images
+        if self.budget is not None and job.pixels:
+            self.budget.give(job.pixels)
+            job.pixels = 0
+        if state == "done":
+            job.result_size = _size_of(job)
+            self.results_held += job.result_size
+            self._expire(keep=job)
         job.done_event.set()
 
-    def _expire(self) -> None:
+    def _expire(self, keep: Job | None = None) -> None:
+        """Forget jobs older than result_ttl; past result_bytes, drop the oldest results early (never
+        `keep`'s, the one that just finished: its submitter has yet to take it)."""
         now = time.time()
-        ended = [j for j in self._jobs.values() if j.finished is not None]
-        for j in ended:
-            if now - j.finished > RESULT_TTL:
-                self._jobs.pop(j.id, None)
-        ended = [j for j in self._jobs.values() if j.finished is not None]
-        for j in ended[: max(0, len(ended) - MAX_RESULTS)]:
+        for j in [j for j in self._jobs.values() if j.finished is not None and now - j.finished > self.result_ttl]:
             self._jobs.pop(j.id, None)
+            self._drop_result(j)
+        for j in [j for j in self._jobs.values() if j.result_size and j is not keep]:  # oldest first
+            if self.results_held <= self.result_bytes:
+                break
+            self._drop_result(j)
+            j.evicted = now
+
+    def _drop_result(self, job: Job) -> None:
+        self.results_held -= job.result_size
+        job.result, job.image, job.result_size = None, None, 0
 
     def _worker(self) -> None:
         from adastyle.engine import Cancelled
@@ -197,3 +231,12 @@ class JobQueue:
             finally:
                 with self._cond:
                     self.current = None
+
+
+def _size_of(job: Job) -> int:
+    """Bytes a finished job's result holds: encoded bytes, or the image the page keeps."""
+    if job.result is not None:
+        return len(job.result)
+    if job.image is not None:
+        return job.image.width * job.image.height * len(job.image.getbands())
+    return 0

@@ -94,8 +94,9 @@ def _bind(host: str, port: int) -> list[socket.socket]:
 
 def serve(host: str = "127.0.0.1", port: int = DEFAULT_PORT, device: str = "auto", max_queue: int = 8,
           max_pixels: int = 64_000_000, max_body: int = 256 << 20, header_timeout: float = HEADER_TIMEOUT,
-          body_timeout: float = BODY_TIMEOUT, max_connections: int = MAX_CONNECTIONS) -> None:
-    """Run in the foreground until SIGTERM/SIGINT; then remove the pidfile and return (exit status 0)."""
+          body_timeout: float = BODY_TIMEOUT, max_connections: int = MAX_CONNECTIONS, **budgets: float) -> None:
+    """Run in the foreground until SIGTERM/SIGINT; then remove the pidfile and return (exit status 0).
+    `budgets`: further ServerSettings fields (the memory budget: queue_pixels, result_bytes, ...)."""
     import uvicorn
 
     from adastyle.server.app import ServerSettings, build_asgi
@@ -109,7 +110,7 @@ def serve(host: str = "127.0.0.1", port: int = DEFAULT_PORT, device: str = "auto
     if remote:
         log.warning("listening on %s: other machines can reach this server; the token is the only protection", host)
     settings = ServerSettings(token=token, device=device, allow_remote=remote, max_queue=max_queue,
-                              max_pixels=max_pixels, max_body=max_body, body_timeout=body_timeout)
+                              max_pixels=max_pixels, max_body=max_body, body_timeout=body_timeout, **budgets)
     socks = _bind(host, port)
     asgi = build_asgi(settings)
     url = url_for(host, port)
