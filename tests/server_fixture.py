@@ -47,7 +47,9 @@ class RunningServer:
             self.proc.kill()
 
 
-def start_server(home: Path, *extra: str, wait: float = 120.0, env: dict[str, str] | None = None) -> RunningServer:
+def start_server(home: Path, *extra: str, wait: float = 300.0, env: dict[str, str] | None = None) -> RunningServer:
+    """The server as a subprocess; `wait` is generous because importing gradio for the page can take
+    minutes on a busy 2-core machine."""
     port = free_port()
     env = {**os.environ, **(env or {}), "ADASTYLE_HOME": str(home)}
     log = (home / "test-server.log").open("wb") if home.mkdir(parents=True, exist_ok=True) is None else None

@@ -1,4 +1,4 @@
-"""The standard-library client against a real server, and the CLI's server management commands."""
+"""The plug-in toolkit (standard library only) against a real server, and the CLI's server management commands."""
 from __future__ import annotations
 
 import json
@@ -12,7 +12,8 @@ from conftest import EXAMPLES
 from PIL import Image
 from server_fixture import free_port, start_server
 
-from adastyle import client as C
+from adastyle_plugin import config, http, pixels, selection
+from adastyle_plugin.errors import PluginError, ServerUnavailable
 
 
 def run_cli(*args: str, home) -> subprocess.CompletedProcess:
@@ -25,7 +26,7 @@ def test_client_round_trip_with_progress_and_rgba(tmp_path, monkeypatch) -> None
     srv = start_server(tmp_path / "home")
     try:
         monkeypatch.setenv("ADASTYLE_HOME", str(srv.home))
-        cl = C.Client(url=srv.url)  # token from the config folder
+        cl = http.Client(url=srv.url)  # token from the config folder
         assert cl.health()["status"] == "ok"
         seen: list[float] = []
         data, headers = cl.stylize(EXAMPLES / "content-rocket.jpg", [EXAMPLES / "style-swamp.jpg"],
@@ -36,11 +37,11 @@ def test_client_round_trip_with_progress_and_rgba(tmp_path, monkeypatch) -> None
         raw, headers = cl.stylize(styles=[EXAMPLES / "style-swamp.jpg"], rgba=(rgba.tobytes(), 40, 30),
                                   mask_gray=b"\xff" * 1200, result_format="rgba")
         assert len(raw) == 40 * 30 * 4 and headers["x-width"] == "40"
-        with pytest.raises(C.AdaStyleError) as err:
+        with pytest.raises(PluginError) as err:
             cl.stylize(EXAMPLES / "content-rocket.jpg", [EXAMPLES / "style-swamp.jpg"], alpha=3)
         assert err.value.status == 422 and "alpha" in err.value.message
-        bad = C.Client(url=srv.url, token="wrong")
-        with pytest.raises(C.AdaStyleError) as err:
+        bad = http.Client(url=srv.url, token="wrong")
+        with pytest.raises(PluginError) as err:
             bad.submit(EXAMPLES / "content-rocket.jpg", [EXAMPLES / "style-swamp.jpg"])
         assert err.value.status == 401
     finally:
@@ -49,8 +50,8 @@ def test_client_round_trip_with_progress_and_rgba(tmp_path, monkeypatch) -> None
 
 def test_client_reports_a_missing_server_clearly(tmp_path, monkeypatch) -> None:
     monkeypatch.setenv("ADASTYLE_HOME", str(tmp_path))
-    cl = C.Client(url=f"http://127.0.0.1:{free_port()}")
-    with pytest.raises(C.ServerUnavailable) as err:
+    cl = http.Client(url=f"http://127.0.0.1:{free_port()}")
+    with pytest.raises(ServerUnavailable) as err:
         cl.ensure_running(command=None)
     assert "adastyle serve" in err.value.message
 
@@ -60,7 +61,7 @@ def test_client_starts_a_stopped_server(tmp_path, monkeypatch) -> None:
     home.mkdir()
     monkeypatch.setenv("ADASTYLE_HOME", str(home))
     port = free_port()
-    cl = C.Client(url=f"http://127.0.0.1:{port}")
+    cl = http.Client(url=f"http://127.0.0.1:{port}")
     assert not cl.is_running()
     cmd = [sys.executable, "-m", "adastyle.cli", "serve", "--port", str(port), "--background"]
     try:
@@ -74,7 +75,7 @@ def test_client_starts_a_stopped_server(tmp_path, monkeypatch) -> None:
 
 
 def test_settings_file_and_environment_resolution(tmp_path, monkeypatch) -> None:
-    settings = tmp_path / C.SETTINGS_NAME
+    settings = tmp_path / config.SETTINGS_NAME
     token_file = tmp_path / "tok"
     token_file.write_text("from-file\n")
     settings.write_text(json.dumps({"url": "http://127.0.0.1:1234/", "token_file": str(token_file),
@@ -82,11 +83,11 @@ def test_settings_file_and_environment_resolution(tmp_path, monkeypatch) -> None
     monkeypatch.delenv("ADASTYLE_URL", raising=False)
     monkeypatch.delenv("ADASTYLE_TOKEN", raising=False)
     monkeypatch.setenv("ADASTYLE_HOME", str(tmp_path / "nohome"))
-    cl = C.Client(settings_path=settings)
+    cl = http.Client(settings_path=settings)
     assert cl.url == "http://127.0.0.1:1234" and cl.token == "from-file" and cl.server_command == ["x"]
     monkeypatch.setenv("ADASTYLE_URL", "http://127.0.0.1:9/")
     monkeypatch.setenv("ADASTYLE_TOKEN", "env")
-    cl = C.Client(settings_path=settings)
+    cl = http.Client(settings_path=settings)
     assert cl.url == "http://127.0.0.1:9" and cl.token == "env"
 
 
@@ -117,38 +118,40 @@ def test_mask_bbox_and_margin() -> None:
     for y in range(2, 4):
         for x in range(3, 7):
             mask[y * w + x] = 128
-    assert C.mask_bbox(bytes(mask), w, h) == (3, 2, 7, 4)
-    assert C.mask_bbox(bytes(w * h), w, h) is None
-    assert C.expand_box((3, 2, 7, 4), 5, w, h) == (0, 0, 10, 6)
+    assert selection.mask_bbox(bytes(mask), w, h) == (3, 2, 7, 4)
+    assert selection.mask_bbox(bytes(w * h), w, h) is None
+    assert selection.expand_box((3, 2, 7, 4), 5, w, h) == (0, 0, 10, 6)
     with pytest.raises(ValueError):
-        C.mask_bbox(b"\x00", w, h)
+        selection.mask_bbox(b"\x00", w, h)
 
 
 def test_crop_swap_and_alpha() -> None:
     data = bytes(range(4 * 3 * 4))  # 4x3 RGBA
-    cropped = C.crop(data, 4, 4, (1, 1, 3, 2))
+    cropped = pixels.crop(data, 4, 4, (1, 1, 3, 2))
     assert cropped == data[20:28]
-    assert C.swap_red_blue(C.swap_red_blue(data)) == data
-    assert C.swap_red_blue(b"\x01\x02\x03\x04") == b"\x03\x02\x01\x04"
-    assert C.alpha_times_mask(b"\x01\x02\x03\xff\x01\x02\x03\x80", b"\x40\xff") == b"\x01\x02\x03\x40\x01\x02\x03\x80"
+    assert pixels.swap_red_blue(pixels.swap_red_blue(data)) == data
+    assert pixels.swap_red_blue(b"\x01\x02\x03\x04") == b"\x03\x02\x01\x04"
+    assert pixels.alpha_times_mask(b"\x01\x02\x03\xff\x01\x02\x03\x80", b"\x40\xff") == b"\x01\x02\x03\x40\x01\x02\x03\x80"
 
 
 def test_client_is_standard_library_only() -> None:
-    """The plug-ins ship client.py alone: it may import nothing outside the standard library."""
+    """The plug-ins ship the toolkit alone: it may import nothing outside the standard library and itself."""
     import ast
+    from pathlib import Path
 
-    tree = ast.parse(open(C.__file__).read())
-    names = {n.names[0].name.split(".")[0] for n in ast.walk(tree) if isinstance(n, ast.Import)}
-    names |= {n.module.split(".")[0] for n in ast.walk(tree) if isinstance(n, ast.ImportFrom) and n.module}
-    assert names <= set(sys.stdlib_module_names) | {"__future__"}, names
+    for path in Path(http.__file__).parent.glob("*.py"):
+        tree = ast.parse(path.read_text())
+        names = {n.names[0].name.split(".")[0] for n in ast.walk(tree) if isinstance(n, ast.Import)}
+        names |= {n.module.split(".")[0] for n in ast.walk(tree) if isinstance(n, ast.ImportFrom) and n.module}
+        assert names <= set(sys.stdlib_module_names) | {"__future__", "adastyle_plugin"}, (path.name, names)
 
 
 def test_encode_png_round_trips_through_pillow() -> None:
     import io
 
     im = Image.open(EXAMPLES / "style-goldfish.jpg").convert("RGBA").resize((37, 23))
-    png = C.encode_png(im.tobytes(), 37, 23)
+    png = pixels.encode_png(im.tobytes(), 37, 23)
     back = Image.open(io.BytesIO(png))
     assert back.mode == "RGBA" and back.size == (37, 23) and back.tobytes() == im.tobytes()
     with pytest.raises(ValueError):
-        C.encode_png(b"\x00" * 5, 2, 2)
+        pixels.encode_png(b"\x00" * 5, 2, 2)

@@ -8,10 +8,9 @@ from conftest import ARTIFACTS, arr
 from PIL import Image, ImageDraw, ImageFilter
 
 from adastyle import color
-from adastyle.engine import StyleParameterError, StyleStats, adain_target
+from adastyle.adain import StyleStats, WeightedMoments, adain_target, mean_std
 from adastyle.imageio import ImageError, pil_to_tensor, tensor_to_pil
-from adastyle.masks import MaskError, WeightedMoments
-from adastyle.model import mean_std
+from adastyle.request import MaskError, RequestError
 
 
 def half_mask(size: tuple[int, int], feather: int = 0) -> Image.Image:
@@ -248,22 +247,22 @@ def test_fast_path_agrees_with_fp32(stylizer, stylizer_fp32, content_img, style_
     ({"tile": 17}, "tile"),
 ])
 def test_bad_parameters_raise_clear_errors(stylizer, content_img, style_img, style_img2, kwargs, needle) -> None:
-    with pytest.raises(StyleParameterError, match=needle):
+    with pytest.raises(RequestError, match=needle):
         stylizer.stylize(content_img, [style_img, style_img2], **kwargs)
 
 
 def test_mask_errors(stylizer, content_img, style_img, style_img2) -> None:
     mask = half_mask(content_img.size)
-    with pytest.raises(StyleParameterError, match="mask"):
+    with pytest.raises(RequestError, match="mask"):
         stylizer.stylize(content_img, [style_img, style_img2, style_img], mask=mask)
-    with pytest.raises(StyleParameterError, match="weights"):
+    with pytest.raises(RequestError, match="weights"):
         stylizer.stylize(content_img, [style_img, style_img2], mask=mask, weights=[0.5, 0.5])
     with pytest.raises(MaskError, match="black"):
         stylizer.stylize(content_img, [style_img], mask=Image.new("L", content_img.size, 0))
 
 
 def test_no_styles_and_bad_images(stylizer, content_img, style_img) -> None:
-    with pytest.raises(StyleParameterError):
+    with pytest.raises(RequestError):
         stylizer.stylize(content_img, [])
     with pytest.raises(ImageError):
         stylizer.stylize(np.zeros((4, 4), np.float32), [style_img])

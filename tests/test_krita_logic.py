@@ -1,7 +1,7 @@
 """The Krita plug-in's pure logic, outside Krita: region planning, pixel order, masking, settings.
 
 logic.py is loaded by path (the plug-in package itself imports `krita`, which only exists inside
-Krita); without its installed client copy it falls back to adastyle.client, the same file.
+Krita); the `adastyle_plugin` toolkit it imports is the installed package, the one Krita gets a copy of.
 """
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from adastyle import client
+from adastyle_plugin.errors import JobCancelled, PluginError, ServerUnavailable
 
 PLUGIN = Path(__file__).resolve().parents[1] / "plugins" / "krita"
 PACKAGE = PLUGIN / "adastyle_krita"
@@ -124,7 +124,7 @@ def test_build_spec_preview_is_reduced_and_named(style):
 @pytest.mark.parametrize(("kwargs", "message"), [
     ({"alpha": 1.5}, "alpha"),
     ({"preserve_color": "sepia"}, "colour preservation"),
-    ({"weights": [1.0]}, "1 weights for 2 style images"),
+    ({"weights": [1.0]}, "got 1 weight for 2 styles"),
     ({"weights": [0.0, 0.0]}, "not all zero"),
 ])
 def test_build_spec_refuses_bad_parameters(style, kwargs, message):
@@ -182,14 +182,14 @@ def test_run_job_returns_masked_krita_pixels(style):
 
 def test_run_job_checks_the_answer_size(style):
     spec = logic.build_spec(bytes(8), (0, 0, 2, 1), None, [style])
-    with pytest.raises(client.AdaStyleError, match="3x1"):
+    with pytest.raises(PluginError, match="3x1"):
         logic.run_job(FakeClient(width=3), spec)
 
 
 @pytest.mark.parametrize(("exc", "start"), [
-    (client.ServerUnavailable("cannot reach the AdaStyle server at http://x"), "Server not connected: cannot reach"),
-    (client.AdaStyleError("server said 422: alpha must be ...", 422), "Error: server said 422"),
-    (client.JobCancelled("cancelled"), "Cancelled."),
+    (ServerUnavailable("cannot reach the AdaStyle server at http://x"), "Server not connected: cannot reach"),
+    (PluginError("server said 422: alpha must be ...", 422), "Error: server said 422"),
+    (JobCancelled("cancelled"), "Cancelled."),
     (logic.PluginError("select a paint layer"), "Cannot run: select a paint layer"),
     (ZeroDivisionError("x"), "Unexpected error: ZeroDivisionError"),
 ])

@@ -14,7 +14,7 @@ from pathlib import Path
 from adastyle import __version__
 from adastyle.cli_args import add_style_arguments
 from adastyle.cli_args import floats as _floats
-from adastyle.errors import UserError
+from adastyle.errors import Cancelled, UserError
 
 EXIT_USAGE = 2
 
@@ -31,23 +31,25 @@ def cmd_stylize(args: argparse.Namespace) -> int:
 
     from adastyle.engine import Stylizer
     from adastyle.imageio import open_image
+    from adastyle.request import StylizeRequest
 
     contents = [Path(c) for c in args.content]
     out = Path(args.output)
     if len(contents) > 1 and out.suffix:
         raise UserError(f"{out}: with several content images, -o must be a folder")
-    images = {c: open_image(c) for c in contents}  # read everything first: fail before any work
     styles = [open_image(s) for s in args.style]
     mask = open_image(args.mask) if args.mask else None
+    # Read and check everything first: fail before loading the model or doing any work.
+    requests = {c: StylizeRequest(open_image(c), styles, weights=args.weights, alpha=args.alpha,
+                                  preserve_color=args.preserve_color, mask=mask, scale=args.scale,
+                                  style_size=args.style_size, tile=args.tile) for c in contents}
     st = Stylizer(device=args.device, fast=not args.fp32, compile=args.compile)
     for c in tqdm(contents, desc="images", disable=len(contents) == 1):
         with tqdm(total=100, desc=c.name, unit="%", leave=False) as bar:
             def progress(f: float, bar=bar) -> None:
                 bar.update(round(f * 100) - bar.n)
 
-            result = st.stylize(images[c], styles, weights=args.weights, alpha=args.alpha,
-                                preserve_color=args.preserve_color, mask=mask, scale=args.scale,
-                                style_size=args.style_size or None, tile=args.tile, progress=progress)
+            result = st.run(requests[c], progress)
         target = out / (c.stem + ".png") if len(contents) > 1 or out.is_dir() else out
         target.parent.mkdir(parents=True, exist_ok=True)
         if target.suffix.lower() in (".jpg", ".jpeg") and result.mode == "RGBA":
@@ -189,19 +191,9 @@ def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO, format="%(levelname)s %(message)s")
-    from adastyle.imageio import ImageError
-
-    try:
-        from adastyle.engine import Cancelled, StyleParameterError
-        from adastyle.masks import MaskError
-
-        known: tuple[type[BaseException], ...] = (UserError, ImageError, StyleParameterError, MaskError,
-                                                  Cancelled, FileNotFoundError, PermissionError)
-    except ImportError:  # torch missing: still report user errors cleanly
-        known = (UserError, ImageError, FileNotFoundError, PermissionError)
     try:
         return args.func(args)
-    except known as exc:
+    except (UserError, Cancelled, FileNotFoundError, PermissionError) as exc:
         print(f"adastyle: error: {exc}", file=sys.stderr)
         return EXIT_USAGE
     except KeyboardInterrupt:

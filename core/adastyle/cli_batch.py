@@ -16,12 +16,13 @@ def options_from_args(args: argparse.Namespace):
     """The style options of a run, read once (a bad style or mask fails before any frame is touched)."""
     from adastyle.batch.backend import StyleOptions
     from adastyle.batch.job import load_frame
-    from adastyle.engine import check_params
     from adastyle.imageio import open_image
+    from adastyle.request import check_options
 
     styles = tuple(load_frame(s) for s in args.style)
     mask = np.asarray(open_image(args.mask).convert("L")) if args.mask else None
-    check_params(styles, args.weights, args.alpha, args.preserve_color, args.scale, args.tile or None, mask is not None)
+    check_options(len(styles), weights=args.weights, alpha=args.alpha, preserve_color=args.preserve_color,
+                  scale=args.scale, tile=args.tile, style_size=args.style_size, has_mask=mask is not None)
     return StyleOptions(styles=styles, weights=tuple(args.weights) if args.weights else None, alpha=args.alpha,
                         preserve_color=args.preserve_color, mask=mask, scale=args.scale,
                         style_size=args.style_size or None, tile=args.tile or None)

@@ -4,6 +4,7 @@
   transfer as usual (the paper's method; colours come out close to the content's).
 - luminance: transfer on luminance only (style luminance matched to the content's mean/std) and
   put the content's chroma back (YCbCr), so hues are exactly the content's.
+The names of the modes are a shared rule: adastyle_plugin.rules.COLOR_MODES.
 """
 from __future__ import annotations
 
@@ -11,8 +12,6 @@ import hashlib
 
 import numpy as np
 from PIL import Image
-
-METHODS = ("none", "histogram", "luminance")
 
 
 def _mean_cov(rgb: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

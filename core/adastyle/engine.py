@@ -23,34 +23,24 @@ import torch.nn.functional as F
 from PIL import Image
 
 from adastyle import color, tiling
+from adastyle.adain import StyleStats, WeightedMoments, adain_target, mean_std, mix_styles
 from adastyle.content_stats import ContentStats
 from adastyle.device import available_memory, fast_dtype, pick_device
-from adastyle.imageio import ImageError, ImageLike, split_alpha, to_pil
-from adastyle.masks import MaskError, WeightedMoments, feature_weights, fit_mask
-from adastyle.model import Decoder, Encoder, load_decoder, load_encoder, mean_std
+from adastyle.errors import Cancelled
+from adastyle.imageio import ImageLike, split_alpha, to_pil
+from adastyle.masks import feature_weights
+from adastyle.model import Decoder, Encoder, load_decoder, load_encoder
+from adastyle.request import RequestError, StylizeRequest
 
 log = logging.getLogger(__name__)
 
 Progress = Callable[[float], None]
 CancelCheck = Callable[[], bool]
+Stats = tuple[torch.Tensor, torch.Tensor]  # a region's content mean and std, each (1, C, 1, 1)
 MIN_SIDE = 32          # smaller images are upscaled for the network (VGG pools 3 times)
 MAX_STYLE_SIDE = 2048  # a native-size style is capped here (statistics do not need more)
 CONTEXT = 48           # pixels of context encoded around each tile's core
 OVERLAP = 64           # pixels where neighbouring tiles blend
-
-
-class StyleParameterError(ValueError):
-    """A bad parameter (alpha, weights, colour mode, scale, tile ...), with a message for users."""
-
-
-class Cancelled(RuntimeError):
-    """Raised between tiles when the cancel callback says so."""
-
-
-@dataclass(frozen=True)
-class StyleStats:
-    mean: torch.Tensor  # (1, 512, 1, 1) float32 relu4_1 statistics
-    std: torch.Tensor
 
 
 def image_digest(image: Image.Image | np.ndarray) -> str:
@@ -63,33 +53,6 @@ def image_digest(image: Image.Image | np.ndarray) -> str:
         h.update(f"{image.mode}{image.size}".encode())
         h.update(image.tobytes())
     return h.hexdigest()
-
-
-def check_params(styles: Sequence, weights: Sequence[float] | None, alpha: float, preserve_color: str,
-                  scale: float, tile: int | None, has_mask: bool) -> list[float]:
-    if len(styles) == 0:
-        raise StyleParameterError("at least one style image is needed")
-    if not (isinstance(alpha, (int, float)) and math.isfinite(alpha) and 0.0 <= alpha <= 1.0):
-        raise StyleParameterError(f"alpha must be a number between 0 and 1, got {alpha!r}")
-    if preserve_color not in color.METHODS:
-        raise StyleParameterError(f"preserve_color must be one of {', '.join(color.METHODS)}, got {preserve_color!r}")
-    if not (isinstance(scale, (int, float)) and math.isfinite(scale) and 0.05 <= scale <= 4.0):
-        raise StyleParameterError(f"scale must be between 0.05 and 4, got {scale!r}")
-    if tile is not None and not (isinstance(tile, int) and (tile == 0 or 128 <= tile <= 8192)):
-        raise StyleParameterError(f"tile must be 0 (automatic) or between 128 and 8192 pixels, got {tile!r}")
-    if has_mask:
-        if len(styles) > 2:
-            raise StyleParameterError("with a mask, give one style (white = styled) or two (white = first, black = second)")
-        if weights is not None:
-            raise StyleParameterError("weights cannot be combined with a mask: the mask chooses the style per pixel")
-    if weights is None:
-        return [1.0 / len(styles)] * len(styles)
-    w = [float(x) for x in weights]
-    if len(w) != len(styles):
-        raise StyleParameterError(f"got {len(w)} weights for {len(styles)} styles")
-    if any(not math.isfinite(x) or x < 0 for x in w) or sum(w) <= 0:
-        raise StyleParameterError("weights must be non-negative numbers with a positive sum")
-    return [x / sum(w) for x in w]
 
 
 class Stylizer:
@@ -176,20 +139,12 @@ class Stylizer:
                 cancel: CancelCheck | None = None, content_stats: ContentStats | None = None) -> Image.Image:
         """Stylise `content` with one or more styles; returns a PIL image of the content's size and mode.
 
-        weights: one per style (normalised to sum 1); alpha: content-style trade-off in [0, 1];
-        preserve_color: none | histogram | luminance; mask: grey image, white = styled (one style) or
-        first style (two styles); scale: working resolution relative to the canvas (0.5 = strokes twice
-        as large); style_size: short side the style is resized to (None = native); tile: tile size
-        in pixels (None/0 = automatic from free memory). RGBA content keeps its alpha exactly.
-        content_stats: statistics to use instead of the content's own (from `measure`, e.g. smoothed
-        across the frames of a video); they must come from the same size, mask and colour mode.
+        A shorthand for `run(StylizeRequest(...))`; the parameters are StylizeRequest's, and content_stats
+        is run's.
         """
-        styles, w, rgb, alpha_ch, mask_full = self._prepare(content, styles, weights, alpha, preserve_color,
-                                                            scale, tile, mask)
-        with self._lock:
-            return self._stylize_locked(rgb, alpha_ch, rgb.size, mask_full, styles, w, float(alpha),
-                                        preserve_color or "none", float(scale), style_size, tile, progress, cancel,
-                                        content_stats)
+        request = StylizeRequest(content, styles, weights=weights, alpha=alpha, preserve_color=preserve_color,
+                                 mask=mask, scale=scale, style_size=style_size, tile=tile)
+        return self.run(request, progress, cancel, content_stats)
 
     def measure(self, content: ImageLike, styles: Sequence[ImageLike] | ImageLike, *,
                 weights: Sequence[float] | None = None, alpha: float = 1.0, preserve_color: str | None = None,
@@ -201,35 +156,29 @@ class Stylizer:
         with `content_stats=` (alpha and style_size do not matter here; they are accepted so callers pass
         one set of options to both calls).
         """
-        styles, w, rgb, alpha_ch, mask_full = self._prepare(content, styles, weights, alpha, preserve_color,
-                                                            scale, tile, mask)
+        request = StylizeRequest(content, styles, weights=weights, alpha=alpha, preserve_color=preserve_color,
+                                 mask=mask, scale=scale, style_size=style_size, tile=tile)
+        return self.measure_request(request, cancel)
+
+    def run(self, request: StylizeRequest, progress: Progress | None = None, cancel: CancelCheck | None = None,
+            content_stats: ContentStats | None = None) -> Image.Image:
+        """Stylise a request; RGBA content keeps its alpha exactly. `cancel` is asked between tiles.
+
+        content_stats: statistics to use instead of the content's own (from `measure`, e.g. smoothed
+        across the frames of a video); they must come from the same size, mask and colour mode.
+        """
         with self._lock:
-            return self._stylize_locked(rgb, alpha_ch, rgb.size, mask_full, styles, w, float(alpha),
-                                        preserve_color or "none", float(scale), style_size, tile, None, cancel,
-                                        None, measure_only=True)
+            return self._run_locked(request, progress, cancel, content_stats)
 
-    def _prepare(self, content: ImageLike, styles: Sequence[ImageLike] | ImageLike, weights: Sequence[float] | None,
-                 alpha: float, preserve_color: str | None, scale: float, tile: int | None,
-                 mask: ImageLike | None) -> tuple[list, list[float], Image.Image, Image.Image | None, Image.Image | None]:
-        """Checked parameters: styles as a list, normalised weights, RGB + alpha of the content, fitted mask."""
-        if isinstance(styles, (Image.Image, np.ndarray)):
-            styles = [styles]
-        styles = list(styles)
-        w = check_params(styles, weights, alpha, preserve_color or "none", scale, tile, mask is not None)
-        content_pil = to_pil(content)
-        if content_pil.width < 1 or content_pil.height < 1:
-            raise ImageError("content image has zero size")
-        rgb, alpha_ch = split_alpha(content_pil)
-        mask_full = fit_mask(to_pil(mask), rgb.size) if mask is not None else None
-        if mask_full is not None and len(styles) == 1 and mask_full.getextrema() == (0, 0):
-            raise MaskError("the mask is completely black: nothing would be stylised")
-        return styles, w, rgb, alpha_ch, mask_full
+    def measure_request(self, request: StylizeRequest, cancel: CancelCheck | None = None) -> ContentStats:
+        """The content statistics `run(request)` would use."""
+        with self._lock:
+            return self._run_locked(request, None, cancel, None, measure_only=True)
 
-    def _stylize_locked(self, rgb: Image.Image, alpha_ch: Image.Image | None, full_size: tuple[int, int],
-                        mask_full: Image.Image | None, styles: list, w: list[float], alpha: float,
-                        preserve_color: str, scale: float, style_size: int | None, tile: int | None,
-                        progress: Progress | None, cancel: CancelCheck | None,
-                        fixed: ContentStats | None = None, measure_only: bool = False) -> Any:
+    def _run_locked(self, r: StylizeRequest, progress: Progress | None, cancel: CancelCheck | None,
+                    fixed: ContentStats | None = None, measure_only: bool = False) -> Any:
+        rgb, alpha_ch = split_alpha(r.content)
+        full_size, mask_full, styles, scale, preserve_color = rgb.size, r.mask, r.styles, r.scale, r.preserve_color
         work_size = (max(1, round(full_size[0] * scale)), max(1, round(full_size[1] * scale)))
         upscale = max(1.0, MIN_SIDE / min(work_size))
         work_size = (round(work_size[0] * upscale), round(work_size[1] * upscale))
@@ -246,7 +195,7 @@ class Stylizer:
         if measure_only:  # only the number of regions matters: one, or one per style with a mask
             stats = [StyleStats(torch.zeros(1), torch.ones(1))] * len(styles)
         else:
-            stats = [self.style_stats(s, style_size, content_colour, lum_ref) for s in styles]
+            stats = [self.style_stats(s, r.style_size, content_colour, lum_ref) for s in styles]
 
         # Pixel weights for content statistics: alpha (transparent = 0) times the region mask.
         def to_weight(img: Image.Image | None) -> torch.Tensor | None:
@@ -258,19 +207,18 @@ class Stylizer:
         opacity = to_weight(alpha_ch)
         region = to_weight(mask_full)
         if mask_full is None:
-            targets = [StyleStats(sum(wi * s.mean for wi, s in zip(w, stats)),
-                                  sum(wi * s.std for wi, s in zip(w, stats)))]
+            targets = [mix_styles(stats, r.weights)]
         else:
             targets = stats  # one style: styled where white; two: white = first, black = second
 
         if measure_only:
-            c_stats = self._run_tiled(net_in, opacity, region, targets, alpha, tile, None, cancel, measure_only=True)
+            c_stats = self._run_tiled(net_in, opacity, region, targets, r.alpha, r.tile, None, cancel, measure_only=True)
             return ContentStats(tuple(c_stats), content_colour, lum_ref)
         fixed_features = list(fixed.features) if fixed is not None else None
         if fixed_features is not None and len(fixed_features) != len(targets):
-            raise StyleParameterError(f"content statistics have {len(fixed_features)} regions, "
-                                      f"this request has {len(targets)}")
-        out = self._run_tiled(net_in, opacity, region, targets, alpha, tile, progress, cancel, fixed_features)
+            raise RequestError(f"content statistics have {len(fixed_features)} regions, "
+                               f"this request has {len(targets)}")
+        out = self._run_tiled(net_in, opacity, region, targets, r.alpha, r.tile, progress, cancel, fixed_features)
 
         if out.size != full_size:
             out = out.resize(full_size, Image.Resampling.LANCZOS)
@@ -297,102 +245,130 @@ class Stylizer:
     def _run_tiled(self, img: Image.Image, opacity: torch.Tensor | None, region: torch.Tensor | None,
                    targets: list[StyleStats], alpha: float, tile: int | None,
                    progress: Progress | None, cancel: CancelCheck | None,
-                   fixed: list[tuple[torch.Tensor, torch.Tensor]] | None = None, measure_only: bool = False) -> Any:
+                   fixed: list[Stats] | None = None, measure_only: bool = False) -> Any:
+        """The stylised work image: one tile when it fits, else overlapping tiles blended band by band.
+
+        fixed: content statistics to use instead of measuring them; measure_only: return the statistics.
+        """
         width, height = img.size
-        dev = self.math_device
-        tile = tile or self.auto_tile()
-        tiles = tiling.grid(height, width, tile, OVERLAP, CONTEXT)
-        single = len(tiles) == 1
+        tiles = tiling.grid(height, width, tile or self.auto_tile(), OVERLAP, CONTEXT)
         arr = np.asarray(img, dtype=np.uint8)
-        key = image_digest(arr)
-        total = len(tiles) * (1 if single or fixed is not None else 2)
-        done = 0
+        job = _TileJob(arr, opacity, region, targets, alpha, self.math_device)
+        if len(tiles) == 1:
+            out = self._run_single(job, tiles[0], _Steps(1, progress), cancel, fixed, measure_only)
+        else:
+            steps = _Steps(len(tiles) * (1 if fixed is not None else 2), progress)
+            out = self._run_bands(job, tiles, steps, cancel, fixed, measure_only)
+        return out if measure_only else Image.fromarray(out, "RGB")
 
-        def step() -> None:
-            nonlocal done
-            done += 1
-            if progress:
-                progress(done / total)
-
-        def check_cancel() -> None:
-            if cancel is not None and cancel():
-                raise Cancelled("cancelled")
-
-        def weights_for(t: tiling.Tile, hw: tuple[int, int]) -> list[torch.Tensor]:
-            """Feature-grid weights per region for the padded tile t (region maps x opacity)."""
-            ones = torch.ones(1, 1, t.py1 - t.py0, t.px1 - t.px0)
-            op = _crop_pad(opacity, t) if opacity is not None else ones
-            if region is None:
-                maps = [op]
-            else:
-                m = _crop_pad(region, t)
-                maps = [m * op, (1 - m) * op][:len(targets)]
-            return [feature_weights(m_, hw).to(dev) for m_ in maps]
-
-        def encode_tile(t: tiling.Tile) -> torch.Tensor:
-            if single and self._content_key == key and self._content_feat is not None:
-                return self._content_feat
-            x = _to_network_input_array(arr[t.py0:t.py1, t.px0:t.px1], self.device)
-            feat = self.encode(x).to(dev)
-            if single:
-                self._content_key, self._content_feat = key, feat
-            return feat
-
-        # Pass 1: content statistics of each region over the whole image.
-        moments = [WeightedMoments() for _ in targets]
-        single_feat: torch.Tensor | None = None  # one tile: its features serve both passes
-        for t in (tiles if fixed is None or single else []):  # statistics given: no first pass over tiles
-            check_cancel()
-            feat = encode_tile(t)
-            hw = feat.shape[-2:]
-            core = _core_weights(t, hw).to(dev)
-            for mom, wmap in zip(moments, weights_for(t, hw)):
-                mom.add(feat, wmap * core)
-            if single:
-                single_feat = feat
-            else:
-                step()
-        c_stats = [m.mean_std() for m in moments] if fixed is None else fixed
+    def _run_single(self, job: _TileJob, t: tiling.Tile, steps: _Steps, cancel: CancelCheck | None,
+                    fixed: list[Stats] | None, measure_only: bool) -> Any:
+        """One tile: its features serve both statistics and decoding, and are kept for the next call (a slider
+        move on the same content re-runs AdaIN and the decoder only)."""
+        _check_cancel(cancel)
+        key = image_digest(job.arr)
+        if self._content_key == key and self._content_feat is not None:
+            feat = self._content_feat
+        else:
+            feat = self._encode_tile(job, t)
+            self._content_key, self._content_feat = key, feat
+        if fixed is None:
+            moments = [WeightedMoments() for _ in job.targets]
+            job.add_moments(moments, feat, t)
+            c_stats = [m.mean_std() for m in moments]
+        else:
+            c_stats = fixed
         if measure_only:
             return c_stats
+        _check_cancel(cancel)
+        core = self._decode_core(job, feat, t, c_stats)
+        out = tiling.quantize(core.permute(1, 2, 0))  # where it was decoded: 1 byte per value crosses to the CPU
+        steps.step()
+        return out
 
-        # Pass 2: AdaIN with the global statistics, decode, blend into the output band by band.
-        out = np.empty((height, width, 3), dtype=np.uint8)
-        band: np.ndarray | None = None
-        band_y0 = 0
+    def _run_bands(self, job: _TileJob, tiles: list[tiling.Tile], steps: _Steps, cancel: CancelCheck | None,
+                   fixed: list[Stats] | None, measure_only: bool) -> Any:
+        """Many tiles: pass 1 gathers each region's content statistics over the whole image (unless they are
+        given), pass 2 encodes again, applies AdaIN with those global statistics and blends the decoded tiles
+        (tiling.BandBlender)."""
+        if fixed is None:
+            moments = [WeightedMoments() for _ in job.targets]
+            for t in tiles:
+                _check_cancel(cancel)
+                job.add_moments(moments, self._encode_tile(job, t), t)
+                steps.step()
+            c_stats = [m.mean_std() for m in moments]
+        else:
+            c_stats = fixed
+        if measure_only:
+            return c_stats
+        height, width = job.arr.shape[:2]
+        blender = tiling.BandBlender(tiles, height, width)
         for t in tiles:
-            check_cancel()
-            feat = single_feat if single_feat is not None else encode_tile(t)
-            hw = feat.shape[-2:]
-            m = feature_weights(_crop_pad(region, t), hw).to(dev) if region is not None else None
-            target = adain_target(feat, c_stats, targets, m, alpha)
-            dec = self.decode(target)[0]
-            # The decoder output covers the padded tile (rounded up to 8): cut the core out.
-            cy0, cx0 = t.y0 - t.py0, t.x0 - t.px0
-            core_img = dec[:, cy0:cy0 + (t.y1 - t.y0), cx0:cx0 + (t.x1 - t.x0)].clamp(0, 1)
-            if single:  # quantised where it was decoded: 1 byte per value crosses to the CPU, not 4
-                out[:] = _quantize(core_img.permute(1, 2, 0))
-                step()
-                break
-            core_img = core_img.cpu()
-            if band is None or t.y0 != band_y0:
-                if band is not None:
-                    nxt = t.y0
-                    out[band_y0:nxt] = _quantize(torch.from_numpy(band[: nxt - band_y0]))
-                    carry = band[nxt - band_y0:]
-                else:
-                    carry = np.zeros((0, width, 3), np.float32)
-                band_y0 = t.y0
-                band_end = max(tt.y1 for tt in tiles if tt.y0 == t.y0)
-                band = np.zeros((band_end - band_y0, width, 3), np.float32)
-                band[: carry.shape[0]] = carry
-            bw = tiling.blend_weights(t, tiles)
-            contrib = (core_img * bw[None]).permute(1, 2, 0).numpy()
-            band[t.y0 - band_y0:t.y1 - band_y0, t.x0:t.x1] += contrib
-            step()
-        if not single and band is not None:
-            out[band_y0:band_y0 + band.shape[0]] = _quantize(torch.from_numpy(band))
-        return Image.fromarray(out, "RGB")
+            _check_cancel(cancel)
+            blender.add(t, self._decode_core(job, self._encode_tile(job, t), t, c_stats).cpu())
+            steps.step()
+        return blender.finish()
+
+    def _encode_tile(self, job: _TileJob, t: tiling.Tile) -> torch.Tensor:
+        x = _to_network_input_array(job.arr[t.py0:t.py1, t.px0:t.px1], self.device)
+        return self.encode(x).to(job.device)
+
+    def _decode_core(self, job: _TileJob, feat: torch.Tensor, t: tiling.Tile, c_stats: list[Stats]) -> torch.Tensor:
+        """(3, h, w) pixels in [0, 1] of the tile's core, on the device: AdaIN, decode, cut the core out."""
+        hw = feat.shape[-2:]
+        m = feature_weights(_crop_pad(job.region, t), hw).to(job.device) if job.region is not None else None
+        dec = self.decode(adain_target(feat, c_stats, job.targets, m, job.alpha))[0]
+        # The decoder output covers the padded tile (rounded up to 8): cut the core out.
+        cy0, cx0 = t.y0 - t.py0, t.x0 - t.px0
+        return dec[:, cy0:cy0 + (t.y1 - t.y0), cx0:cx0 + (t.x1 - t.x0)].clamp(0, 1)
+
+
+@dataclass(frozen=True)
+class _TileJob:
+    """What every tile of one stylisation shares: the pixels, the per-pixel weights and the style targets."""
+
+    arr: np.ndarray                 # (H, W, 3) uint8 work image
+    opacity: torch.Tensor | None    # (1, 1, H, W) alpha in [0, 1]; None = opaque
+    region: torch.Tensor | None     # (1, 1, H, W) mask in [0, 1]; None = no mask
+    targets: list[StyleStats]
+    alpha: float
+    device: torch.device            # where statistics and AdaIN are computed
+
+    def add_moments(self, moments: list[WeightedMoments], feat: torch.Tensor, t: tiling.Tile) -> None:
+        """Add tile t's content features to each region's moments (core cells only: each pixel counted once)."""
+        hw = feat.shape[-2:]
+        core = _core_weights(t, hw).to(self.device)
+        for mom, wmap in zip(moments, self._region_weights(t, hw)):
+            mom.add(feat, wmap * core)
+
+    def _region_weights(self, t: tiling.Tile, hw: tuple[int, int]) -> list[torch.Tensor]:
+        """Feature-grid weights per region for the padded tile t (region maps x opacity)."""
+        ones = torch.ones(1, 1, t.py1 - t.py0, t.px1 - t.px0)
+        op = _crop_pad(self.opacity, t) if self.opacity is not None else ones
+        if self.region is None:
+            maps = [op]
+        else:
+            m = _crop_pad(self.region, t)
+            maps = [m * op, (1 - m) * op][:len(self.targets)]
+        return [feature_weights(m_, hw).to(self.device) for m_ in maps]
+
+
+class _Steps:
+    """Progress as a fraction of the tile steps done."""
+
+    def __init__(self, total: int, progress: Progress | None) -> None:
+        self.total, self.done, self.progress = total, 0, progress
+
+    def step(self) -> None:
+        self.done += 1
+        if self.progress:
+            self.progress(self.done / self.total)
+
+
+def _check_cancel(cancel: CancelCheck | None) -> None:
+    if cancel is not None and cancel():
+        raise Cancelled("cancelled")
 
 
 def fill_transparent(rgb: Image.Image, alpha: Image.Image) -> Image.Image:
@@ -408,31 +384,6 @@ def fill_transparent(rgb: Image.Image, alpha: Image.Image) -> Image.Image:
     px = np.array(rgb, dtype=np.uint8)
     px[hidden] = px[~hidden].reshape(-1, 3).mean(axis=0).round().astype(np.uint8)
     return Image.fromarray(px, "RGB")
-
-
-def adain_target(feat: torch.Tensor, content_stats: list[tuple[torch.Tensor, torch.Tensor]],
-                 targets: list[StyleStats], region: torch.Tensor | None, alpha: float) -> torch.Tensor:
-    """The decoder's input t for content features `feat`.
-
-    Each region's content statistics are replaced by its style's (AdaIN); `region` (feature-grid weights
-    in [0, 1]) blends region 1 (white) with region 2 (black) or, with one target, with the unchanged
-    content features; alpha blends the result with the content features (the paper's trade-off).
-    """
-    d = feat.device
-    ts = [(feat - cm.to(d)) / cs.to(d) * s.std.to(d) + s.mean.to(d) for (cm, cs), s in zip(content_stats, targets)]
-    region = region.to(d) if region is not None else None
-    if region is None:
-        t = ts[0]
-    elif len(ts) == 1:
-        t = region * ts[0] + (1 - region) * feat
-    else:
-        t = region * ts[0] + (1 - region) * ts[1]
-    return alpha * t + (1 - alpha) * feat if alpha < 1 else t
-
-
-def _quantize(x: torch.Tensor) -> np.ndarray:
-    """Float pixels in about [0, 1] -> uint8 on the CPU, rounded where x lives (1 byte per value crosses over)."""
-    return x.clamp(0, 1).mul(255).add_(0.5).to(torch.uint8).cpu().numpy()
 
 
 def _crop_pad(m: torch.Tensor, t: tiling.Tile) -> torch.Tensor:

@@ -1,5 +1,41 @@
-"""Errors a user can cause from the command line: shown as one line, exit code 2, no traceback."""
+"""The error classes of the core, under the one root `AdaStyleError`, and how an error reaches a user.
+
+Why a `UserError` type of its own: what is the user's fault (a bad value, an unreadable image) is shown
+to them as it is; anything else (a torch or PIL error deep inside, a bug) is not theirs to fix, so it is
+logged with its traceback and shown as INTERNAL_ERROR instead of a misleading message.
+"""
+from __future__ import annotations
+
+import logging
+
+from adastyle_plugin.errors import AdaStyleError
+
+__all__ = ["AdaStyleError", "UserError", "Cancelled", "INTERNAL_ERROR", "OUT_OF_MEMORY", "user_message"]
+
+INTERNAL_ERROR = "internal error (see the server log)"
+OUT_OF_MEMORY = "out of memory: try a smaller tile size or a smaller image"
 
 
-class UserError(Exception):
+class UserError(AdaStyleError):
     """A problem with what the user asked for, with a message fit to show them."""
+
+
+class Cancelled(AdaStyleError):
+    """The user cancelled the work (raised between tiles when the cancel callback says so)."""
+
+
+def is_out_of_memory(exc: BaseException) -> bool:
+    """MemoryError, or torch's OutOfMemoryError (a RuntimeError), without importing torch."""
+    return isinstance(exc, MemoryError) or type(exc).__name__ == "OutOfMemoryError"
+
+
+def user_message(exc: BaseException, log: logging.Logger, what: str = "request") -> str:
+    """The text a user sees for `exc`; anything that is not a UserError is logged with its traceback."""
+    if isinstance(exc, UserError):
+        log.info("%s refused: %s", what, exc)
+        return exc.message or str(exc)
+    if is_out_of_memory(exc):
+        log.warning("%s ran out of memory: %s", what, exc)
+        return OUT_OF_MEMORY
+    log.error("%s failed with an internal error", what, exc_info=exc)
+    return INTERNAL_ERROR

@@ -13,6 +13,8 @@ import numpy as np
 import torch
 from PIL import Image, ImageOps, UnidentifiedImageError
 
+from adastyle.errors import UserError
+
 ImageLike = Union[Image.Image, np.ndarray]
 DEFAULT_MAX_PIXELS = 100_000_000  # 10000 x 10000; the server sets its own limit
 # Formats read, by Pillow's name. Only these are tried, so no other decoder (ICO decoding its
@@ -20,7 +22,7 @@ DEFAULT_MAX_PIXELS = 100_000_000  # 10000 x 10000; the server sets its own limit
 ALLOWED_FORMATS = ("PNG", "JPEG", "WEBP", "TIFF", "BMP", "GIF")
 
 
-class ImageError(ValueError):
+class ImageError(UserError):
     """An image that cannot be used, with a message fit to show a user."""
 
 

@@ -1,7 +1,8 @@
-"""`adastyle install-plugin gimp|krita`: copy a plug-in (with the client) into the application's folder.
+"""`adastyle install-plugin gimp|krita`: copy a plug-in (with its toolkit) into the application's folder.
 
-The plug-ins import nothing from this package: they get a copy of client.py (standard library only)
-and a settings file naming the server URL, the token file and the command that starts the server.
+The plug-ins import nothing from this package: beside them go the `adastyle_plugin` toolkit package
+(standard library only, the same package the core uses) and a settings file naming the server URL,
+the token file and the command that starts the server.
 """
 from __future__ import annotations
 
@@ -14,15 +15,22 @@ from importlib import resources
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from adastyle.client import DEFAULT_URL, SETTINGS_NAME, config_dir
+from adastyle_plugin.config import DEFAULT_URL, SETTINGS_NAME, config_dir
+
+TOOLKIT = "adastyle_plugin"
 
 
 def plugin_source(*parts: str) -> Path:
     return Path(str(resources.files("adastyle.plugins").joinpath(*parts)))
 
 
-def client_source() -> Path:
-    return Path(str(resources.files("adastyle") / "client.py"))
+def copy_toolkit(folder: Path) -> Path:
+    """The toolkit package into `folder` (replacing an older copy), importable from the plug-in there."""
+    target = folder / TOOLKIT
+    if target.exists():
+        shutil.rmtree(target)
+    shutil.copytree(Path(str(resources.files(TOOLKIT))), target, ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
+    return target
 
 
 def settings_for(server_url: str | None) -> dict:
@@ -54,11 +62,12 @@ def gimp_default_dests() -> list[Path]:
 def install_gimp(dest: Path, server_url: str | None) -> list[Path]:
     folder = dest / "adastyle"
     folder.mkdir(parents=True, exist_ok=True)
+    for source in plugin_source("gimp", "adastyle").glob("*.py"):  # the plug-in and its gi-free rules
+        shutil.copy(source, folder / source.name)
     main = folder / "adastyle.py"
-    shutil.copy(plugin_source("gimp", "adastyle", "adastyle.py"), main)
     main.chmod(main.stat().st_mode | stat.S_IXUSR | stat.S_IXGRP | stat.S_IXOTH)  # GIMP ignores it otherwise
-    shutil.copy(client_source(), folder / "adastyle_client.py")
-    return [main, folder / "adastyle_client.py", _write_settings(folder, server_url)]
+    (folder / "adastyle_client.py").unlink(missing_ok=True)  # the single-file client of older versions
+    return [main, copy_toolkit(folder), _write_settings(folder, server_url)]
 
 
 def enable_in_kritarc(rc: Path, key: str) -> None:
@@ -96,8 +105,7 @@ def install_krita(dest: Path, server_url: str | None, kritarc: Path | None = Non
         shutil.rmtree(pkg)
     shutil.copytree(plugin_source("krita", "adastyle_krita"), pkg,
                     ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
-    shutil.copy(client_source(), pkg / "adastyle_client.py")
-    written = [desktop, pkg, _write_settings(pkg, server_url)]
+    written = [desktop, pkg, copy_toolkit(dest), _write_settings(pkg, server_url)]
     rc = kritarc or Path(os.environ.get("XDG_CONFIG_HOME", Path.home() / ".config")) / "kritarc"
     enable_in_kritarc(rc, "enable_adastyle_krita")
     written.append(rc)

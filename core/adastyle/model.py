@@ -14,7 +14,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-EPS = 1e-5
+from adastyle.adain import EPS, adain, adain_with_stats, mean_std  # noqa: F401  (the trainer imports them from here)
 
 # (name, in, out) for the VGG-19 convolutions up to relu4_1; "pool" marks a 2x2 max pool.
 ENCODER_LAYERS: list[tuple[str, int, int] | str] = [
@@ -94,25 +94,6 @@ class Decoder(nn.Module):
             if name != last:
                 x = F.relu(x)
         return x
-
-
-def mean_std(feat: torch.Tensor, eps: float = EPS) -> tuple[torch.Tensor, torch.Tensor]:
-    """Per-channel mean and (biased) std over the spatial dims, shaped (N, C, 1, 1)."""
-    var = feat.float().var(dim=(2, 3), keepdim=True, unbiased=False)
-    return feat.float().mean(dim=(2, 3), keepdim=True), (var + eps).sqrt()
-
-
-def adain_with_stats(content: torch.Tensor, style_mean: torch.Tensor, style_std: torch.Tensor,
-                     content_stats: tuple[torch.Tensor, torch.Tensor] | None = None) -> torch.Tensor:
-    """Normalise content features by their statistics and re-scale them with the style's."""
-    c_mean, c_std = content_stats if content_stats is not None else mean_std(content)
-    return (content.float() - c_mean) / c_std * style_std + style_mean
-
-
-def adain(content: torch.Tensor, style: torch.Tensor) -> torch.Tensor:
-    """AdaIN(x, y) = sigma(y) (x - mu(x)) / sigma(x) + mu(y)  (Huang & Belongie, eq. 8)."""
-    s_mean, s_std = mean_std(style)
-    return adain_with_stats(content, s_mean, s_std)
 
 
 def load_safetensors_module(module: nn.Module, path: Path) -> nn.Module:

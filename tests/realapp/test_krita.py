@@ -20,7 +20,6 @@ import os
 import shutil
 import subprocess
 import sys
-import time
 from pathlib import Path
 from typing import Any, Dict, Iterator, List
 
@@ -94,7 +93,8 @@ def install(root: Path, server: Dict[str, str]) -> Path:
     assert out.returncode == 0, f"install-plugin failed: {out.stdout}{out.stderr[-1500:]}"
     kritarc = home / ".config" / "kritarc"
     assert "enable_adastyle_krita=true" in kritarc.read_text(), "install-plugin must enable the plug-in in kritarc"
-    assert (pykrita / "adastyle_krita" / "adastyle_client.py").is_file()
+    assert (pykrita / "adastyle_plugin" / "http.py").is_file(), "the toolkit must be installed beside the plug-in"
+    assert not (pykrita / "adastyle_krita" / "adastyle_client.py").exists(), "no renamed copy of the client"
     shutil.copy(HARNESS / "adastyle_harness.desktop", pykrita)
     shutil.copytree(HARNESS / "adastyle_harness", pykrita / "adastyle_harness",
                     ignore=shutil.ignore_patterns("__pycache__"))
@@ -146,27 +146,41 @@ def collect(test_dir: Path, proc: subprocess.CompletedProcess) -> Dict[str, Any]
     return json.loads(result.read_text())
 
 
-def test_krita_plugin_in_real_krita(chroot_root: Path, server: Dict[str, str]) -> None:
+@pytest.fixture(scope="module")
+def krita_run(chroot_root: Path, server: Dict[str, str]) -> Dict[str, Any]:
+    """One Krita start for the module: the harness plays every scenario; each test below checks one."""
     install(chroot_root, server)
     test_dir = stage(chroot_root)
-    started = time.monotonic()
     proc = run_krita(server)
-    r = collect(test_dir, proc)
-    seconds = time.monotonic() - started
+    return collect(test_dir, proc)
+
+
+@pytest.fixture(scope="module")
+def checks(krita_run: Dict[str, Any]) -> Dict[str, Any]:
+    return krita_run["checks"]
+
+
+def test_the_session_ran_to_the_end_without_exceptions(krita_run) -> None:
+    r = krita_run
     assert r["error"] is None, r["error"] + "\nsteps: " + "\n".join(r["steps"])
     assert r["finished"], r["steps"]
     assert r["exceptions"] == [], "exceptions reached sys.excepthook (Krita would show a dialog):\n" + \
         "\n".join(r["exceptions"])
-    c = r["checks"]
-    assert c["document"]["model"] == "RGBA" and c["document"]["depth"] == "U8", c["document"]
+    for name in ("krita-grab.png", "krita-screen.png", "krita-dead-server-grab.png", "result.png", "preview.png"):
+        assert (ARTIFACTS / name).stat().st_size > 1000, name
 
+
+def test_the_docker_is_registered_and_connected(checks) -> None:
+    c = checks
+    assert c["document"]["model"] == "RGBA" and c["document"]["depth"] == "U8", c["document"]
     # the docker is registered in the main window (Krita names it after the factory id)
     assert c["docker"]["found"] and c["docker"]["title"] == "AdaIN Style", c["docker"]
     assert c["docker_is_plugin_instance"] and c["docker_for_window"]
     assert c["connection_initial"].startswith("Server connected"), c["connection_initial"]
 
-    # apply_style: a new layer directly above the source, styled inside the (feathered) selection only
-    a = c["apply_style"]
+
+def test_apply_style_makes_a_layer_above_styled_inside_the_selection_only(checks) -> None:
+    a = checks["apply_style"]
     assert a["type"] == "paintlayer" and a["name"] == "goldfish (AdaIN)", a
     assert a["directly_above_source"], a["layers"]
     assert a["source_unchanged"]
@@ -178,8 +192,9 @@ def test_krita_plugin_in_real_krita(chroot_root: Path, server: Dict[str, str]) -
     assert a["projection"]["outside_changed_pixels"] == 0, a["projection"]
     assert a["projection"]["inside_mean_abs_diff"] > 10, a["projection"]
 
-    # the docker's Preview: one locked preview layer on top, replaced by the second preview
-    p1, p2 = c["previews"]
+
+def test_preview_is_one_locked_layer_on_top_replaced_by_the_next(checks) -> None:
+    p1, p2 = checks["previews"]
     for p in (p1, p2):
         assert p["started"] and p["done"], p
         assert p["status"].startswith("Preview ready"), p["status"]
@@ -188,29 +203,29 @@ def test_krita_plugin_in_real_krita(chroot_root: Path, server: Dict[str, str]) -
         assert p["stats"]["outside_max_alpha"] == 0 and p["stats"]["inside_mean_abs_diff"] > 10, p["stats"]
     assert p1["id"] != p2["id"], "the second preview must replace the first layer"
 
-    # a style taken from the layer, two weighted styles; Cancel writes nothing
-    two = c["two_styles"]
+
+def test_a_style_from_a_layer_two_weighted_styles_and_cancel(checks) -> None:
+    two = checks["two_styles"]
     assert two["layer_style_saved"] and two["weights"] == "[0.3, 0.7]" and two["spins_shown"] == [True, True], two
     assert two["status"].startswith("Preview ready") and two["previews"] == 1, two
-    assert c["cancel"] == {"status": "Cancelled.", "layers_unchanged": True}, c["cancel"]
+    assert checks["cancel"] == {"status": "Cancelled.", "layers_unchanged": True}, checks["cancel"]
 
-    # the docker's Apply: a layer above the source, preview gone, source untouched
-    d = c["docker_apply"]
+
+def test_the_dockers_apply_replaces_the_preview_and_saves_the_settings(checks) -> None:
+    d = checks["docker_apply"]
     assert d["status"].startswith("Applied"), d["status"]
     assert d["above_source"] == "goldfish (AdaIN)" and "AdaIN preview" not in d["layers"], d
     assert d["source_unchanged"]
-    assert "goldfish.jpg" in c["settings_saved"]
+    assert "goldfish.jpg" in checks["settings_saved"]
 
-    # a dead server: reported in the docker, no exception, Start offered; back when the URL is reset
-    dead = c["dead_server"]
+
+def test_a_dead_server_is_reported_and_start_is_offered(checks) -> None:
+    dead = checks["dead_server"]
     assert dead["status"].startswith("Server not connected: cannot reach the AdaStyle server at " + dead["url"]), dead
     assert dead["connected"] is False and dead["url"] in dead["connection"] and dead["start_visible"], dead
-    assert c["reconnected"].startswith("Server connected"), c["reconnected"]
+    assert checks["reconnected"].startswith("Server connected"), checks["reconnected"]
 
-    # other colour depths are refused in the status line (not converted behind the user's back)
-    sixteen = c["sixteen_bit"]
+
+def test_other_colour_depths_are_refused_in_the_status_line(checks) -> None:
+    sixteen = checks["sixteen_bit"]
     assert sixteen["depth"] == "U16" and "RGBA/U16" in sixteen["status"] and "8-bit" in sixteen["status"], sixteen
-
-    for name in ("krita-grab.png", "krita-screen.png", "krita-dead-server-grab.png", "result.png", "preview.png"):
-        assert (ARTIFACTS / name).stat().st_size > 1000, name
-    print(f"\nKrita session {seconds:.0f} s; steps:\n" + "\n".join(r["steps"]))

@@ -19,12 +19,12 @@ from typing import TYPE_CHECKING, Any
 from PIL import Image
 from starlette.datastructures import FormData, UploadFile
 
-from adastyle.color import METHODS
-from adastyle.engine import StyleParameterError, check_params
 from adastyle.imageio import ImageError, ImageTooLarge, header_size, open_image
-from adastyle.masks import MaskError, fit_mask
+from adastyle.request import MaskError, RequestError, check_options, fit_mask
 from adastyle.server.budget import ByteBoundedStore, PixelBudget
 from adastyle.server.errors import ApiError
+from adastyle_plugin import rules
+from adastyle_plugin.errors import RuleError
 
 if TYPE_CHECKING:
     from adastyle.server.app import ServerSettings
@@ -212,16 +212,11 @@ async def parse_job(form: FormData, style_store: ByteBoundedStore[Image.Image], 
             raise ApiError(422, "mask_mismatch", str(exc)) from None
 
     weights_raw = form.get("weights")
-    weights = None
-    if isinstance(weights_raw, str) and weights_raw.strip():
-        try:
-            weights = [float(x) for x in weights_raw.split(",")]
-        except ValueError:
-            raise ApiError(422, "invalid_parameter",
-                           f"weights must be comma-separated numbers, got {weights_raw[:60]!r}") from None
+    try:
+        weights = rules.parse_weights(weights_raw) if isinstance(weights_raw, str) else None
+    except RuleError as exc:
+        raise ApiError(422, "invalid_parameter", exc.message) from None
     preserve = str(form.get("preserve_color") or "none")
-    if preserve not in METHODS:
-        raise ApiError(422, "invalid_parameter", f"preserve_color must be one of {', '.join(METHODS)}")
     result_format = str(form.get("result_format") or "png")
     if result_format not in ("png", "rgba"):
         raise ApiError(422, "invalid_parameter", "result_format must be 'png' or 'rgba'")
@@ -231,13 +226,12 @@ async def parse_job(form: FormData, style_store: ByteBoundedStore[Image.Image], 
         "tile": _number(form, "tile", 0, int), "style_size": style_size,
         "result_format": result_format,
     }
-    if not (0 <= params["style_size"] <= 4096):
-        raise ApiError(422, "invalid_parameter", "style_size must be between 0 (native) and 4096")
-    try:
-        check_params(styles, weights, params["alpha"], preserve, params["scale"], params["tile"] or None,
-                     mask is not None)
-    except StyleParameterError as exc:
-        raise ApiError(422, "invalid_parameter", str(exc)) from None
+    try:  # the request rules (adastyle_plugin.rules), checked once here; the engine trusts them
+        check_options(len(styles), weights=weights, alpha=params["alpha"], preserve_color=preserve,
+                      scale=params["scale"], tile=params["tile"], style_size=params["style_size"],
+                      has_mask=mask is not None)
+    except RequestError as exc:
+        raise ApiError(422, "invalid_parameter", exc.message) from None
     work = content.width * params["scale"] * content.height * params["scale"]
     if work > max_pixels:
         raise ApiError(413, "image_too_large", f"working size {work:,.0f} pixels (content x scale^2) is over the "

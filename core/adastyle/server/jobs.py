@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 
 from PIL import Image
 
+from adastyle.errors import Cancelled, user_message
 from adastyle.server.budget import RESULT_BYTES, RESULT_TTL, PixelBudget
 
 if TYPE_CHECKING:
@@ -196,8 +197,6 @@ class JobQueue:
         job.result, job.image, job.result_size = None, None, 0
 
     def _worker(self) -> None:
-        from adastyle.engine import Cancelled
-
         while True:
             with self._cond:
                 while not self._pending and not self._stop:
@@ -219,15 +218,10 @@ class JobQueue:
             except Cancelled:
                 with self._cond:
                     self._finish(job, "cancelled")
-            except (ValueError, MemoryError) as exc:  # our user-facing errors are ValueErrors
-                log.info("job %s failed: %s", job.id, exc)
-                with self._cond:
-                    self._finish(job, "failed", str(exc) if not isinstance(exc, MemoryError) else
-                                 "out of memory: try a smaller tile size or a smaller image")
             except Exception as exc:  # never let one job kill the worker
-                log.exception("job %s crashed", job.id)
+                message = user_message(exc, log, f"job {job.id}")  # internal errors: logged, not shown
                 with self._cond:
-                    self._finish(job, "failed", f"internal error: {type(exc).__name__}: {exc}")
+                    self._finish(job, "failed", message)
             finally:
                 with self._cond:
                     self.current = None

@@ -11,7 +11,6 @@ import sys
 import time
 from pathlib import Path
 
-from adastyle.client import Client, ServerUnavailable
 from adastyle.config import config_dir
 from adastyle.errors import UserError
 from adastyle.server.private_files import (
@@ -23,6 +22,8 @@ from adastyle.server.private_files import (
     write_private,
 )
 from adastyle.server.process import alive, is_our_server, valid_pid, valid_port
+from adastyle_plugin.errors import ServerUnavailable
+from adastyle_plugin.http import Client
 
 log = logging.getLogger(__name__)
 DEFAULT_PORT = 8765

@@ -1,9 +1,10 @@
 #!/usr/bin/env python3
 """AdaStyle for GIMP 3: AdaIN style transfer of a layer (or its selection) through the local AdaStyle server.
 
-Thin on purpose: GIMP does the pixels and the undo, the server does the network. The plug-in imports only
-the GIMP 3 introspection API and `adastyle_client` (the standard-library client that `adastyle
-install-plugin gimp` copies beside this file), so it runs on GIMP's own Python without numpy or torch.
+Thin on purpose: GIMP does the pixels and the undo, the server does the network. This file holds what needs
+GIMP; its decisions (arguments, names, error wording) are in gimp_rules.py, and the client and shared rules
+in the `adastyle_plugin` toolkit (standard library only) that `adastyle install-plugin gimp` copies beside
+it, so it runs on GIMP's own Python without numpy or torch.
 
 PDB procedure `plug-in-adastyle-stylize` (Filters > Artistic > AdaIN Style Transfer…), arguments:
   style-path      one or more style image paths separated by os.pathsep (':' on Linux/macOS, ';' on Windows);
@@ -26,78 +27,27 @@ from __future__ import annotations
 import os
 import sys
 from collections.abc import Callable
-from dataclasses import dataclass
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 if HERE not in sys.path:
-    sys.path.insert(0, HERE)  # the client copy installed beside this file
+    sys.path.insert(0, HERE)  # gimp_rules.py and the adastyle_plugin toolkit installed beside this file
 
-import adastyle_client as client  # noqa: E402  (found only after the path insert above)
 import gi  # noqa: E402
+from gimp_rules import Box, Params, Region, calling_error, from_server, layer_name, read_params, status_of, unavailable  # noqa: E402  # noqa: E402
+
+from adastyle_plugin import http, pixels, rules, selection  # noqa: E402  (found only after the path insert above)
+from adastyle_plugin.config import SETTINGS_NAME  # noqa: E402
+from adastyle_plugin.errors import PluginError  # noqa: E402
 
 gi.require_version("Gimp", "3.0")
 gi.require_version("Gegl", "0.4")
 from gi.repository import Gegl, Gimp, GLib, GObject  # noqa: E402  (after gi.require_version)
 
+__all__ = ["Box", "Params", "Region", "PluginError"]
 PROC_NAME = "plug-in-adastyle-stylize"
 PIXEL_FORMAT = "R'G'B'A u8"  # primed = sRGB-encoded; "RGBA u8" would be linear light
 MASK_FORMAT = "Y u8"
-PRESERVE_CHOICES = ("none", "histogram", "luminance")
-SETTINGS_PATH = os.path.join(HERE, client.SETTINGS_NAME)
-START_HINT = "Start it with `adastyle serve --background` (or check the server URL in the plug-in settings)."
-
-Box = tuple[int, int, int, int]  # x0, y0, x1, y1 in layer coordinates, x1/y1 exclusive
-
-
-class PluginError(Exception):
-    """A problem to report to the user as the procedure's error; the image has not been changed."""
-
-    def __init__(self, message: str, status: Gimp.PDBStatusType = Gimp.PDBStatusType.EXECUTION_ERROR) -> None:
-        super().__init__(message)
-        self.message = message
-        self.status = status
-
-
-@dataclass
-class Params:
-    """The procedure's arguments, validated, in the form the client wants."""
-
-    styles: list[str]  # style files
-    style_layer: Gimp.Drawable | None  # one more style after the files: a layer of any open image
-    weights: list[float] | None
-    alpha: float
-    preserve_color: str
-    use_selection: bool
-    scale: float
-    server_url: str
-
-    @property
-    def style_names(self) -> list[str]:
-        """Names for client.style_label, which takes paths: the layer counts as '<layer name>.png'.
-
-        The suffix keeps a dotted layer name whole (style_label drops one extension); path separators in
-        the name are replaced so that style_label does not cut it at them.
-        """
-        if self.style_layer is None:
-            return list(self.styles)
-        name = self.style_layer.get_name().replace("/", "_").replace("\\", "_")
-        return [*self.styles, f"{name}.png"]
-
-
-@dataclass
-class Region:
-    """What to send: a box of the layer and, for a selection, the selection's mask over that box."""
-
-    box: Box
-    mask: bytes | None  # 8-bit, box-sized; None = whole box
-
-    @property
-    def width(self) -> int:
-        return self.box[2] - self.box[0]
-
-    @property
-    def height(self) -> int:
-        return self.box[3] - self.box[1]
+SETTINGS_PATH = os.path.join(HERE, SETTINGS_NAME)
 
 
 # ---- arguments ----------------------------------------------------------------------------------------
@@ -108,13 +58,14 @@ def add_arguments(procedure: Gimp.Procedure) -> None:
                                   f"Style image path(s), several separated by {os.pathsep!r}", "", rw)
     procedure.add_string_argument("weights", "_Weights", "Comma-separated weight per style (empty = equal)", "", rw)
     procedure.add_double_argument("alpha", "_Alpha", "Style strength: 0 = content, 1 = full style",
-                                  0.0, 1.0, 1.0, rw)
+                                  rules.ALPHA_MIN, rules.ALPHA_MAX, 1.0, rw)
     procedure.add_string_argument("preserve-color", "_Preserve color",
-                                  "Keep the content's colours: none, histogram or luminance", "none", rw)
+                                  f"Keep the content's colours: {', '.join(rules.COLOR_MODES)}", "none", rw)
     procedure.add_boolean_argument("use-selection", "Use the s_election",
                                    "Stylise only the selection (soft edges kept)", True, rw)
-    procedure.add_double_argument("scale", "_Brush-stroke scale", "Working resolution / canvas (0.05 to 4)",
-                                  0.05, 4.0, 1.0, rw)
+    procedure.add_double_argument("scale", "_Brush-stroke scale",
+                                  f"Working resolution / canvas ({rules.SCALE_MIN:g} to {rules.SCALE_MAX:g})",
+                                  rules.SCALE_MIN, rules.SCALE_MAX, 1.0, rw)
     procedure.add_string_argument("server-url", "Server _URL",
                                   "AdaStyle server URL (empty = from the plug-in settings)", "", rw)
     # Added last so positional PDB calls written for the older argument list keep working; none_ok=True
@@ -130,46 +81,6 @@ DIALOG_FIELDS = ("style-path", "style-layer", "weights", "alpha", "preserve-colo
                  "server-url")
 
 
-def parse_styles(raw: str, required: bool = True) -> list[str]:
-    """Style paths from the os.pathsep-separated argument; each must be a readable file.
-
-    `required` is False when a style layer is given: then the files may be left out.
-    """
-    paths = [p.strip() for p in (raw or "").split(os.pathsep) if p.strip()]
-    if not paths and required:
-        raise PluginError("Choose at least one style image (argument 'style-path') or a style layer "
-                          "(argument 'style-layer').", Gimp.PDBStatusType.CALLING_ERROR)
-    for p in paths:
-        if not os.path.isfile(p):
-            raise PluginError(f"Style image not found: {p}", Gimp.PDBStatusType.CALLING_ERROR)
-    return paths
-
-
-def parse_weights(raw: str, n_styles: int) -> list[float] | None:
-    """Weights for several styles (the shared rule in client.parse_weights); ignored for one style."""
-    try:
-        return client.parse_weights(raw, n_styles)
-    except ValueError as exc:
-        raise PluginError(f"{str(exc)[:1].upper()}{str(exc)[1:]}.", Gimp.PDBStatusType.CALLING_ERROR) from None
-
-
-def read_params(config: Gimp.ProcedureConfig) -> Params:
-    """Validated arguments from the procedure config (dialog or script)."""
-    style_layer = config.get_property("style-layer")
-    styles = parse_styles(config.get_property("style-path"), required=style_layer is None)
-    preserve = (config.get_property("preserve-color") or "none").strip().lower()
-    if preserve not in PRESERVE_CHOICES:
-        raise PluginError(f"preserve-color must be one of {', '.join(PRESERVE_CHOICES)}, got {preserve!r}.",
-                          Gimp.PDBStatusType.CALLING_ERROR)
-    n_styles = len(styles) + (style_layer is not None)
-    return Params(styles=styles, style_layer=style_layer,
-                  weights=parse_weights(config.get_property("weights"), n_styles),
-                  alpha=float(config.get_property("alpha")), preserve_color=preserve,
-                  use_selection=bool(config.get_property("use-selection")),
-                  scale=float(config.get_property("scale")),
-                  server_url=(config.get_property("server-url") or "").strip())
-
-
 # ---- pixels -------------------------------------------------------------------------------------------
 def resolve_layer(drawable: Gimp.Drawable) -> Gimp.Layer:
     """The layer to read: a layer mask stands for its layer; channels are refused."""
@@ -177,7 +88,7 @@ def resolve_layer(drawable: Gimp.Drawable) -> Gimp.Layer:
         return Gimp.Layer.from_mask(drawable)
     if isinstance(drawable, Gimp.Layer):
         return drawable
-    raise PluginError("Select a layer to stylise (channels are not supported).", Gimp.PDBStatusType.CALLING_ERROR)
+    raise calling_error("Select a layer to stylise (channels are not supported)")
 
 
 def layer_offsets(layer: Gimp.Layer) -> tuple[int, int]:
@@ -193,8 +104,7 @@ def selection_box(image: Gimp.Image, layer: Gimp.Layer) -> Box | None:
     ox, oy = layer_offsets(layer)
     box = (max(0, x1 - ox), max(0, y1 - oy), min(layer.get_width(), x2 - ox), min(layer.get_height(), y2 - oy))
     if box[0] >= box[2] or box[1] >= box[3]:
-        raise PluginError(f"The selection does not overlap the layer {layer.get_name()!r}.",
-                          Gimp.PDBStatusType.CALLING_ERROR)
+        raise calling_error(f"The selection does not overlap the layer {layer.get_name()!r}")
     return box
 
 
@@ -208,14 +118,13 @@ def plan_region(image: Gimp.Image, layer: Gimp.Layer, use_selection: bool) -> Re
     sel = selection_box(image, layer) if use_selection else None
     if sel is None:
         return Region((0, 0, w, h), None)
-    box = client.plan_region(w, h, sel)
+    box = selection.plan_region(w, h, sel)
     ox, oy = layer_offsets(layer)
     # The selection lives in image coordinates: shift the layer box by the layer's offsets.
     mask = read_rect(image.get_selection().get_buffer(), ox + box[0], oy + box[1], box[2] - box[0],
                      box[3] - box[1], MASK_FORMAT, Gegl.AbyssPolicy.NONE)
     if not mask.strip(b"\x00"):
-        raise PluginError(f"The selection does not overlap the layer {layer.get_name()!r}.",
-                          Gimp.PDBStatusType.CALLING_ERROR)
+        raise calling_error(f"The selection does not overlap the layer {layer.get_name()!r}")
     return Region(box, mask)
 
 
@@ -223,28 +132,7 @@ def style_layer_png(drawable: Gimp.Drawable) -> bytes:
     """The whole drawable as a PNG, to upload like a style file (the server resizes styles itself)."""
     w, h = drawable.get_width(), drawable.get_height()
     rgba = read_rect(drawable.get_buffer(), 0, 0, w, h, PIXEL_FORMAT, Gegl.AbyssPolicy.CLAMP)
-    return client.encode_png(rgba, w, h)
-
-
-_BINARY = bytes([0] + [255] * 255)
-
-
-def server_mask(region: Region, n_styles: int) -> bytes | None:
-    """The mask to send, or None.
-
-    With one style the server uses the mask for the region's statistics and keeps the original outside it.
-    It gets the selection made hard (any selected pixel = 255): the soft edge is applied once, by the layer
-    mask, instead of twice. With several styles the server would read a mask as 'white = first style,
-    black = second' (and refuses weights with it), so the selection is left to the layer mask alone.
-    """
-    if region.mask is None or n_styles != 1:
-        return None
-    return region.mask.translate(_BINARY)
-
-
-def layer_name(styles: list[str], preserve_color: str) -> str:
-    """'castle + autumn (AdaIN) histogram': the style files (or layer) it came from (shared naming rule)."""
-    return client.style_label(styles) + (f" {preserve_color}" if preserve_color != "none" else "")
+    return pixels.encode_png(rgba, w, h)
 
 
 def result_image_type(image: Gimp.Image) -> Gimp.ImageType:
@@ -281,9 +169,9 @@ def add_result_layer(image: Gimp.Image, source: Gimp.Layer, region: Region, rgba
 
 
 # ---- server -------------------------------------------------------------------------------------------
-def connect(server_url: str) -> client.Client:
+def connect(server_url: str) -> http.Client:
     """A client with a healthy server, started with the configured command if it is down."""
-    conn = client.Client(url=server_url or None, settings_path=SETTINGS_PATH)
+    conn = http.Client(url=server_url or None, settings_path=SETTINGS_PATH)
 
     def on_wait(message: str) -> None:
         Gimp.progress_set_text(message)
@@ -291,11 +179,8 @@ def connect(server_url: str) -> client.Client:
     Gimp.progress_init(f"AdaStyle: connecting to {conn.url}…")
     try:
         conn.ensure_running(on_wait=on_wait)
-    except client.AdaStyleError as exc:
-        message = exc.message.rstrip()
-        if "adastyle serve" not in message:
-            message = message.rstrip(".") + ". " + START_HINT
-        raise PluginError(f"AdaStyle server unavailable: {message}") from None
+    except PluginError as exc:
+        raise unavailable(exc) from None
     return conn
 
 
@@ -360,7 +245,7 @@ def make_callbacks(window: CancelWindow | None) -> tuple[Callable[[float], None]
     return progress, should_cancel
 
 
-def stylize(conn: client.Client, params: Params, styles: list[str | bytes], rgba: bytes, region: Region,
+def stylize(conn: http.Client, params: Params, styles: list[str | bytes], rgba: bytes, region: Region,
             window: CancelWindow | None) -> bytes:
     """Raw RGBA of the stylised box from the server; PluginError with the server's message on failure.
 
@@ -369,21 +254,15 @@ def stylize(conn: client.Client, params: Params, styles: list[str | bytes], rgba
     progress, should_cancel = make_callbacks(window)
     Gimp.progress_init("AdaIN style transfer…")
     try:
+        # The one selection strategy (adastyle_plugin.selection): the box is sent without the selection,
+        # which shapes the result once, as the new layer's mask.
         data, headers = conn.stylize(styles=styles, rgba=(rgba, region.width, region.height),
-                                     mask_gray=server_mask(region, len(styles)), weights=params.weights,
-                                     alpha=params.alpha, preserve_color=params.preserve_color,
-                                     scale=params.scale, result_format="rgba",
-                                     progress=progress, should_cancel=should_cancel)
-    except client.JobCancelled:
-        raise PluginError("Cancelled.", Gimp.PDBStatusType.CANCEL) from None
-    except client.ServerUnavailable as exc:
-        raise PluginError(f"AdaStyle server unavailable: {exc.message}") from None
-    except client.AdaStyleError as exc:
-        raise PluginError(f"AdaStyle: {exc.message}") from None
-    size = (int(headers.get("x-width", region.width)), int(headers.get("x-height", region.height)))
-    if size != (region.width, region.height) or len(data) != region.width * region.height * 4:
-        raise PluginError(f"AdaStyle: the server answered {size[0]}x{size[1]} ({len(data)} bytes) "
-                          f"for a {region.width}x{region.height} request.")
+                                     weights=params.weights, alpha=params.alpha,
+                                     preserve_color=params.preserve_color, scale=params.scale,
+                                     result_format="rgba", progress=progress, should_cancel=should_cancel)
+        pixels.check_answer(data, headers, region.width, region.height)
+    except PluginError as exc:
+        raise from_server(exc) from None
     Gimp.progress_update(1.0)
     return data
 
@@ -443,9 +322,10 @@ def run(procedure: Gimp.Procedure, run_mode: Gimp.RunMode, image: Gimp.Image, dr
         return procedure.new_return_values(Gimp.PDBStatusType.CANCEL, GLib.Error())
     Gegl.init(None)
     try:
-        stylize_layer(image, drawables[0], read_params(config), interactive)
+        stylize_layer(image, drawables[0], read_params(config.get_property), interactive)
     except PluginError as exc:
-        return procedure.new_return_values(exc.status, GLib.Error(exc.message))
+        status = getattr(Gimp.PDBStatusType, status_of(exc))
+        return procedure.new_return_values(status, GLib.Error(exc.message))
     except Exception as exc:  # noqa: BLE001 - a bug or an API surprise: an error status with a message, not a crash
         return procedure.new_return_values(Gimp.PDBStatusType.EXECUTION_ERROR,
                                            GLib.Error(f"AdaIN Style Transfer failed: {type(exc).__name__}: {exc}"))

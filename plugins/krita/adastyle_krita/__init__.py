@@ -1,7 +1,8 @@
 """AdaStyle for Krita: the "AdaIN Style" docker, two menu actions, and `apply_style` for scripts.
 
-Installed by `adastyle install-plugin krita`, which also puts the stdlib-only client beside this file
-(adastyle_client.py) and a settings file naming the server. Nothing here imports the adastyle package.
+Installed by `adastyle install-plugin krita`, which also puts the standard-library plug-in toolkit
+(`adastyle_plugin`) beside this package and a settings file naming the server in it. Nothing here
+imports the adastyle package.
 """
 from __future__ import annotations
 

@@ -11,7 +11,6 @@ import hashlib
 import os
 import re
 import sys
-import time
 import traceback
 import weakref
 from pathlib import Path
@@ -19,7 +18,9 @@ from typing import Any, Callable, Dict, List, Optional, Tuple
 
 from krita import DockWidget, Krita
 
-from . import adastyle_client
+from adastyle_plugin.http import Client
+
+from .controller import Controller
 from .layers import check_layer, make_client, read_spec, write_result
 from .logic import (
     MAX_SCALE,
@@ -27,7 +28,6 @@ from .logic import (
     PRESERVE_CHOICES,
     PREVIEW_NAME,
     SETTINGS_GROUP,
-    JobSpec,
     PluginError,
     Settings,
     clip_box,
@@ -58,7 +58,7 @@ def guarded(method: Callable[..., Any]) -> Callable[..., Any]:
         try:
             return method(self, *args)
         except Exception as exc:  # noqa: BLE001 - the whole point
-            if not isinstance(exc, (PluginError, adastyle_client.AdaStyleError)):
+            if not isinstance(exc, PluginError):
                 traceback.print_exc(file=sys.stderr)
             self.show_message(friendly_error(exc), error=True)
             return None
@@ -66,11 +66,11 @@ def guarded(method: Callable[..., Any]) -> Callable[..., Any]:
     return wrapper
 
 
-def probe(api: adastyle_client.Client) -> Tuple[str, Optional[Dict[str, Any]], Optional[Exception]]:
+def probe(api: Client) -> Tuple[str, Optional[Dict[str, Any]], Optional[Exception]]:
     """(url, health, None) or (url, None, error): worker-thread side of the connection check."""
     try:
         return api.url, api.health(), None
-    except adastyle_client.AdaStyleError as exc:
+    except PluginError as exc:
         return api.url, None, exc
 
 
@@ -90,15 +90,12 @@ class AdaStyleDocker(DockWidget):
         self.setWindowTitle("AdaIN Style")
         self.settings = Settings.load(lambda key, default: Krita.instance().readSetting(SETTINGS_GROUP, key, default))
         self._rows: List[StyleRow] = []
+        self.state = Controller()  # connection and job state (Qt-free); the Tasks below are only threads
         self._job: Optional[Task] = None
-        self._job_spec: Optional[JobSpec] = None
-        self._job_target: Any = None  # (document, source node)
-        self._job_started = 0.0
         self._health: Optional[Task] = None
         self._recheck = False
         self._starting: Optional[Task] = None
         self._last_source: Any = None
-        self.connected: Optional[bool] = None
         self._build()
         self._load_settings_into_ui()
         self._timer = QTimer(self)
@@ -322,7 +319,7 @@ class AdaStyleDocker(DockWidget):
         self.show_message(f"Added layer '{node.name()}' as a style.")
 
     # ---- server --------------------------------------------------------------------------------------
-    def client(self) -> adastyle_client.Client:
+    def client(self) -> Client:
         return make_client(self.settings.server_url or None)
 
     @guarded
@@ -334,8 +331,8 @@ class AdaStyleDocker(DockWidget):
         if self._health is not None:
             self._recheck = True
             return
-        if not self.isVisible() and self.connected is not None:
-            return  # a hidden docker does not poll
+        if not self.state.should_poll(self.isVisible()):
+            return
         api = self.client()
         task = Task(lambda progress, cancelled: probe(api), self)
         task.done.connect(self._on_health)
@@ -345,14 +342,8 @@ class AdaStyleDocker(DockWidget):
 
     def _on_health(self, result: Any) -> None:
         url, info, error = result
-        if url != self.client().url:
-            return  # answer for an address no longer in use
-        if error is None:
-            self.set_connected(True, f"Server connected: {url} ({info.get('device', '?')})")
-        elif isinstance(error, adastyle_client.ServerUnavailable):
-            self.set_connected(False, f"Server not running at {url}")
-        else:
-            self.set_connected(False, friendly_error(error))
+        if self.state.health_answered(url, self.client().url, info, error):
+            self.render_connection()
 
     def _on_health_finished(self) -> None:
         if self._health is not None:
@@ -362,15 +353,19 @@ class AdaStyleDocker(DockWidget):
             self._recheck = False
             self.check_server()
 
-    def set_connected(self, ok: bool, text: str) -> None:
-        self.connected = ok
-        self.connection.setText(text)
-        self.connection.setStyleSheet("" if ok else "color: #d0352b;")
-        self.start_button.setVisible(not ok and self._starting is None)
+    @property
+    def connected(self) -> Optional[bool]:
+        """None before the first check, then whether the server answers."""
+        return self.state.connected
+
+    def render_connection(self) -> None:
+        self.connection.setText(self.state.connection_line())
+        self.connection.setStyleSheet("color: #d0352b;" if self.state.connection_is_error() else "")
+        self.start_button.setVisible(self.state.start_button_visible())
 
     @guarded
     def start_server(self) -> None:
-        if self._starting is not None:
+        if self._starting is not None or not self.state.start_requested():
             return
         api = self.client()
         task = Task(lambda progress, cancelled: api.ensure_running(), self)
@@ -378,27 +373,28 @@ class AdaStyleDocker(DockWidget):
         task.failed.connect(self._on_start_failed)
         task.finished.connect(self._on_start_finished)
         self._starting = task
-        self.start_button.setVisible(False)
-        self.connection.setText("Starting the AdaStyle server…")
+        self.render_connection()
         task.start()
 
     def _on_started(self, info: Any) -> None:
-        self.set_connected(True, f"Server connected: {self.client().url} ({info.get('device', '?')})")
-        self.show_message("Server started.")
+        message = self.state.start_succeeded(self.client().url, info)
+        self.render_connection()
+        self.show_message(message)
 
     def _on_start_failed(self, exc: Any) -> None:
-        self.set_connected(False, f"Server not running at {self.client().url}")
-        self.show_message(friendly_error(exc), error=True)
+        message = self.state.start_failed(self.client().url, exc)
+        self.render_connection()
+        self.show_message(message, error=True)
 
     def _on_start_finished(self) -> None:
         if self._starting is not None:
             self._starting.deleteLater()
         self._starting = None
-        self.start_button.setVisible(self.connected is False)
+        self.render_connection()
 
     # ---- jobs ----------------------------------------------------------------------------------------
     def is_busy(self) -> bool:
-        return self._job is not None
+        return self.state.busy
 
     def _source(self, doc: Any) -> Any:
         """The layer to stylise: the active one, unless it is the preview or a mask (then its owner)."""
@@ -421,7 +417,7 @@ class AdaStyleDocker(DockWidget):
         self._start_job(preview=False)
 
     def _start_job(self, preview: bool) -> None:
-        if self._job is not None:
+        if self.state.busy:
             self.show_message("A job is already running; cancel it first.")
             return
         doc = Krita.instance().activeDocument()
@@ -439,11 +435,10 @@ class AdaStyleDocker(DockWidget):
         task.done.connect(self._on_job_done)
         task.failed.connect(self._on_job_failed)
         task.finished.connect(self._on_job_finished)
-        self._job, self._job_spec, self._job_target = task, spec, (doc, source)
-        self._job_started = time.monotonic()
+        self._job = task
+        message = self.state.job_started(spec, (doc, source))
         self._set_running(True)
-        what = "preview" if preview else "full resolution"
-        self.show_message(f"Stylising {spec.width}x{spec.height} px ({what})…")
+        self.show_message(message)
         task.start()
 
     def _set_running(self, running: bool) -> None:
@@ -455,35 +450,32 @@ class AdaStyleDocker(DockWidget):
 
     @guarded
     def cancel(self) -> None:
-        if self._job is not None:
+        message = self.state.cancel_requested()
+        if message and self._job is not None:
             self._job.cancel()
-            self.show_message("Cancelling…")
+            self.show_message(message)
 
     def _on_progress(self, fraction: float) -> None:
         self.progress.setValue(round(100 * max(0.0, min(1.0, fraction))))
 
     @guarded
     def _on_job_done(self, bgra: Any) -> None:
-        spec, (doc, source) = self._job_spec, self._job_target
+        spec, (doc, source) = self.state.spec, self.state.target
         layer = write_result(doc, source, spec, bgra)
         self.progress.setValue(100)
-        took = time.monotonic() - self._job_started
-        if spec.preview:
-            self.show_message(f"Preview ready in {took:.1f} s (reduced resolution).")
-        else:
-            self.show_message(f"Applied in {took:.1f} s: new layer '{layer.name()}'.")
-        if not self.connected:
-            self.set_connected(True, f"Server connected: {self.client().url}")
+        self.show_message(self.state.job_done(self.client().url, layer.name(), spec))
+        self.render_connection()
 
     def _on_job_failed(self, exc: Any) -> None:
-        self.show_message(friendly_error(exc), error=not isinstance(exc, adastyle_client.JobCancelled))
-        if isinstance(exc, adastyle_client.ServerUnavailable):
-            self.set_connected(False, f"Server not running at {self.client().url}")
+        message, is_error = self.state.job_failed(self.client().url, exc)
+        self.show_message(message, error=is_error)
+        self.render_connection()
 
     def _on_job_finished(self) -> None:
         if self._job is not None:
             self._job.deleteLater()
-        self._job, self._job_spec, self._job_target = None, None, None
+        self._job = None
+        self.state.job_finished()
         self._set_running(False)
 
     # ---- misc ----------------------------------------------------------------------------------------

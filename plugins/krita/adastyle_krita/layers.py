@@ -9,7 +9,9 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Callable, Optional, Sequence
 
-from . import adastyle_client
+from adastyle_plugin.config import SETTINGS_NAME
+from adastyle_plugin.http import Client
+
 from .logic import (
     PREVIEW_NAME,
     JobSpec,
@@ -25,12 +27,12 @@ from .logic import (
 )
 from .qt import QByteArray, QTimer, to_bytes
 
-SETTINGS_FILE = Path(__file__).with_name(adastyle_client.SETTINGS_NAME)
+SETTINGS_FILE = Path(__file__).with_name(SETTINGS_NAME)
 
 
-def make_client(url: Optional[str] = None) -> adastyle_client.Client:
+def make_client(url: Optional[str] = None) -> Client:
     """A client configured by the settings file install-plugin wrote (ADASTYLE_URL/TOKEN override it)."""
-    return adastyle_client.Client(url=url or None, settings_path=SETTINGS_FILE)
+    return Client(url=url or None, settings_path=SETTINGS_FILE)
 
 
 def check_layer(node: Any) -> None:
@@ -134,7 +136,7 @@ def apply_style(document: Any, node: Any, style_paths: Sequence[str], *, weights
                 progress: Optional[Callable[[float], None]] = None) -> Any:
     """Stylise `node` and return the new layer; blocks (a scripting call: the request runs right here).
 
-    Raises PluginError for a layer/selection problem and adastyle_client.AdaStyleError for server ones.
+    Raises PluginError for a layer/selection problem and PluginError with the HTTP status for server ones.
     """
     spec = read_spec(document, node, style_paths, weights=weights, alpha=alpha, preserve_color=preserve_color,
                      use_selection=use_selection, scale=scale, preview=preview)

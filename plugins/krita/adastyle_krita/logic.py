@@ -2,8 +2,8 @@
 
 Everything that decides *what* to send and *what* to write back lives here (region planning,
 pixel order, masking, settings parsing, error wording); the Krita modules only move bytes between
-this and the Krita API. Inside Krita the client is the copy that `adastyle install-plugin` puts
-beside this file; loaded by path in tests, the project's own `adastyle.client` is used instead.
+this and the Krita API. The shared rules, the selection strategy and the HTTP client come from the
+`adastyle_plugin` toolkit, which `adastyle install-plugin` puts beside this package.
 """
 from __future__ import annotations
 
@@ -13,47 +13,17 @@ import os
 from dataclasses import asdict, dataclass, field
 from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
 
-try:  # inside the installed plug-in package
-    from . import adastyle_client as client
-except ImportError:  # loaded by path (tests) or the package lacks the copy (a source checkout)
-    from adastyle import client  # type: ignore[no-redef]
+from adastyle_plugin import http, pixels, rules, selection
+from adastyle_plugin.errors import JobCancelled, PluginError, ServerUnavailable
+from adastyle_plugin.selection import Box, box_size, clip_box, offset_box, plan_region
 
-Box = Tuple[int, int, int, int]  # x0, y0, x1, y1 (exclusive), image coordinates
+__all__ = ["PluginError", "Box", "box_size", "clip_box", "offset_box", "plan_region"]
 
 PREVIEW_NAME = "AdaIN preview"
 PREVIEW_LONG_SIDE = 512
 SETTINGS_GROUP = "adastyle"
-PRESERVE_CHOICES = ("none", "histogram", "luminance")
-MIN_SCALE, MAX_SCALE = 0.05, 4.0  # the server's limits for `scale`
-FULL_IMAGE_SHARE = 0.8  # a crop covering this much of the image is not worth it: send everything
-
-
-class PluginError(Exception):
-    """A problem the user can fix (wrong layer, colour depth, empty selection); shown in the status line."""
-
-
-# ---- regions ---------------------------------------------------------------------------------------
-
-def clip_box(box: Box, width: int, height: int) -> Optional[Box]:
-    """`box` clipped to the image, or None when nothing is left."""
-    x0, y0, x1, y1 = max(0, box[0]), max(0, box[1]), min(width, box[2]), min(height, box[3])
-    return (x0, y0, x1, y1) if x1 > x0 and y1 > y0 else None
-
-
-def box_size(box: Box) -> Tuple[int, int]:
-    return box[2] - box[0], box[3] - box[1]
-
-
-def offset_box(box: Box, dx: int, dy: int) -> Box:
-    return (box[0] + dx, box[1] + dy, box[2] + dx, box[3] + dy)
-
-
-def plan_region(width: int, height: int, selection_box: Optional[Box]) -> Box:
-    """The part of the image to send (the shared rule in client.plan_region), as a PluginError if unusable."""
-    try:
-        return client.plan_region(width, height, selection_box, FULL_IMAGE_SHARE)
-    except ValueError as exc:
-        raise PluginError(str(exc)) from None
+PRESERVE_CHOICES = rules.COLOR_MODES
+MIN_SCALE, MAX_SCALE = rules.SCALE_MIN, rules.SCALE_MAX
 
 
 def preview_scale(region: Box, user_scale: float, long_side: int = PREVIEW_LONG_SIDE) -> float:
@@ -68,15 +38,14 @@ def preview_scale(region: Box, user_scale: float, long_side: int = PREVIEW_LONG_
     return clamp_scale(user_scale * factor)
 
 
-def clamp_scale(scale: float) -> float:
-    return min(MAX_SCALE, max(MIN_SCALE, float(scale)))
+clamp_scale = rules.clamp_scale
 
 
 # ---- pixels ----------------------------------------------------------------------------------------
 
 def bgra_to_rgba(data: bytes) -> bytes:
     """Krita's 8-bit RGBA pixelData is B,G,R,A; the server wants R,G,B,A (the same swap both ways)."""
-    return client.swap_red_blue(data)
+    return pixels.swap_red_blue(data)
 
 
 rgba_to_bgra = bgra_to_rgba
@@ -84,7 +53,7 @@ rgba_to_bgra = bgra_to_rgba
 
 def selection_bbox(mask: bytes, width: int, height: int, origin: Tuple[int, int]) -> Optional[Box]:
     """Bounding box (image coordinates) of the non-zero pixels of a mask read at `origin`."""
-    box = client.mask_bbox(mask, width, height)
+    box = selection.mask_bbox(mask, width, height)
     return None if box is None else offset_box(box, origin[0], origin[1])
 
 
@@ -96,20 +65,11 @@ def masked_result(rgba: bytes, mask: Optional[bytes]) -> bytes:
     soft blend, the user can still change the layer's opacity or erase it, and it works with several
     weighted styles (the server reads a mask with two styles as a per-pixel style choice instead).
     """
-    return rgba if mask is None else client.alpha_times_mask(rgba, mask)
+    return rgba if mask is None else pixels.alpha_times_mask(rgba, mask)
 
 
-style_label = client.style_label
-
-
-def normalise_weights(weights: Optional[Sequence[float]], count: int) -> Optional[List[float]]:
-    """Weights for `count` styles, or None for one style / equal weights; PluginError when unusable."""
-    if count < 1:
-        raise PluginError("add at least one style image")
-    try:
-        return client.parse_weights(weights, count)
-    except ValueError as exc:
-        raise PluginError(str(exc)) from None
+style_label = rules.style_label
+normalise_weights = rules.weights_to_send  # None for one style / equal weights; RuleError (a PluginError)
 
 
 def color_space_problem(model: str, depth: str) -> Optional[str]:
@@ -164,10 +124,8 @@ def build_spec(rgba: bytes, box: Box, mask: Optional[bytes], style_paths: Sequen
     missing = [p for p in paths if not os.path.isfile(p)]
     if missing:
         raise PluginError(f"style image not found: {missing[0]}")
-    if not (isinstance(alpha, (int, float)) and 0.0 <= float(alpha) <= 1.0):
-        raise PluginError(f"alpha must be between 0 and 1, got {alpha!r}")
-    if preserve_color not in PRESERVE_CHOICES:
-        raise PluginError(f"colour preservation must be one of {', '.join(PRESERVE_CHOICES)}")
+    alpha = rules.check_alpha(alpha)
+    preserve_color = rules.check_color_mode(preserve_color)
     bw, bh = box_size(box)
     if len(rgba) != bw * bh * 4:
         raise PluginError(f"read {len(rgba)} bytes for a {bw}x{bh} region")
@@ -181,15 +139,11 @@ def build_spec(rgba: bytes, box: Box, mask: Optional[bytes], style_paths: Sequen
 
 def finish_pixels(spec: JobSpec, result: bytes, headers: Dict[str, str]) -> bytes:
     """Server RGBA -> masked BGRA for Krita, after checking the size the server reports."""
-    width = int(headers.get("X-Width") or headers.get("x-width") or spec.width)
-    height = int(headers.get("X-Height") or headers.get("x-height") or spec.height)
-    if (width, height) != (spec.width, spec.height) or len(result) != spec.width * spec.height * 4:
-        raise client.AdaStyleError(f"the server answered a {width}x{height} image ({len(result)} bytes) "
-                                   f"for a {spec.width}x{spec.height} region")
+    pixels.check_answer(result, headers, spec.width, spec.height)
     return rgba_to_bgra(masked_result(result, spec.mask))
 
 
-def run_job(api: "client.Client", spec: JobSpec, progress: Optional[Callable[[float], None]] = None,
+def run_job(api: "http.Client", spec: JobSpec, progress: Optional[Callable[[float], None]] = None,
             should_cancel: Optional[Callable[[], bool]] = None) -> bytes:
     """Send the job and wait; returns BGRA pixels for `spec.box`. Thread-safe: no Krita, no Qt."""
     data, headers = api.stylize(None, spec.style_paths, progress=progress, should_cancel=should_cancel,
@@ -199,14 +153,13 @@ def run_job(api: "client.Client", spec: JobSpec, progress: Optional[Callable[[fl
 
 def friendly_error(exc: BaseException) -> str:
     """One line for the status line, whatever went wrong (never a traceback dialog)."""
-    if isinstance(exc, client.JobCancelled):
+    if isinstance(exc, JobCancelled):
         return "Cancelled."
-    if isinstance(exc, client.ServerUnavailable):
+    if isinstance(exc, ServerUnavailable):
         return "Server not connected: " + exc.message
-    if isinstance(exc, client.AdaStyleError):
-        return "Error: " + exc.message
     if isinstance(exc, PluginError):
-        return "Cannot run: " + str(exc)
+        # The server's refusals carry their HTTP status; the plug-in's own checks have none.
+        return ("Error: " if exc.status or exc.code else "Cannot run: ") + exc.message
     return f"Unexpected error: {type(exc).__name__}: {exc}"
 
 

@@ -81,12 +81,12 @@ def undo_case():
 
 
 def server_client():
-    """The shipped client (the copy installed beside the plug-in), on the test server."""
+    """The shipped client (the toolkit installed beside the plug-in), on the test server."""
     if PLUGIN_DIR not in sys.path:
         sys.path.insert(0, PLUGIN_DIR)
-    import adastyle_client
+    from adastyle_plugin.http import Client
 
-    return adastyle_client.Client(url=os.environ["ADASTYLE_URL"], token=os.environ["ADASTYLE_TOKEN"])
+    return Client(url=os.environ["ADASTYLE_URL"], token=os.environ["ADASTYLE_TOKEN"])
 
 
 def start_blocker(conn):

@@ -58,14 +58,14 @@ def load(name, offset=None):
 
 
 def expected_box(img, layer):
-    """The box the plug-in should send (selection bounds in layer space plus margin), by the shipped client's rule."""
+    """The box the plug-in should send (selection bounds in layer space plus margin), by the shipped toolkit's rule."""
     sys.path.insert(0, JOB["plugin_dir"])
-    import adastyle_client as client
+    from adastyle_plugin import selection
 
     _, _, x1, y1, x2, y2 = Gimp.Selection.bounds(img)
     _, ox, oy = layer.get_offsets()
     sel = (max(0, x1 - ox), max(0, y1 - oy), min(layer.get_width(), x2 - ox), min(layer.get_height(), y2 - oy))
-    return list(client.plan_region(layer.get_width(), layer.get_height(), sel))
+    return list(selection.plan_region(layer.get_width(), layer.get_height(), sel))
 
 
 def stylize_case(case):

@@ -1,0 +1,113 @@
+"""`StylizeRequest`: one stylisation, validated once, the only thing that travels to the engine.
+
+Every front end (the server's form parsing, the web page, the CLI, batch runs) builds one; the job
+queue carries it as it is; `Stylizer.run` takes it. Because it checks itself when it is made, a bad
+value is refused where the user gave it, and nothing after it re-checks or fills defaults again.
+The rules themselves (limits, colour modes, weights) live in `adastyle_plugin.rules`, shared with the
+plug-ins.
+"""
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+from PIL import Image
+
+from adastyle.errors import UserError
+from adastyle.imageio import ImageError, ImageLike, to_pil
+from adastyle_plugin import rules
+from adastyle_plugin.errors import RuleError
+
+
+class RequestError(UserError):
+    """A bad parameter (alpha, weights, colour mode, scale, tile ...), with a message for users."""
+
+
+class MaskError(UserError):
+    """A mask that does not fit the content (or selects nothing)."""
+
+
+def fit_mask(mask: Image.Image, size: tuple[int, int]) -> Image.Image:
+    """The mask as 8-bit grey at `size`; resized only when its aspect ratio matches (within 1%)."""
+    if mask.mode in ("RGBA", "LA"):
+        # A painted layer: its alpha marks where the user painted.
+        grey = mask.getchannel("A")
+    else:
+        grey = mask.convert("L")
+    if grey.size == size:
+        return grey
+    mw, mh = grey.size
+    cw, ch = size
+    if abs(mw / mh - cw / ch) > 0.01 * (cw / ch):
+        raise MaskError(f"mask is {mw}x{mh} but the content is {cw}x{ch} (sizes or aspect ratios must match)")
+    return grey.resize(size, Image.Resampling.BILINEAR)
+
+
+def check_options(n_styles: int, *, weights: Sequence[float] | None = None, alpha: float = 1.0,
+                  preserve_color: str | None = "none", scale: float = 1.0, tile: int | None = None,
+                  style_size: int | None = rules.DEFAULT_STYLE_SIZE, has_mask: bool = False) -> dict:
+    """The options of a request, checked and normalised (RequestError otherwise), for front ends that check
+    them before they have the content (a batch run reads its frames later); StylizeRequest uses it too.
+
+    Returns weights (one per style summing to 1, or None with a mask), alpha, preserve_color, scale,
+    tile (None = automatic) and style_size (None = native).
+    """
+    try:
+        if n_styles < 1:
+            raise RuleError("at least one style image is needed")
+        checked = {"alpha": rules.check_alpha(alpha), "preserve_color": rules.check_color_mode(preserve_color or "none"),
+                   "scale": rules.check_scale(scale), "tile": rules.check_tile(tile),
+                   "style_size": rules.check_style_size(style_size)}
+        if has_mask:
+            rules.check_mask_styles(n_styles, weights is not None)
+            checked["weights"] = None
+        else:
+            checked["weights"] = tuple(rules.normalise_weights(weights, n_styles))
+    except RuleError as exc:
+        raise RequestError(exc.message) from None
+    return checked
+
+
+@dataclass(frozen=True, eq=False)  # compared by identity: no pixel-by-pixel equality
+class StylizeRequest:
+    """What to stylise and how; made once, never changed.
+
+    After construction: `content` and `styles` are PIL images; `weights` is one weight per style summing
+    to 1, or None when a mask chooses the style per pixel; `mask` is 8-bit grey at the content's size
+    (white = styled with one style, first style with two); `style_size` None = native size; `tile` None
+    = automatic. alpha: content-style trade-off in [0, 1]; scale: working resolution / canvas.
+    """
+
+    content: ImageLike
+    styles: Sequence[ImageLike] | ImageLike
+    weights: Sequence[float] | None = None
+    alpha: float = 1.0
+    preserve_color: str = "none"
+    mask: ImageLike | None = None
+    scale: float = 1.0
+    style_size: int | None = rules.DEFAULT_STYLE_SIZE
+    tile: int | None = None
+
+    def __post_init__(self) -> None:
+        set_ = object.__setattr__  # frozen: the normalised values are written once, here
+        styles = [self.styles] if isinstance(self.styles, (Image.Image, np.ndarray)) else list(self.styles)
+        options = check_options(len(styles), weights=self.weights, alpha=self.alpha,
+                                preserve_color=self.preserve_color, scale=self.scale, tile=self.tile,
+                                style_size=self.style_size, has_mask=self.mask is not None)
+        content = to_pil(self.content)
+        if content.width < 1 or content.height < 1:
+            raise ImageError("content image has zero size")
+        mask = fit_mask(to_pil(self.mask), content.size) if self.mask is not None else None
+        if mask is not None and len(styles) == 1 and mask.getextrema() == (0, 0):
+            raise MaskError("the mask is completely black: nothing would be stylised")
+        set_(self, "content", content)
+        set_(self, "styles", tuple(to_pil(s) for s in styles))
+        set_(self, "mask", mask)
+        for name, value in options.items():
+            set_(self, name, value)
+
+    @property
+    def work_pixels(self) -> float:
+        """Pixels the engine works on (content x scale^2): what pixel budgets are checked against."""
+        return self.content.width * self.scale * self.content.height * self.scale

@@ -1,0 +1,191 @@
+"""The HTTP job client: submit a stylisation, follow its progress, cancel it, fetch the result.
+
+Standard library only (urllib), so it runs in GIMP's and Krita's Python. Errors arrive as PluginError
+(`ServerUnavailable` when nothing answers, `JobCancelled` when the job was cancelled) with a message
+fit for the plug-in's status line.
+"""
+from __future__ import annotations
+
+import json
+import time
+import urllib.error
+import urllib.request
+import uuid
+from pathlib import Path
+from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple, Union
+
+from adastyle_plugin import launch
+from adastyle_plugin.config import find_server
+from adastyle_plugin.errors import JobCancelled, PluginError, ServerUnavailable
+
+ImageInput = Union[str, Path, bytes]
+START_HINT = "Start it with `adastyle serve --background`."
+
+
+def encode_multipart(fields: Sequence[Tuple[str, Any]]) -> Tuple[bytes, str]:
+    """multipart/form-data body; a value that is (filename, bytes, content_type) becomes a file part."""
+    boundary = "adastyle-" + uuid.uuid4().hex
+    parts: List[bytes] = []
+    for name, value in fields:
+        parts.append(f"--{boundary}\r\n".encode())
+        if isinstance(value, tuple):
+            filename, data, ctype = value
+            parts.append(f'Content-Disposition: form-data; name="{name}"; filename="{filename}"\r\n'
+                         f"Content-Type: {ctype}\r\n\r\n".encode())
+            parts.append(data)
+        else:
+            parts.append(f'Content-Disposition: form-data; name="{name}"\r\n\r\n'.encode())
+            parts.append(str(value).encode())
+        parts.append(b"\r\n")
+    parts.append(f"--{boundary}--\r\n".encode())
+    return b"".join(parts), f"multipart/form-data; boundary={boundary}"
+
+
+def file_part(value: ImageInput, default_name: str) -> Tuple[str, bytes, str]:
+    if isinstance(value, (bytes, bytearray)):
+        return (default_name, bytes(value), "application/octet-stream")
+    p = Path(value)
+    try:
+        data = p.read_bytes()
+    except OSError as exc:
+        raise PluginError(f"cannot read {p}: {exc.strerror or exc}") from None
+    return (p.name, data, "application/octet-stream")
+
+
+def job_fields(content: Optional[ImageInput], styles: Sequence[ImageInput], *, style_ids: Sequence[str] = (),
+               rgba: Optional[Tuple[bytes, int, int]] = None, mask: Optional[ImageInput] = None,
+               mask_gray: Optional[bytes] = None, weights: Optional[Sequence[float]] = None,
+               alpha: float = 1.0, preserve_color: str = "none", scale: float = 1.0, tile: int = 0,
+               style_size: int = 512, result_format: str = "png") -> List[Tuple[str, Any]]:
+    """The form fields of POST /v1/jobs (the names the server's form parsing reads)."""
+    fields: List[Tuple[str, Any]] = []
+    if rgba is not None:
+        data, width, height = rgba
+        fields += [("content_format", "rgba"), ("width", width), ("height", height),
+                   ("content", ("content.rgba", bytes(data), "application/octet-stream"))]
+    elif content is not None:
+        fields.append(("content", file_part(content, "content.png")))
+    for s in styles:
+        fields.append(("style", file_part(s, "style.png")))
+    for sid in style_ids:
+        fields.append(("style_id", sid))
+    if mask_gray is not None:
+        fields += [("mask_format", "gray"), ("mask", ("mask.gray", bytes(mask_gray), "application/octet-stream"))]
+    elif mask is not None:
+        fields.append(("mask", file_part(mask, "mask.png")))
+    if weights:
+        fields.append(("weights", ",".join(str(float(w)) for w in weights)))
+    fields += [("alpha", alpha), ("preserve_color", preserve_color), ("scale", scale), ("tile", tile),
+               ("style_size", style_size), ("result_format", result_format)]
+    return fields
+
+
+class Client:
+    """A connection to one AdaStyle server (found by config.find_server)."""
+
+    def __init__(self, url: Optional[str] = None, token: Optional[str] = None,
+                 settings_path: Optional[Union[str, Path]] = None, timeout: float = 30.0) -> None:
+        self.config = find_server(url, token, settings_path)
+        self.url = self.config.url
+        self.server_command: Optional[List[str]] = self.config.server_command
+        self.timeout = timeout
+        self._token: Optional[str] = None
+
+    @property
+    def token(self) -> str:
+        if not self._token:
+            self._token = self.config.read_token()
+        return self._token
+
+    def forget_token(self) -> None:
+        """Read the token again on the next request (a freshly started server may have written a new one)."""
+        self._token = None
+
+    # ---- HTTP ------------------------------------------------------------------------------------
+    def request(self, method: str, path: str, body: Optional[bytes] = None, content_type: Optional[str] = None,
+                timeout: Optional[float] = None) -> Tuple[int, Dict[str, str], bytes]:
+        req = urllib.request.Request(self.url + path, data=body, method=method)
+        if self.token:
+            req.add_header("Authorization", "Bearer " + self.token)
+        if content_type:
+            req.add_header("Content-Type", content_type)
+        try:
+            with urllib.request.urlopen(req, timeout=timeout or self.timeout) as resp:
+                return resp.status, {k.lower(): v for k, v in resp.headers.items()}, resp.read()
+        except urllib.error.HTTPError as err:
+            data = err.read()
+            try:
+                info = json.loads(data)
+                message, code = info.get("message") or str(info), info.get("error", "")
+            except ValueError:
+                message, code = data.decode("utf-8", "replace")[:300] or err.reason, ""
+            raise PluginError(f"server said {err.code}: {message}", err.code, code) from None
+        except (urllib.error.URLError, ConnectionError, TimeoutError, OSError) as err:
+            reason = getattr(err, "reason", err)
+            raise ServerUnavailable(f"cannot reach the AdaStyle server at {self.url} ({reason}). {START_HINT}") from None
+
+    def _json(self, method: str, path: str, body: Optional[bytes] = None, content_type: Optional[str] = None) -> Any:
+        return json.loads(self.request(method, path, body, content_type)[2])
+
+    # ---- server life -------------------------------------------------------------------------------
+    def health(self, timeout: float = 3.0) -> Dict[str, Any]:
+        return json.loads(self.request("GET", "/v1/health", timeout=timeout)[2])
+
+    def is_running(self) -> bool:
+        try:
+            self.health()
+            return True
+        except PluginError:
+            return False
+
+    def ensure_running(self, command: Optional[Sequence[str]] = None, wait: float = 120.0,
+                       on_wait: Optional[Callable[[str], None]] = None) -> Dict[str, Any]:
+        """Health of the server, starting it with `command` (or the configured one) if it is down."""
+        return launch.ensure_running(self, command or self.server_command, wait, on_wait)
+
+    # ---- jobs ---------------------------------------------------------------------------------------
+    def upload_style(self, style: ImageInput) -> str:
+        body, ctype = encode_multipart([("style", file_part(style, "style.png"))])
+        return self._json("POST", "/v1/styles", body, ctype)["id"]
+
+    def submit(self, content: Optional[ImageInput] = None, styles: Sequence[ImageInput] = (), **kw: Any) -> str:
+        body, ctype = encode_multipart(job_fields(content, styles, **kw))
+        return self._json("POST", "/v1/jobs", body, ctype)["id"]
+
+    def job(self, job_id: str) -> Dict[str, Any]:
+        return self._json("GET", f"/v1/jobs/{job_id}")
+
+    def cancel(self, job_id: str) -> Dict[str, Any]:
+        return self._json("DELETE", f"/v1/jobs/{job_id}")
+
+    def result(self, job_id: str) -> Tuple[bytes, Dict[str, str]]:
+        _, headers, data = self.request("GET", f"/v1/jobs/{job_id}/result", timeout=max(self.timeout, 120))
+        return data, headers
+
+    def wait(self, job_id: str, progress: Optional[Callable[[float], None]] = None,
+             should_cancel: Optional[Callable[[], bool]] = None, poll: float = 0.2,
+             timeout: float = 3600.0) -> Tuple[bytes, Dict[str, str]]:
+        """Poll until the job ends; returns (result bytes, headers). Cancels if should_cancel() says so."""
+        deadline = time.time() + timeout
+        while time.time() < deadline:
+            if should_cancel is not None and should_cancel():
+                self.cancel(job_id)
+                raise JobCancelled("cancelled", code="cancelled")
+            info = self.job(job_id)
+            if progress is not None:
+                progress(float(info.get("progress", 0.0)))
+            state = info.get("state")
+            if state == "done":
+                return self.result(job_id)
+            if state == "failed":
+                raise PluginError(info.get("error") or "the job failed", code="failed")
+            if state == "cancelled":
+                raise JobCancelled("cancelled", code="cancelled")
+            time.sleep(poll)
+        raise PluginError(f"the job did not finish within {timeout:.0f} s")
+
+    def stylize(self, content: Optional[ImageInput] = None, styles: Sequence[ImageInput] = (),
+                progress: Optional[Callable[[float], None]] = None,
+                should_cancel: Optional[Callable[[], bool]] = None, **kw: Any) -> Tuple[bytes, Dict[str, str]]:
+        """Submit, wait with progress, return (image bytes, lower-case headers); raw RGBA if result_format="rgba"."""
+        return self.wait(self.submit(content, styles, **kw), progress, should_cancel)

@@ -1,0 +1,132 @@
+"""The GIMP plug-in's decisions without GIMP: its arguments and their checks, names, error wording.
+
+Kept apart from adastyle.py (which imports `gi`) so that everything the plug-in decides is unit-tested
+without GIMP; adastyle.py only moves pixels between GIMP and the server. The rules shared with the
+Krita docker (limits, colour modes, weights, the selection strategy) come from `adastyle_plugin`.
+"""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from typing import Any, Callable, List, Optional, Tuple
+
+from adastyle_plugin import rules
+from adastyle_plugin.errors import JobCancelled, PluginError, RuleError, ServerUnavailable
+
+Box = Tuple[int, int, int, int]  # x0, y0, x1, y1 in layer coordinates, x1/y1 exclusive
+CALLING_ERROR = "calling_error"  # PluginError.code of a bad argument: GIMP's CALLING_ERROR status
+START_HINT = "Start it with `adastyle serve --background` (or check the server URL in the plug-in settings)."
+# PDB status of each outcome, by name (adastyle.py turns the name into Gimp.PDBStatusType).
+STATUS_CANCEL, STATUS_CALLING, STATUS_EXECUTION = "CANCEL", "CALLING_ERROR", "EXECUTION_ERROR"
+
+
+def sentence(text: str) -> str:
+    """'weights must be ...' -> 'Weights must be ....': GIMP shows the message on its own in a dialog."""
+    text = text.strip()
+    return (text[:1].upper() + text[1:]).rstrip(".") + "." if text else text
+
+
+def calling_error(message: str) -> PluginError:
+    return PluginError(sentence(message), code=CALLING_ERROR)
+
+
+@dataclass
+class Params:
+    """The procedure's arguments, validated, in the form the client wants."""
+
+    styles: List[str]  # style files
+    style_layer: Any  # Gimp.Drawable or None: one more style after the files, a layer of any open image
+    weights: Optional[List[float]]
+    alpha: float
+    preserve_color: str
+    use_selection: bool
+    scale: float
+    server_url: str
+
+    @property
+    def style_names(self) -> List[str]:
+        """Names for rules.style_label, which takes paths: the layer counts as '<layer name>.png'.
+
+        The suffix keeps a dotted layer name whole (style_label drops one extension); path separators in
+        the name are replaced so that style_label does not cut it at them.
+        """
+        if self.style_layer is None:
+            return list(self.styles)
+        name = self.style_layer.get_name().replace("/", "_").replace("\\", "_")
+        return [*self.styles, f"{name}.png"]
+
+
+@dataclass
+class Region:
+    """What to send: a box of the layer and, for a selection, the selection's mask over that box."""
+
+    box: Box
+    mask: Optional[bytes]  # 8-bit, box-sized; None = whole box
+
+    @property
+    def width(self) -> int:
+        return self.box[2] - self.box[0]
+
+    @property
+    def height(self) -> int:
+        return self.box[3] - self.box[1]
+
+
+def parse_styles(raw: Optional[str], required: bool = True) -> List[str]:
+    """Style paths from the os.pathsep-separated argument; each must be a readable file.
+
+    `required` is False when a style layer is given: then the files may be left out.
+    """
+    paths = [p.strip() for p in (raw or "").split(os.pathsep) if p.strip()]
+    if not paths and required:
+        raise calling_error("Choose at least one style image (argument 'style-path') or a style layer "
+                            "(argument 'style-layer')")
+    for p in paths:
+        if not os.path.isfile(p):
+            raise calling_error(f"Style image not found: {p}")
+    return paths
+
+
+def read_params(get: Callable[[str], Any]) -> Params:
+    """Validated arguments, read by name with `get` (GIMP: the procedure config's get_property)."""
+    style_layer = get("style-layer")
+    styles = parse_styles(get("style-path"), required=style_layer is None)
+    try:
+        preserve = rules.check_color_mode((get("preserve-color") or "none").strip().lower())
+        weights = rules.weights_to_send(get("weights") or "", len(styles) + (style_layer is not None))
+        alpha = rules.check_alpha(float(get("alpha")))
+        scale = rules.check_scale(float(get("scale")))
+    except RuleError as exc:
+        raise calling_error(exc.message) from None
+    return Params(styles=styles, style_layer=style_layer, weights=weights, alpha=alpha, preserve_color=preserve,
+                  use_selection=bool(get("use-selection")), scale=scale,
+                  server_url=(get("server-url") or "").strip())
+
+
+def layer_name(styles: List[str], preserve_color: str) -> str:
+    """'castle + autumn (AdaIN) histogram': the style files (or layer) it came from (shared naming rule)."""
+    return rules.style_label(styles) + (f" {preserve_color}" if preserve_color != "none" else "")
+
+
+def unavailable(exc: PluginError) -> PluginError:
+    """The server could not be reached or started: the reason, and how to start it."""
+    message = exc.message.rstrip()
+    if "adastyle serve" not in message:
+        message = message.rstrip(".") + ". " + START_HINT
+    return PluginError(f"AdaStyle server unavailable: {message}")
+
+
+def from_server(exc: PluginError) -> PluginError:
+    """A failed request as the procedure's error (a cancel stays a cancel)."""
+    if isinstance(exc, JobCancelled):
+        return JobCancelled("Cancelled.", code="cancelled")
+    if isinstance(exc, ServerUnavailable):
+        return PluginError(f"AdaStyle server unavailable: {exc.message}")
+    return PluginError(f"AdaStyle: {exc.message}")
+
+
+def status_of(exc: PluginError) -> str:
+    """The PDB status name for a PluginError: cancelled, a bad argument, or a failed execution."""
+    if isinstance(exc, JobCancelled):
+        return STATUS_CANCEL
+    return STATUS_CALLING if exc.code == CALLING_ERROR else STATUS_EXECUTION

@@ -1,0 +1,198 @@
+"""The GIMP plug-in outside GIMP: its rules (gimp_rules.py, no gi) and its GIMP-facing code against the
+small mock of gi (tests/mock/gi.py). The real-app test (tests/realapp/test_gimp.py) stays the proof in GIMP.
+"""
+from __future__ import annotations
+
+import importlib.util
+import os
+import sys
+from pathlib import Path
+
+import pytest
+from mock import gi as G
+
+import adastyle  # noqa: F401  (imported before the plug-in folder, which holds an adastyle.py, joins sys.path)
+from adastyle_plugin.errors import JobCancelled, PluginError, ServerUnavailable
+from adastyle_plugin.selection import plan_region as shared_plan_region
+
+FOLDER = Path(__file__).resolve().parents[1] / "plugins" / "gimp" / "adastyle"
+
+
+def _load(name: str, path: Path):
+    spec = importlib.util.spec_from_file_location(name, path)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+sys.path.insert(0, str(FOLDER))
+try:
+    rules = _load("gimp_rules", FOLDER / "gimp_rules.py")
+    G.install()
+    plugin = _load("adastyle_gimp_plugin", FOLDER / "adastyle.py")
+finally:
+    while str(FOLDER) in sys.path:
+        sys.path.remove(str(FOLDER))
+Gimp = G.PDBStatusType
+
+
+@pytest.fixture
+def styles(tmp_path: Path) -> list[str]:
+    paths = []
+    for name in ("castle.png", "swamp.jpg"):
+        (tmp_path / name).write_bytes(b"\x89PNG")
+        paths.append(str(tmp_path / name))
+    return paths
+
+
+def config(**values):
+    base = {"style-path": "", "style-layer": None, "weights": "", "alpha": 1.0, "preserve-color": "none",
+            "use-selection": True, "scale": 1.0, "server-url": ""}
+    base.update({k.replace("_", "-"): v for k, v in values.items()})
+    return base.__getitem__
+
+
+# ---- rules (no gi) --------------------------------------------------------------------------------------
+def test_read_params(styles) -> None:
+    p = rules.read_params(config(style_path=os.pathsep.join(styles), weights="1,3", preserve_color=" Histogram ",
+                                 alpha=0.5, server_url=" http://x "))
+    assert p.styles == styles and p.weights == [0.25, 0.75] and p.preserve_color == "histogram"
+    assert (p.alpha, p.scale, p.server_url, p.use_selection) == (0.5, 1.0, "http://x", True)
+    assert p.style_names == styles
+    one = rules.read_params(config(style_path=styles[0], weights="0.3,0.7"))
+    assert one.weights is None  # one style: nothing to weigh
+
+
+@pytest.mark.parametrize(("values", "message"), [
+    ({}, "Choose at least one style image"),
+    ({"style_path": "/no/such/style.png"}, "Style image not found: /no/such/style.png"),
+    ({"style_path": "STYLES", "preserve_color": "sepia"}, "colour preservation"),
+    ({"style_path": "STYLES", "weights": "1"}, "Weights: got 1 weight for 2 styles; give one weight per style."),
+    ({"style_path": "STYLES", "weights": "a,b"}, "comma-separated"),
+    ({"style_path": "STYLES", "scale": 9.0}, "Scale must be between 0.05 and 4"),
+])
+def test_bad_arguments_are_calling_errors(styles, values, message) -> None:
+    if values.get("style_path") == "STYLES":
+        values = {**values, "style_path": os.pathsep.join(styles)}
+    with pytest.raises(PluginError, match=message) as caught:
+        rules.read_params(config(**values))
+    assert caught.value.code == rules.CALLING_ERROR and caught.value.message.endswith(".")
+    assert rules.status_of(caught.value) == rules.STATUS_CALLING
+
+
+def test_a_style_layer_counts_as_one_more_style(styles) -> None:
+    layer = G.Layer("my.layer/v2", 4, 4)
+    p = rules.read_params(config(style_layer=layer, weights="1,1", style_path=styles[0]))
+    assert p.weights == [0.5, 0.5] and p.style_names == [styles[0], "my.layer_v2.png"]
+    assert rules.layer_name(p.style_names, "luminance") == "castle + my.layer_v2 (AdaIN) luminance"
+    assert rules.read_params(config(style_layer=layer)).styles == []  # files may be left out
+
+
+def test_server_errors_and_their_status() -> None:
+    assert rules.status_of(rules.from_server(JobCancelled("cancelled"))) == rules.STATUS_CANCEL
+    down = rules.from_server(ServerUnavailable("cannot reach"))
+    assert down.message == "AdaStyle server unavailable: cannot reach" and rules.status_of(down) == "EXECUTION_ERROR"
+    assert rules.from_server(PluginError("server said 422: alpha", 422)).message == "AdaStyle: server said 422: alpha"
+    hint = rules.unavailable(ServerUnavailable("the command exited with status 3."))
+    assert hint.message.startswith("AdaStyle server unavailable: the command exited with status 3. Start it with")
+
+
+# ---- the GIMP-facing code, against the mock ------------------------------------------------------------
+def test_the_selection_box_and_mask_are_read_in_layer_coordinates() -> None:
+    image = G.Image(400, 300)
+    layer = image.add(G.Layer("photo", 300, 200, offsets=(50, 40)))
+    image.select((150, 120, 170, 140))
+    region = plugin.plan_region(image, layer, use_selection=True)
+    sel = (100, 80, 120, 100)  # the selection in layer coordinates
+    assert region.box == shared_plan_region(300, 200, sel)  # the shared rule, not a copy of it
+    assert len(region.mask) == region.width * region.height and region.mask.count(255) == 20 * 20
+    assert image.selection.reads[-1][:2] == (50 + region.box[0], 40 + region.box[1])
+    assert plugin.plan_region(image, layer, use_selection=False) == rules.Region((0, 0, 300, 200), None)
+
+
+def test_a_selection_beside_the_layer_is_a_calling_error() -> None:
+    image = G.Image(400, 300)
+    layer = image.add(G.Layer("photo", 100, 100))
+    image.select((200, 200, 250, 250))
+    with pytest.raises(PluginError, match="does not overlap") as caught:
+        plugin.plan_region(image, layer, use_selection=True)
+    assert caught.value.code == rules.CALLING_ERROR
+
+
+def test_the_result_is_a_new_masked_layer_directly_above_in_one_undo_group() -> None:
+    image = G.Image(40, 30)
+    top = image.add(G.Layer("top", 40, 30))
+    source = image.add(G.Layer("source", 40, 30, offsets=(3, 4), data=b"\x07" * 40 * 30 * 4))
+    region = rules.Region((10, 5, 12, 6), b"\xff\x80")
+    layer = plugin.add_result_layer(image, source, region, b"\x01\x02\x03\xff" * 2, "castle (AdaIN)")
+    assert [x.name for x in image.layers] == ["top", "castle (AdaIN)", "source"]
+    assert layer.offsets == (13, 9) and bytes(layer.buffer.data) == b"\x01\x02\x03\xff" * 2
+    assert layer.mask_type == "SELECTION" and image.undo_groups == 1 and image.undo_depth == 0
+    assert bytes(source.buffer.data) == b"\x07" * 40 * 30 * 4 and top.buffer.reads == []
+
+
+def test_a_failed_write_leaves_no_layer_and_closes_the_undo_group() -> None:
+    image = G.Image(4, 4)
+    source = image.add(G.Layer("source", 4, 4))
+    with pytest.raises(ValueError, match="5 bytes"):
+        plugin.add_result_layer(image, source, rules.Region((0, 0, 2, 2), None), b"short", "x")
+    assert [x.name for x in image.layers] == ["source"] and image.undo_depth == 0
+
+
+class FakeConnection:
+    def __init__(self, answer: bytes, size: tuple[int, int] | None = None, error: Exception | None = None) -> None:
+        self.answer, self.size, self.error, self.calls = answer, size, error, []
+
+    def stylize(self, **kw):
+        self.calls.append(kw)
+        if self.error:
+            raise self.error
+        w, h = self.size or kw["rgba"][1:]
+        return self.answer, {"x-width": str(w), "x-height": str(h)}
+
+
+def params(styles) -> rules.Params:
+    return rules.read_params(config(style_path=styles[0]))
+
+
+def test_stylize_sends_the_box_without_the_selection_and_checks_the_answer(styles) -> None:
+    region = rules.Region((0, 0, 2, 1), b"\xff\x00")
+    conn = FakeConnection(b"\x01" * 8)
+    assert plugin.stylize(conn, params(styles), styles[:1], b"\x00" * 8, region, None) == b"\x01" * 8
+    assert "mask_gray" not in conn.calls[0] and "mask" not in conn.calls[0]  # the one selection strategy
+    assert conn.calls[0]["result_format"] == "rgba" and conn.calls[0]["rgba"] == (b"\x00" * 8, 2, 1)
+    with pytest.raises(PluginError, match="answered a 3x1 image") as caught:
+        plugin.stylize(FakeConnection(b"\x01" * 12, (3, 1)), params(styles), styles[:1], b"\x00" * 8, region, None)
+    assert rules.status_of(caught.value) == "EXECUTION_ERROR"
+    with pytest.raises(JobCancelled) as cancelled:
+        plugin.stylize(FakeConnection(b"", error=JobCancelled("cancelled")), params(styles), styles[:1], b"", region,
+                       None)
+    assert rules.status_of(cancelled.value) == rules.STATUS_CANCEL
+
+
+class FakeProcedure:
+    def new_return_values(self, status, error):
+        return status, error.message
+
+
+class FakeConfig:
+    def __init__(self, **values) -> None:
+        self.get_property = config(**values)
+
+
+def test_run_turns_every_failure_into_a_status_and_leaves_the_image_alone(styles, tmp_path, monkeypatch) -> None:
+    monkeypatch.setenv("ADASTYLE_HOME", str(tmp_path / "home"))
+    image = G.Image(8, 8)
+    layer = image.add(G.Layer("source", 8, 8))
+    run = plugin.run
+    status, message = run(FakeProcedure(), "NONINTERACTIVE", image, [layer, layer], FakeConfig(), None)
+    assert status is Gimp.CALLING_ERROR and "exactly one layer" in message
+    status, message = run(FakeProcedure(), "NONINTERACTIVE", image, [layer], FakeConfig(style_path="/gone.png"), None)
+    assert status is Gimp.CALLING_ERROR and message == "Style image not found: /gone.png."
+    from server_fixture import free_port
+
+    down = FakeConfig(style_path=styles[0], server_url=f"http://127.0.0.1:{free_port()}")
+    status, message = run(FakeProcedure(), "NONINTERACTIVE", image, [layer], down, None)
+    assert status is Gimp.EXECUTION_ERROR and "adastyle serve --background" in message, message
+    assert [x.name for x in image.layers] == ["source"] and layer.buffer.reads == []
