@@ -62,3 +62,95 @@ def test_bad_parameters_give_one_line_error(tmp_path, args: list[str], needle: s
                  *args, "-o", str(tmp_path / "o.png"))
     assert r.returncode == 2
     assert needle in r.stderr and "Traceback" not in r.stderr
+
+
+def one_line_error(r: subprocess.CompletedProcess) -> str:
+    """The CLI's contract for bad input: exit 2, exactly one line on stderr, no traceback."""
+    lines = r.stderr.strip().splitlines()
+    assert r.returncode == 2, (r.returncode, r.stderr)
+    assert len(lines) == 1, r.stderr
+    assert "Traceback" not in r.stderr and "error:" in lines[0]
+    return lines[0]
+
+
+@pytest.mark.parametrize("args,needles", [
+    (["--device", "foo"], ["unknown device", "foo"]),
+    (["--weights", "-1,2"], ["--weights", "-1,2"]),
+    (["--weights", "1"], ["1 weight for 2 styles"]),
+    (["--style-size", "-5"], ["--style-size", "-5"]),
+    (["--tile", "-1"], ["--tile"]),
+    (["--alpha", "abc"], ["--alpha", "abc"]),
+    (["--scale", "-0.5"], ["--scale"]),
+    (["--preserve-color", "sepia"], ["--preserve-color", "sepia"]),
+    (["--no-such-option"], ["--no-such-option"]),
+])
+def test_cli_errors_are_one_line_with_exit_2(tmp_path, args: list[str], needles: list[str]) -> None:
+    r = adastyle("stylize", str(EXAMPLES / "content-rocket.jpg"), "-s", str(EXAMPLES / "style-swamp.jpg"),
+                 "-s", str(EXAMPLES / "style-castle.jpg"), *args, "-o", str(tmp_path / "o.png"))
+    line = one_line_error(r)
+    for needle in needles:
+        assert needle in line, line
+    assert not (tmp_path / "o.png").exists()
+
+
+def test_device_cuda_without_cuda_is_one_line(tmp_path) -> None:
+    import torch
+
+    if torch.cuda.is_available():
+        pytest.skip("this machine has CUDA")
+    r = adastyle("stylize", str(EXAMPLES / "content-rocket.jpg"), "-s", str(EXAMPLES / "style-swamp.jpg"),
+                 "--device", "cuda", "-o", str(tmp_path / "o.png"))
+    line = one_line_error(r)
+    assert "CUDA is not available" in line and "--device cpu" in line
+
+
+def test_missing_arguments_are_one_line() -> None:
+    one_line_error(adastyle("stylize"))
+    one_line_error(adastyle())
+    one_line_error(adastyle("train", "--steps", "0"))
+
+
+def test_eval_without_a_folder_explains_what_to_pass() -> None:
+    line = one_line_error(adastyle("eval"))
+    assert "content/ and style/" in line and "adastyle eval" in line
+
+
+def test_progress_with_several_files_has_no_rate_unit_or_escape_codes(tmp_path) -> None:
+    small = []
+    for name in ("content-rocket.jpg", "content-coffee.jpg"):
+        with Image.open(EXAMPLES / name) as im:
+            im.convert("RGB").resize((96, 64)).save(tmp_path / name)
+        small.append(str(tmp_path / name))
+    r = adastyle("stylize", *small, "-s", str(EXAMPLES / "style-swamp.jpg"), "--style-size", "64",
+                 "-o", str(tmp_path / "out"))
+    assert r.returncode == 0, r.stderr
+    assert "\x1b" not in r.stderr and "%/s" not in r.stderr, repr(r.stderr)
+    assert "[2/2] content-coffee.jpg" in r.stderr and "100%" in r.stderr
+    assert r.stdout.split() == [str(tmp_path / "out" / "content-rocket.png"), str(tmp_path / "out" / "content-coffee.png")]
+
+
+@pytest.mark.parametrize("command", ["stylize", "doctor", "eval", "train", "convert-vgg", "stop", "status",
+                                     "install-plugin", "uninstall-plugin"])
+def test_every_command_has_help_with_descriptions_and_defaults(command: str) -> None:
+    from adastyle.cli import build_parser
+    from adastyle.cli_args import HelpFormatter
+
+    parser = build_parser()
+    sub = next(a for a in parser._actions if a.dest == "command").choices[command]
+    assert sub.description, f"{command} has no description"
+    assert sub.formatter_class is HelpFormatter
+    formatter = HelpFormatter(sub.prog)
+    for action in sub._actions:
+        if action.dest == "help":
+            continue
+        assert action.help, f"{command} {action.option_strings or action.dest} has no help text"
+        if action.option_strings and action.default not in (None, False):
+            assert "(default:" in formatter._get_help_string(action), f"{command} {action.option_strings}"
+    assert "Traceback" not in sub.format_help()
+
+
+def test_train_help_explains_its_actions() -> None:
+    r = adastyle("train", "--help")
+    assert r.returncode == 0
+    for action in ("run", "data", "pack", "export"):
+        assert f"\n  {action} " in r.stdout, r.stdout

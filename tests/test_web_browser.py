@@ -41,6 +41,9 @@ def browser_page(page_server, tmp_path):
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
         page = browser.new_page(viewport={"width": 1400, "height": 1500})
+        # A loaded 2-core machine (CI, parallel jobs) can stall the software-rendered page for well over
+        # Playwright's default 30 s while the server stylises beside it.
+        page.set_default_timeout(120_000)
         page.goto(f"{page_server.url}/ui/?token={page_server.token}")
         page.wait_for_selector("#stylize", timeout=90_000)
         yield page
@@ -234,3 +237,84 @@ def test_page_on_another_local_port_cannot_act_on_the_server(page_server) -> Non
                    data={"style_id": style_id, "alpha": "7"},
                    files={"content": ("c.png", buf.getvalue(), "image/png")})
     assert r.status_code == 404 and r.json()["error"] == "unknown_style", r.text
+
+
+def test_api_page_renders_offline_from_bundled_files(page_server) -> None:
+    """/docs with every request off 127.0.0.1 aborted (no network): Swagger UI draws the API's title and routes."""
+    import httpx
+
+    assert httpx.get(page_server.url + "/docs").status_code == 200  # public, as README says
+    assert httpx.get(page_server.url + "/openapi.json").json()["info"]["title"] == "AdaStyle"
+    assert httpx.get(page_server.url + "/v1/jobs/x").status_code == 401  # the API itself is not
+    sync_playwright = _playwright()
+    outside: list[str] = []
+
+    def only_local(route) -> None:
+        if route.request.url.startswith(page_server.url + "/"):
+            route.continue_()
+        else:
+            outside.append(route.request.url)
+            route.abort()
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
+        page = browser.new_page(viewport={"width": 1200, "height": 900})
+        page.set_default_timeout(120_000)
+        page.route("**/*", only_local)
+        page.goto(page_server.url + "/docs")
+        title = page.locator(".swagger-ui .info .title")
+        title.wait_for(timeout=60_000)
+        assert "AdaStyle" in title.inner_text()
+        page.locator(".opblock-summary-path[data-path='/v1/stylize']").wait_for(timeout=10_000)
+        page.screenshot(path=str(ARTIFACTS / "api-docs.png"))
+        browser.close()
+    assert outside == [], f"the API page fetched from the network: {outside}"
+
+
+def test_example_thumbnail_loads_content_and_style(browser_page) -> None:
+    page = browser_page
+    thumbs = page.locator("#examples img")
+    assert thumbs.count() == 3
+    box = thumbs.first.bounding_box()
+    assert box["y"] < 900, "the examples should be visible without scrolling"
+    thumbs.first.click()
+    page.locator("#style-gallery img").first.wait_for(timeout=30_000)
+    assert "style-castle" in page.locator("#style-files").inner_text()
+    page.locator("#content-editor canvas").first.wait_for(timeout=30_000)
+    time.sleep(1.0)
+    page.locator("#stylize").click()
+    status = wait_status(page, "Done")
+    assert "512x512" in status, status
+
+
+def test_adastyle_web_console_is_quiet(tmp_path) -> None:
+    """`adastyle web` prints its own address, not Gradio's banner with its share=True hint."""
+    import os
+    import subprocess
+    import sys
+
+    from server_fixture import free_port
+
+    port = free_port()
+    proc = subprocess.Popen([sys.executable, "-m", "adastyle.cli", "web", "--port", str(port)], text=True,
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                            env={**os.environ, "ADASTYLE_HOME": str(tmp_path)})
+    try:
+        lines = []
+        deadline = time.time() + 120
+        while time.time() < deadline:
+            line = proc.stdout.readline()
+            if not line:
+                break
+            lines.append(line)
+            if f"http://127.0.0.1:{port}" in line:
+                break
+        import httpx
+
+        assert httpx.get(f"http://127.0.0.1:{port}/", timeout=30).status_code == 200
+    finally:
+        proc.terminate()
+        rest, _ = proc.communicate(timeout=30)
+    output = "".join(lines) + (rest or "")
+    assert f"AdaStyle web page: http://127.0.0.1:{port}" in output, output
+    assert "share=True" not in output and "public link" not in output, output

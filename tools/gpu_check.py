@@ -1,4 +1,4 @@
-"""CUDA checks without pytest (the lent GPU machine has no pytest): fast path vs fp32, tiling, speed."""
+"""CUDA checks that need no pytest (a bare GPU machine may have none): fast path vs fp32, tiling, speed."""
 from __future__ import annotations
 
 import sys
@@ -15,7 +15,7 @@ EX = Path(__file__).resolve().parents[1] / "core" / "adastyle" / "examples"
 
 
 def main(device: str = "cuda") -> None:
-    """Run on a lent GPU; `python tools/gpu_check.py cpu` runs the same checks here (slowly) to test the script."""
+    """Run on a CUDA machine; `python tools/gpu_check.py cpu` runs the same checks here (slowly) to test the script."""
     assert device != "cuda" or torch.cuda.is_available(), "no CUDA"
     sync = torch.cuda.synchronize if device == "cuda" else (lambda: None)
     content = Image.open(EX / "content-astronaut.jpg").convert("RGB").resize((1024, 1024))

@@ -1,14 +1,15 @@
 #!/usr/bin/env bash
-# ONE call on a lent GPU machine (device tool), everything a session needs from it, most valuable first:
+# One unattended run on a CUDA machine, everything worth measuring there, most valuable first:
 #   1. decoder training from the committed decoder for TRAIN_MINUTES -> $OUT/log.csv, $OUT/decoder-ema.safetensors
 #      (the weight average) and $OUT/decoder-raw.safetensors; the fp32 checkpoint (56 MB) stays in /tmp
 #   2. CUDA checks of the engine (fast path vs fp32, tiling)          -> $OUT/gpu-check.txt
 #   3. the GPU rows of the engine benchmark                            -> $OUT/bench-engine-cuda.txt
-# Before calling: `adastyle train pack --data <dataset> --out train-pack --budget-mb 40 --style-crop 256` here, then run
-#   TRAIN_MINUTES=6.5 bash tools/gpu_session.sh   with carry=["train-pack"]
-# and a timeout of TRAIN_MINUTES + 3.5 minutes (setup, exports and checks; the checks stop at 45 s each).
-# The device returns at most 8 files: this writes 8.
-# The machine has torch, torchvision, numpy, pillow, safetensors and no network: the core imports from PYTHONPATH.
+# Before: `adastyle train pack --data <dataset> --out train-pack --budget-mb 40 --style-crop 256`, copy the
+# checkout with its train-pack/ folder to the GPU machine, then, in the checkout there,
+#   TRAIN_MINUTES=6.5 OUT=results bash tools/gpu_session.sh
+# It takes TRAIN_MINUTES + about 3.5 minutes (setup, exports and checks; the checks stop at 45 s each) and
+# writes 8 files into $OUT. It needs only torch, torchvision, numpy, pillow and safetensors (no pytest, no
+# network, no install): the core is imported from PYTHONPATH.
 set -u
 export PYTHONPATH=core PYTHONUNBUFFERED=1
 OUT=${OUT:-/tmp/out}

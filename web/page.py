@@ -20,7 +20,7 @@ from typing import Any
 
 import gradio as gr
 import numpy as np
-from PIL import Image, ImageFilter
+from PIL import Image, ImageFilter, ImageOps
 
 from adastyle.imageio import ImageError, open_image
 from adastyle.server.jobs import Job, JobQueue, QueueFull
@@ -39,8 +39,43 @@ brush to make a **mask**: painted = styled (or the first style), unpainted = ori
 Alpha and weights re-render from cached features when you release the slider."""
 
 
+# Example pairs shown as thumbnails at the top of the page (content, styles); credits in examples/CREDITS.md.
+EXAMPLES = [("content-grace_hopper.jpg", ["style-castle.jpg"]), ("content-coffee.jpg", ["style-autumn.jpg"]),
+            ("content-rocket.jpg", ["style-swamp.jpg", "style-grim_altar.jpg"])]
+THUMB_SIDE = 200
+
+
 def examples_dir() -> Path:
     return Path(str(resources.files("adastyle") / "examples"))
+
+
+def example_thumbnail(content: Path, styles: Sequence[Path], side: int = THUMB_SIDE) -> Image.Image:
+    """The content with its style(s) inset in the lower right corner: what an example is, before loading it."""
+    with Image.open(content) as im:
+        sheet = ImageOps.fit(im.convert("RGB"), (side, side), Image.LANCZOS)
+    inset, border = side * 2 // 5, 3
+    y = side - border
+    for path in reversed(list(styles)):
+        with Image.open(path) as im:
+            small = ImageOps.fit(im.convert("RGB"), (inset, inset), Image.LANCZOS)
+        y -= inset + border
+        sheet.paste((255, 255, 255), (side - inset - 2 * border, y - border, side, y + inset + border))
+        sheet.paste(small, (side - inset - border, y))
+    return sheet
+
+
+def example_caption(content: str, styles: Sequence[str]) -> str:
+    def name(file: str) -> str:
+        return Path(file).stem.split("-", 1)[1].replace("_", " ")
+
+    return f"{name(content)} in the style of {' + '.join(name(s) for s in styles)}"
+
+
+def load_example(evt: gr.SelectData) -> tuple[str, list[str]]:
+    """Clicking an example thumbnail puts its content into the editor and its styles into the style files."""
+    content, styles = EXAMPLES[evt.index]
+    ex = examples_dir()
+    return str(ex / content), [str(ex / s) for s in styles]
 
 
 def editor_content_and_mask(value: Any) -> tuple[Image.Image | None, Image.Image | None]:
@@ -207,6 +242,11 @@ def build_page(queue: JobQueue) -> gr.Blocks:
     ex = examples_dir()
     with gr.Blocks(title="AdaStyle", delete_cache=CACHE_SWEEP) as demo:
         gr.Markdown(INTRO)
+        example_gallery = gr.Gallery(
+            value=[(example_thumbnail(ex / c, [ex / st for st in ss]), example_caption(c, ss)) for c, ss in EXAMPLES],
+            label="Examples (the style is in the corner): click one to load it, then press Stylize",
+            columns=2 * len(EXAMPLES), rows=1, height=THUMB_SIDE + 60, object_fit="contain", allow_preview=False,
+            interactive=False, elem_id="examples")
         with gr.Row():
             with gr.Column(scale=3):
                 editor = gr.ImageEditor(label="Content (paint a mask with the brush)", type="pil",
@@ -232,11 +272,9 @@ def build_page(queue: JobQueue) -> gr.Blocks:
                 result = gr.Image(label="Result", type="pil", format="png", interactive=False, elem_id="result")
                 compare = gr.ImageSlider(label="Before / after", type="pil", interactive=False, elem_id="compare")
                 download = gr.File(label="Download PNG", interactive=False, elem_id="download")
-        examples = [[str(ex / "content-astronaut.jpg"), [str(ex / "style-castle.jpg")]],
-                    [str(ex / "content-coffee.jpg"), [str(ex / "style-goldfish.jpg")]],
-                    [str(ex / "content-rocket.jpg"), [str(ex / "style-swamp.jpg"), str(ex / "style-grim_altar.jpg")]]]
-        gr.Examples(examples, inputs=[editor, styles], label="Examples (credits: adastyle/examples/CREDITS.md — "
-                                                          "scikit-image photos; Battle for Wesnoth and UKUI art)")
+        gr.Markdown("Example images: scikit-image photos; Battle for Wesnoth and UKUI artwork "
+                    "(credits and licences: adastyle/examples/CREDITS.md).", elem_id="example-credits")
+        example_gallery.select(load_example, None, [editor, styles])
         inputs = [editor, styles, *weights, alpha, preserve, scale]
         outputs = [result, compare, download, status]
         styles.change(style_previews, styles, [gallery, *weights])
@@ -261,5 +299,9 @@ def launch(port: int = 7860, device: str = "auto", share_queue: bool = False) ->
 
     queue = JobQueue(stylizer_runner(Stylizer(device=device)), max_queue=8)
     demo = build_page(queue)
-    demo.queue(default_concurrency_limit=2).launch(server_name="127.0.0.1", server_port=port,
-                                                   allowed_paths=[str(examples_dir())], max_file_size=WEB_MAX_UPLOAD)
+    # quiet: Gradio's own banner suggests share=True, which a command-line user cannot act on.
+    demo.queue(default_concurrency_limit=2).launch(server_name="127.0.0.1", server_port=port, quiet=True,
+                                                   allowed_paths=[str(examples_dir())], max_file_size=WEB_MAX_UPLOAD,
+                                                   prevent_thread_lock=True)
+    print(f"AdaStyle web page: http://127.0.0.1:{port}  (Ctrl+C to stop)", flush=True)
+    demo.block_thread()

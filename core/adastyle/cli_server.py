@@ -1,4 +1,4 @@
-"""CLI commands around the server: serve, stop, status, web, install-plugin."""
+"""CLI commands around the server: serve, stop, status, web, install-plugin, uninstall-plugin."""
 from __future__ import annotations
 
 import argparse
@@ -77,9 +77,39 @@ def cmd_web(args: argparse.Namespace) -> int:
 def cmd_install_plugin(args: argparse.Namespace) -> int:
     from adastyle.install import install_plugin
 
-    for path in install_plugin(args.host_app, args.dest, server_url=args.server_url):
-        print(path)
+    for done in install_plugin(args.host_app, args.dest, server_url=args.server_url):
+        where = f" ({done.kind})" if done.kind else ""
+        print(f"Installed the {done.app.upper() if done.app == 'gimp' else 'Krita'} plug-in{where} into {done.folder}:")
+        for path in done.files:
+            print(f"  {path}")
+        for step in done.next_steps:
+            print(f"Next: {step}.")
     return 0
+
+
+def cmd_uninstall_plugin(args: argparse.Namespace) -> int:
+    from adastyle.install import uninstall_plugin
+
+    removed = uninstall_plugin(args.host_app, args.dest)
+    if not removed:
+        print(f"no AdaStyle {args.host_app} plug-in installed by `adastyle install-plugin` was found"
+              + (f" in {args.dest}" if args.dest else ""))
+        return 1
+    for path in removed:
+        print(f"removed {path}")
+    return 0
+
+
+INSTALL_HELP = """Copy the GIMP or Krita plug-in (with its standard-library client and a settings file naming the
+server) into the application's user plug-in folder.
+
+Without --dest: into every installation found (regular, Flatpak, Snap; an AppImage uses the regular
+folders), else the regular folder; for Krita it is also enabled in that Krita's kritarc.
+With --dest DIR: everything is written inside DIR and nowhere else. DIR is
+  gimp:  GIMP's plug-ins folder, e.g. ~/.config/GIMP/3.0/plug-ins (the plug-in goes into DIR/adastyle/)
+  krita: Krita's pykrita folder, e.g. ~/.local/share/krita/pykrita (then enable the plug-in in Krita's
+         Python Plugin Manager yourself)
+It prints the files written and what to do next. `adastyle doctor` shows which installations it finds."""
 
 
 def add_commands(sub: argparse._SubParsersAction) -> None:
@@ -98,16 +128,30 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
         s.add_argument(flag, dest=name, type=kind, default=default, help=f"{text} (default: %(default)s)")
     s.set_defaults(func=cmd_serve)
 
-    sub.add_parser("stop", help="stop the background server").set_defaults(func=cmd_stop)
-    sub.add_parser("status", help="is the server running? (exit 1 if not)").set_defaults(func=cmd_status)
+    sub.add_parser("stop", help="stop the background server",
+                   description="Stop the server started with `adastyle serve --background` (its pidfile is in "
+                               "the config folder).").set_defaults(func=cmd_stop)
+    sub.add_parser("status", help="is the server running? (exit 1 if not)",
+                   description="Print the running server's URL, pid, device and queue as JSON; exit 1 when no "
+                               "server is running.").set_defaults(func=cmd_status)
 
     w = sub.add_parser("web", help="serve the web page on 127.0.0.1")
     w.add_argument("--port", type=int, default=7860)
     w.add_argument("--device", default="auto")
     w.set_defaults(func=cmd_web)
 
-    i = sub.add_parser("install-plugin", help="install the GIMP or Krita plug-in")
-    i.add_argument("host_app", choices=("gimp", "krita"))
-    i.add_argument("--dest", help="plug-in folder (default: the application's user folder)")
-    i.add_argument("--server-url", default=None, help="server URL written into the plug-in settings")
+    i = sub.add_parser("install-plugin", help="install the GIMP or Krita plug-in", description=INSTALL_HELP)
+    i.add_argument("host_app", choices=("gimp", "krita"), help="the application")
+    i.add_argument("--dest", metavar="DIR",
+                   help="GIMP's plug-ins folder or Krita's pykrita folder (default: every installation found)")
+    i.add_argument("--server-url", default=None,
+                   help="server URL written into the plug-in settings (default: http://127.0.0.1:8765)")
     i.set_defaults(func=cmd_install_plugin)
+
+    u = sub.add_parser("uninstall-plugin", help="remove what install-plugin wrote",
+                       description="Remove exactly the files install-plugin wrote (it keeps a list beside them) and, "
+                                   "for Krita, the line enabling it in kritarc. Exit 1 when nothing was installed.")
+    u.add_argument("host_app", choices=("gimp", "krita"), help="the application")
+    u.add_argument("--dest", metavar="DIR", help="the folder given to install-plugin --dest "
+                                                  "(default: every installation's folder)")
+    u.set_defaults(func=cmd_uninstall_plugin)

@@ -6,22 +6,59 @@ import os
 
 import torch
 
+from adastyle.errors import UserError
+
+DEVICE_NAMES = ("auto", "cpu", "cuda", "mps")
+
+
+class DeviceError(UserError, ValueError):
+    """An explicit device that this machine does not have (or a name that is no device)."""
+
+
+def check_device_name(name: str) -> str:
+    """The name if it can name a device (auto, cpu, cuda, cuda:N, mps), else DeviceError; needs no hardware."""
+    lowered = (name or "auto").strip().lower()
+    if lowered in DEVICE_NAMES or (lowered.startswith("cuda:") and lowered[5:].isdigit()):
+        return lowered
+    raise DeviceError(f"unknown device {name!r} (use auto, cpu, cuda, cuda:N or mps)")
+
+
+def why_not_cuda() -> str:
+    """A plain reason why CUDA is not used here (for errors and `adastyle doctor`)."""
+    if torch.version.cuda is None:
+        return f"this PyTorch ({torch.__version__}) is a build without CUDA"
+    return f"PyTorch {torch.__version__} has CUDA {torch.version.cuda}, but finds no usable NVIDIA GPU/driver"
+
+
+def why_not_mps() -> str:
+    """A plain reason why Apple's MPS is not used here."""
+    mps = getattr(torch.backends, "mps", None)
+    if mps is None or not mps.is_built():
+        return "this PyTorch has no MPS support (Apple silicon Macs only)"
+    return "MPS is built in but not available on this machine"
+
+
+def mps_available() -> bool:
+    return getattr(torch.backends, "mps", None) is not None and torch.backends.mps.is_available()
+
 
 def pick_device(name: str = "auto") -> torch.device:
     """`auto` = CUDA if present, else Apple MPS, else CPU; an unavailable explicit choice is an error."""
-    name = (name or "auto").lower()
+    name = check_device_name(name)
     if name == "auto":
         if torch.cuda.is_available():
             return torch.device("cuda")
-        if getattr(torch.backends, "mps", None) is not None and torch.backends.mps.is_available():
+        if mps_available():
             return torch.device("mps")
         return torch.device("cpu")
-    if name not in ("cpu", "cuda", "mps") and not name.startswith("cuda:"):
-        raise ValueError(f"unknown device {name!r} (use auto, cpu, cuda or mps)")
-    if name.startswith("cuda") and not torch.cuda.is_available():
-        raise ValueError("device 'cuda' requested but CUDA is not available")
-    if name == "mps" and not (getattr(torch.backends, "mps", None) and torch.backends.mps.is_available()):
-        raise ValueError("device 'mps' requested but MPS is not available")
+    if name.startswith("cuda"):
+        if not torch.cuda.is_available():
+            raise DeviceError(f"device {name!r} requested but CUDA is not available: {why_not_cuda()} "
+                              "(use --device cpu or auto)")
+        if ":" in name and int(name[5:]) >= torch.cuda.device_count():
+            raise DeviceError(f"device {name!r} requested but there are {torch.cuda.device_count()} CUDA devices")
+    if name == "mps" and not mps_available():
+        raise DeviceError(f"device 'mps' requested but {why_not_mps()} (use --device cpu or auto)")
     return torch.device(name)
 
 

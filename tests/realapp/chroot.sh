@@ -2,7 +2,7 @@
 # Build (once, cached) a Debian trixie chroot with real GIMP 3 and Krita 5.2, and run commands in it.
 #   chroot.sh build            -> prints the chroot root (builds it if missing or stale)
 #   chroot.sh run CMD...       -> runs CMD as the unprivileged user 'artist' inside it
-# Recipe: ../shared/notes/real-apps.md. Needs root. The cache lives outside the repository.
+# Needs root (debootstrap). The cache lives outside the repository.
 set -euo pipefail
 ROOT="${ADASTYLE_CHROOT:-/var/cache/adastyle/trixie-apps}"
 PKGS="gimp krita python3-pyqt5 xvfb xauth xdotool imagemagick"

@@ -1,7 +1,7 @@
 """The GIMP plug-in inside REAL GIMP 3.0.4 (Debian trixie chroot), talking to the real AdaStyle server.
 
 Why a chroot: the host (bookworm) only has GIMP 2.10 without Python 3; tests/realapp/chroot.sh builds and
-caches a trixie root with GIMP 3 (recipe: ../shared/notes/real-apps.md). The chroot shares the host's
+caches a trixie root with GIMP 3 (the recipe is that script). The chroot shares the host's
 network, so the plug-in reaches a server started here on 127.0.0.1.
 
 Two GIMP sessions:

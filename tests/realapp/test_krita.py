@@ -1,7 +1,7 @@
 """The Krita plug-in inside REAL Krita 5.2.9 (Debian trixie chroot, Xvfb), talking to the real AdaStyle server.
 
 Why a chroot: the host (bookworm) has Krita 5.1; tests/realapp/chroot.sh builds and caches a trixie root
-(recipe: ../shared/notes/real-apps.md). The chroot shares the host's network, so the plug-in reaches a
+(the recipe is that script). The chroot shares the host's network, so the plug-in reaches a
 server started here on 127.0.0.1.
 
 The plug-in is installed with the project's own `adastyle install-plugin krita`; a test-only plug-in
@@ -91,8 +91,11 @@ def install(root: Path, server: Dict[str, str]) -> Path:
                           "--server-url", server["url"]], capture_output=True, text=True, timeout=60,
                          env={**os.environ, "ADASTYLE_HOME": server["home"]})
     assert out.returncode == 0, f"install-plugin failed: {out.stdout}{out.stderr[-1500:]}"
+    assert "Python Plugin Manager" in out.stdout, "install-plugin --dest must say how to enable the plug-in"
     kritarc = home / ".config" / "kritarc"
-    assert "enable_adastyle_krita=true" in kritarc.read_text(), "install-plugin must enable the plug-in in kritarc"
+    # --dest writes inside the pykrita folder only; the artist's ticking of the box in Krita's Python Plugin
+    # Manager is this line in kritarc.
+    enable_in_kritarc(kritarc, "enable_adastyle_krita")
     assert (pykrita / "adastyle_plugin" / "http.py").is_file(), "the toolkit must be installed beside the plug-in"
     assert not (pykrita / "adastyle_krita" / "adastyle_client.py").exists(), "no renamed copy of the client"
     shutil.copy(HARNESS / "adastyle_harness.desktop", pykrita)

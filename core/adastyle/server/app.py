@@ -1,4 +1,4 @@
-"""The FastAPI app: /v1 endpoints over the job queue, JSON errors, OpenAPI at /docs."""
+"""The FastAPI app: /v1 endpoints over the job queue, JSON errors, the API page at /docs (bundled Swagger UI)."""
 from __future__ import annotations
 
 import asyncio
@@ -18,6 +18,7 @@ from adastyle import __version__
 from adastyle.engine import Stylizer
 from adastyle.server import budget as limits
 from adastyle.server.budget import ByteBoundedStore, PixelBudget
+from adastyle.server.docs import mount_docs
 from adastyle.server.errors import ApiError, BodyTimeout, BodyTooLarge
 from adastyle.server.forms import Reservation, parse_job, parse_style_upload
 from adastyle.server.jobs import Job, JobQueue, QueueFull, stylizer_runner
@@ -56,7 +57,7 @@ def create_app(settings: ServerSettings, stylizer: Stylizer | None = None) -> Fa
     budget = PixelBudget(settings.queue_pixels)
     queue = JobQueue(stylizer_runner(stylizer), settings.max_queue, settings.result_ttl, settings.result_bytes, budget)
     ttl_text = f"{settings.result_ttl / 60:g} minutes"
-    app = FastAPI(title="AdaStyle", version=__version__,
+    app = FastAPI(title="AdaStyle", version=__version__, docs_url=None, redoc_url=None,
                   description="Local AdaIN style transfer server for GIMP, Krita and the browser. "
                               "Send `Authorization: Bearer <token>` (the token file is in the config folder).")
     app.state.queue = queue
@@ -198,6 +199,8 @@ def create_app(settings: ServerSettings, stylizer: Stylizer | None = None) -> Fa
         if job.state == "cancelled":
             raise ApiError(409, "cancelled", "the job was cancelled")
         return result_response(job)
+
+    mount_docs(app)
 
     if settings.mount_ui:
         try:

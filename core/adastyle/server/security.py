@@ -26,7 +26,8 @@ from urllib.parse import parse_qsl, quote, urlencode
 from adastyle.server.errors import BodyTimeout, BodyTooLarge
 
 log = logging.getLogger(__name__)
-OPEN_PATHS = ("/v1/health", "/docs", "/openapi.json", "/docs/oauth2-redirect", "/redoc")
+OPEN_PATHS = ("/v1/health", "/docs", "/openapi.json")  # status and the API's description: no user data
+OPEN_PREFIXES = ("/docs/assets/",)  # the API page's bundled Swagger UI files
 SAFE_METHODS = ("GET", "HEAD")
 PAGE_COOKIE = "adastyle_page"
 # A local Host: the name, then an optional port; nothing else (no userinfo, no trailing junk).
@@ -129,7 +130,7 @@ class SecurityMiddleware:
                                        "page or send the token from a program")
             return
         path = scope["path"]
-        if not (path in OPEN_PATHS and method in SAFE_METHODS):
+        if not ((path in OPEN_PATHS or path.startswith(OPEN_PREFIXES)) and method in SAFE_METHODS):
             ok = self._bearer_ok(headers) or (self._in_ui(path) and self._page_cookie_ok(scope, headers))
             if not ok:
                 clean = self._token_exchange(scope)
