@@ -26,7 +26,7 @@ from torchvision.transforms.v2 import functional as TF
 
 try:
     from tqdm import tqdm
-except ImportError:  # the lent GPU machines have torch, torchvision, numpy, pillow, safetensors only
+except ImportError:  # a bare GPU machine may have torch, torchvision, numpy, pillow, safetensors only
 
     class tqdm:  # noqa: N801  (a stand-in with the few methods used here)
         def __init__(self, iterable=None, total=None, initial=0, **_):
@@ -236,7 +236,7 @@ def export_decoder(ckpt: Path, out: Path, extra_meta: dict[str, str] | None = No
 def anneal_factor(cfg: TrainConfig, steps_done: int, steps_total: int, seconds: float) -> float:
     """Learning-rate multiplier: 1, then a linear fall to 0.1 over the final `cfg.anneal` of this run.
 
-    Why: a session's run ends at a step or time budget; ending at a low learning rate settles the weights
+    Why: a run ends at a step or time budget; ending at a low learning rate settles the weights
     instead of stopping mid-stride. Progress is whichever of steps or minutes is nearer its limit.
     """
     if cfg.anneal <= 0:
