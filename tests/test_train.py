@@ -9,7 +9,7 @@ import pytest
 import torch
 from PIL import Image
 
-from adastyle.train.sources import EVAL_SOURCES, SOURCES, Source
+from adastyle.train.sources import SOURCES, Source
 
 
 def tiny_dataset(root: Path) -> Path:
@@ -90,23 +90,22 @@ def test_pack_fits_its_budget(tmp_path) -> None:
         assert im.width == im.height  # styles are square crops
 
 
-def test_dataset_selection_leaves_out_eval_dev_sources(tmp_path) -> None:
+@pytest.mark.parametrize("package, folder, names, kept", [
+    ("wesnoth-1.16-data", "usr/share/games/wesnoth/1.16/data/core/images/story",   # eval-dev's styles
+     ("swamp-02.jpg", "landscape-castle.jpg", "grim-altar.jpg", "other.jpg"), "other.jpg"),
+    ("kphotoalbum", "usr/share/kphotoalbum/demo",                                    # eval-wide's portraits
+     ("jesper.jpg", "jesper_2.jpg", "new_wave_2.jpg", "skagen.jpg"), "skagen.jpg"),
+])
+def test_dataset_selection_leaves_out_evaluation_files(tmp_path, package, folder, names, kept) -> None:
     from adastyle.train.data import select_files
 
     root = tmp_path / "pkg"
-    story = root / "usr/share/games/wesnoth/1.16/data/core/images/story"
-    story.mkdir(parents=True)
-    for name in ("swamp-02.jpg", "landscape-castle.jpg", "grim-altar.jpg", "other.jpg"):
-        (story / name).write_bytes(b"x")
-    wesnoth = next(s for s in SOURCES if s.package == "wesnoth-1.16-data")
-    assert [p.name for p in select_files(wesnoth, root)] == ["other.jpg"]
-    # every eval-dev source of MANIFEST.md is named in the exclusion list
-    manifest = (Path(__file__).resolve().parents[2] / "shared" / "eval-dev" / "MANIFEST.md")
-    if manifest.exists():
-        text = manifest.read_text()
-        for key in ("astronaut", "coffee", "rocket", "china", "grace_hopper", "swamp-02", "landscape-castle",
-                    "grim-altar", "Autumn", "goldfish"):
-            assert key in text and any(key in e for e in EVAL_SOURCES), key
+    (root / folder).mkdir(parents=True)
+    for name in names:
+        (root / folder / name).write_bytes(b"x")
+    source = next(s for s in SOURCES if s.package == package)
+    assert [p.name for p in select_files(source, root)] == [kept]
+    # (every eval file named in both MANIFEST.md files: test_every_evaluation_source_is_excluded_from_training)
 
 
 SHARED = Path(__file__).resolve().parents[2] / "shared"
@@ -137,18 +136,6 @@ def test_every_evaluation_source_is_excluded_from_training() -> None:
     # ... and a neighbour of the same package is fair game
     assert not is_eval_file("/cache/usr/share/kphotoalbum/demo/skagen.jpg")
     assert not is_eval_file("/cache/rcc/pak4-textures/textures/gothic_block/blocks15.jpg")
-
-
-def test_eval_wide_files_never_reach_the_training_set(tmp_path) -> None:
-    from adastyle.train.data import select_files
-
-    root = tmp_path / "pkg"
-    demo = root / "usr/share/kphotoalbum/demo"
-    demo.mkdir(parents=True)
-    for name in ("jesper.jpg", "jesper_2.jpg", "new_wave_2.jpg", "skagen.jpg"):
-        (demo / name).write_bytes(b"x")
-    photos = next(s for s in SOURCES if s.package == "kphotoalbum")
-    assert [p.name for p in select_files(photos, root)] == ["skagen.jpg"]
 
 
 def test_style_sources_are_many_and_the_big_ones_capped() -> None:
