@@ -166,7 +166,6 @@ def test_a_limited_source_takes_a_fixed_fair_sample(tmp_path) -> None:
 
 
 def test_svg_drawings_are_rendered_on_paper_and_small_textures_tiled(tmp_path) -> None:
-    pytest.importorskip("cairosvg")
     from adastyle.train.data import prepare_image
 
     svg = tmp_path / "d.svg"
