@@ -239,3 +239,14 @@ def test_identity_loss_is_zero_for_a_perfect_reconstruction() -> None:
 def test_every_source_has_a_licence_and_role() -> None:
     for s in SOURCES:
         assert isinstance(s, Source) and s.licence and s.role in ("content", "style") and s.globs
+
+
+def test_training_uses_only_the_cores_it_is_pinned_to():
+    """Two runs pinned to one core each must not each start a thread per core of the machine."""
+    import subprocess
+    import sys
+
+    code = ("import os; os.sched_setaffinity(0, {sorted(os.sched_getaffinity(0))[0]}); "
+            "from adastyle.train.trainer import usable_cpus; print(usable_cpus())")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "1"

@@ -82,6 +82,15 @@ class TrainConfig:
     style_side: int = 512       # style statistics from a centre crop of this side (the paper: 256 crops at 512 px)
 
 
+def usable_cpus() -> int:
+    """The cores this process may run on: `taskset` or a container's CPU set, not every core of the machine.
+    Why: two runs pinned to one core each would otherwise both start a thread per core and fight."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # macOS, Windows
+        return max(1, os.cpu_count() or 1)
+
+
 def autocast_for(device: torch.device):
     if device.type == "cuda":
         return torch.autocast("cuda", dtype=torch.bfloat16)
@@ -253,7 +262,7 @@ def train(cfg: TrainConfig) -> Path:
     torch.manual_seed(cfg.seed)
     device = pick_device(cfg.device)
     if device.type == "cpu":
-        torch.set_num_threads(max(1, os.cpu_count() or 1))
+        torch.set_num_threads(usable_cpus())
     out = Path(cfg.out)
     out.mkdir(parents=True, exist_ok=True)
     ckpt = out / "checkpoint.safetensors"
