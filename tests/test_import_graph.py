@@ -127,6 +127,8 @@ def test_the_request_path_in_order() -> None:
     """front end -> StylizeRequest / its rules -> engine -> model, and never back."""
     graph = import_graph()
     assert "adastyle.request" in graph["adastyle.server.forms"] and "adastyle.request" in graph["adastyle.cli"]
+    assert "adastyle.request" in graph["adastyle.web.page"], "the page builds the request too"
+    assert "adastyle.request" in graph["adastyle.server.jobs"], "the queue carries the request"
     assert "adastyle.request" in graph["adastyle.engine"] and "adastyle.model" in graph["adastyle.engine"]
     assert not any(d.startswith(("adastyle.web", "adastyle.server.app", "adastyle.server.forms"))
                    for d in graph["adastyle.server.jobs"]), "the queue knows no front end"

@@ -197,6 +197,7 @@ def png_header_only(width: int, height: int) -> bytes:
     ("truncated", 400, "invalid_image"),
     ("huge_header", 413, "image_too_large"),
     ("wrong_mask", 422, "mask_mismatch"),
+    ("black_mask", 422, "invalid_mask"),
     ("bad_alpha", 422, "invalid_parameter"),
     ("nan_alpha", 422, "invalid_parameter"),
     ("bad_weights", 422, "invalid_parameter"),
@@ -218,6 +219,8 @@ def test_bad_requests_get_4xx_and_server_survives(server, content_png, style_jpg
         files = [("content", ("c.png", png_header_only(20000, 20000))), ("style", style)]
     elif case == "wrong_mask":
         files.append(("mask", ("m.png", png_bytes(Image.new("L", (50, 50), 255)))))
+    elif case == "black_mask":  # refused when the request is made, before it is queued
+        files.append(("mask", ("m.png", png_bytes(Image.new("L", (160, 120), 0)))))
     elif case == "bad_alpha":
         data = {"alpha": "2"}
     elif case == "nan_alpha":

@@ -23,6 +23,8 @@ import numpy as np
 from PIL import Image, ImageFilter, ImageOps
 
 from adastyle.imageio import ImageError, open_image
+from adastyle.request import MaskError, RequestError, StylizeRequest
+from adastyle.server import budget
 from adastyle.server.jobs import Job, JobQueue, QueueFull
 
 log = logging.getLogger(__name__)
@@ -117,6 +119,15 @@ def load_styles(files: Sequence[Any] | None) -> list[Image.Image]:
     return [open_image(p, name=Path(p).name, max_pixels=WEB_MAX_PIXELS) for p in paths]
 
 
+def result_image(job: Job, mode: str) -> Image.Image | None:
+    """A finished job's result (asked for as raw RGBA) as an image of `mode`, the content's; None when the
+    result is gone. RGBA -> RGB drops an alpha of 255 everywhere: the pixels are the engine's exactly."""
+    if job.result is None:
+        return None
+    image = Image.frombytes("RGBA", (job.width, job.height), job.result)
+    return image if mode == "RGBA" else image.convert(mode)
+
+
 class Studio:
     """The page's handlers around a job queue."""
 
@@ -157,19 +168,16 @@ class Studio:
             styles = load_styles(files)
             if not styles:
                 return self._message("Add at least one style image.")
-            if mask is not None and len(styles) > 2:
-                return self._message("With a painted mask use one style (painted = styled) or two "
-                                     "(painted = first, unpainted = second).")
             weights = None if mask is not None else [w1, w2, w3, w4][:len(styles)]
-            if weights is not None and sum(weights) <= 0:
-                return self._message("At least one style weight must be above 0.")
-            params = {"content": content, "styles": styles, "weights": weights, "mask": mask, "alpha": alpha,
-                      "preserve_color": preserve, "scale": scale, "tile": 0, "style_size": 512,
-                      "result_format": "pil"}
+            try:  # the request's rules, as every front end applies them
+                stylize = StylizeRequest(content, styles, weights=weights, alpha=alpha, preserve_color=preserve,
+                                         mask=mask, scale=scale)
+            except (RequestError, MaskError) as exc:
+                return self._message(exc.message[:1].upper() + exc.message[1:] + ".")
             key = self._session(request)
             self._cancel_asked.discard(key)
             try:
-                job = self.queue.submit(params)
+                job = self.queue.submit(stylize, result_format="rgba")
             except QueueFull:
                 return self._message("The server is busy (queue full). Try again in a few seconds.")
             self._active[key] = job
@@ -185,11 +193,11 @@ class Studio:
                     del self._active[key]
             if job.state == "cancelled":
                 return (gr.update(), gr.update(), gr.update(), "Cancelled.")
-            if job.state != "done" or job.image is None:
+            result = result_image(job, content.mode) if job.state == "done" else None
+            if result is None:
                 return self._message(f"Stylization {job.state}: {job.error or 'no result'}")
         except ImageError as exc:
             return self._message(f"Cannot use that image — {exc}")
-        result = job.image
         path = self.outdir / f"adastyle-{job.id[:8]}.png"
         result.save(path)
         self._remember(path)
@@ -297,7 +305,8 @@ def launch(port: int = 7860, device: str = "auto", share_queue: bool = False) ->
     from adastyle.engine import Stylizer
     from adastyle.server.jobs import stylizer_runner
 
-    queue = JobQueue(stylizer_runner(Stylizer(device=device)), max_queue=8)
+    queue = JobQueue(stylizer_runner(Stylizer(device=device)), max_queue=8,
+                     result_ttl=budget.RESULT_TTL, result_bytes=budget.RESULT_BYTES)
     demo = build_page(queue)
     # quiet: Gradio's own banner suggests share=True, which a command-line user cannot act on.
     demo.queue(default_concurrency_limit=2).launch(server_name="127.0.0.1", server_port=port, quiet=True,

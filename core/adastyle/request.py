@@ -28,6 +28,10 @@ class MaskError(UserError):
     """A mask that does not fit the content (or selects nothing)."""
 
 
+class MaskMismatch(MaskError):
+    """A mask whose size (or aspect ratio) does not match the content's."""
+
+
 def fit_mask(mask: Image.Image, size: tuple[int, int]) -> Image.Image:
     """The mask as 8-bit grey at `size`; resized only when its aspect ratio matches (within 1%)."""
     if mask.mode in ("RGBA", "LA"):
@@ -40,7 +44,7 @@ def fit_mask(mask: Image.Image, size: tuple[int, int]) -> Image.Image:
     mw, mh = grey.size
     cw, ch = size
     if abs(mw / mh - cw / ch) > 0.01 * (cw / ch):
-        raise MaskError(f"mask is {mw}x{mh} but the content is {cw}x{ch} (sizes or aspect ratios must match)")
+        raise MaskMismatch(f"mask is {mw}x{mh} but the content is {cw}x{ch} (sizes or aspect ratios must match)")
     return grey.resize(size, Image.Resampling.BILINEAR)
 
 

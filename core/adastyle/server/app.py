@@ -106,8 +106,8 @@ def create_app(settings: ServerSettings, stylizer: Stylizer | None = None) -> Fa
         form = await read_form(request)
         reservation = Reservation(budget, settings.retry_after)
         try:
-            params = await parse_job(form, styles, settings, reservation)
-            return queue.submit(params, reservation.pixels)
+            parsed = await parse_job(form, styles, settings, reservation)
+            return queue.submit(parsed.request, reservation.pixels, parsed.result_format)
         except QueueFull:
             reservation.release()
             raise ApiError(503, "queue_full", f"the queue is full ({settings.max_queue} jobs); retry shortly",

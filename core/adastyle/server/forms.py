@@ -1,8 +1,8 @@
-"""Turn a multipart request into validated stylisation parameters, or a clear 4xx.
+"""Turn a multipart request into a `StylizeRequest` (and the result format asked for), or a clear 4xx.
 
 Everything that can be checked before the job runs is checked here (image headers and pixel
-counts, decoding, mask size, numbers), so a bad request is answered at once and never reaches the
-worker. Memory: every image's pixels are taken from the server's PixelBudget, by its header, before
+counts, decoding; the request's own rules when it is built), so a bad request is answered at once
+and never reaches the worker. Memory: every image's pixels are taken from the server's PixelBudget, by its header, before
 it is decoded (503 when they do not fit); style images are reduced while decoding to the size they
 are used at. Decoding runs on a small pool of its own (two threads, which also bounds how many
 full-size decodes are in memory at once), never on the event loop.
@@ -14,15 +14,17 @@ import hashlib
 import math
 from concurrent.futures import ThreadPoolExecutor
 from functools import partial
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from PIL import Image
 from starlette.datastructures import FormData, UploadFile
 
+from adastyle.errors import UserError
 from adastyle.imageio import ImageError, ImageTooLarge, header_size, open_image
-from adastyle.request import MaskError, RequestError, check_options, fit_mask
+from adastyle.request import MaskError, MaskMismatch, RequestError, StylizeRequest
 from adastyle.server.budget import ByteBoundedStore, PixelBudget
 from adastyle.server.errors import ApiError
+from adastyle.server.jobs import RESULT_FORMATS
 from adastyle_plugin import rules
 from adastyle_plugin.errors import RuleError
 
@@ -155,9 +157,30 @@ async def parse_style_upload(form: FormData, max_pixels: int, reservation: Reser
     return await off_loop(_style_id, image), image
 
 
+class JobForm(NamedTuple):
+    """What a job form asks for: the request, and how its result is to be sent back."""
+    request: StylizeRequest
+    result_format: str  # a key of jobs.RESULT_FORMATS
+
+
+def build_request(content: Image.Image, styles: list[Image.Image], mask: Image.Image | None, **options: Any
+                  ) -> StylizeRequest:
+    """The StylizeRequest, its rules (adastyle_plugin.rules) checked once, here; a broken rule is a 422."""
+    try:
+        return StylizeRequest(content, styles, mask=mask, **options)
+    except MaskMismatch as exc:
+        raise ApiError(422, "mask_mismatch", exc.message) from None
+    except MaskError as exc:
+        raise ApiError(422, "invalid_mask", exc.message) from None
+    except RequestError as exc:
+        raise ApiError(422, "invalid_parameter", exc.message) from None
+    except UserError as exc:  # an image the request cannot use
+        raise ApiError(400, "invalid_image", exc.message or str(exc)) from None
+
+
 async def parse_job(form: FormData, style_store: ByteBoundedStore[Image.Image], settings: ServerSettings,
-                    reservation: Reservation) -> dict[str, Any]:
-    """Validated parameters for Stylizer.stylize (images decoded), or ApiError.
+                    reservation: Reservation) -> JobForm:
+    """The job's StylizeRequest (images decoded) and result format, or ApiError.
 
     The pixels of its images stay taken in `reservation` (the caller hands them to the job, or
     gives them back when anything fails).
@@ -167,7 +190,7 @@ async def parse_job(form: FormData, style_store: ByteBoundedStore[Image.Image], 
     if len(style_files) + len(style_ids) > settings.max_styles_per_request:
         raise ApiError(422, "too_many_styles", f"use at most {settings.max_styles_per_request} styles in one "
                                                f"request (got {len(style_files) + len(style_ids)})")
-    style_size = _number(form, "style_size", 512, int)
+    style_size = _number(form, "style_size", rules.DEFAULT_STYLE_SIZE, int)
     # Styles are used with their short side at style_size: decode them no larger (native: keep_side).
     short_side = min(style_size, 4096) if style_size > 0 else settings.style_keep_side
     content_format = str(form.get("content_format") or "encoded")
@@ -206,34 +229,20 @@ async def parse_job(form: FormData, style_store: ByteBoundedStore[Image.Image], 
             mask = decode_raw(mask_data, content.width, content.height, 1, "mask", max_pixels)
         else:
             mask = await decode_within(mask_data, "mask", max_pixels, reservation)
-        try:
-            mask = fit_mask(mask, content.size)
-        except MaskError as exc:
-            raise ApiError(422, "mask_mismatch", str(exc)) from None
 
     weights_raw = form.get("weights")
     try:
         weights = rules.parse_weights(weights_raw) if isinstance(weights_raw, str) else None
     except RuleError as exc:
         raise ApiError(422, "invalid_parameter", exc.message) from None
-    preserve = str(form.get("preserve_color") or "none")
     result_format = str(form.get("result_format") or "png")
-    if result_format not in ("png", "rgba"):
-        raise ApiError(422, "invalid_parameter", "result_format must be 'png' or 'rgba'")
-    params = {
-        "content": content, "styles": styles, "weights": weights, "mask": mask,
-        "alpha": _number(form, "alpha", 1.0), "preserve_color": preserve, "scale": _number(form, "scale", 1.0),
-        "tile": _number(form, "tile", 0, int), "style_size": style_size,
-        "result_format": result_format,
-    }
-    try:  # the request rules (adastyle_plugin.rules), checked once here; the engine trusts them
-        check_options(len(styles), weights=weights, alpha=params["alpha"], preserve_color=preserve,
-                      scale=params["scale"], tile=params["tile"], style_size=params["style_size"],
-                      has_mask=mask is not None)
-    except RequestError as exc:
-        raise ApiError(422, "invalid_parameter", exc.message) from None
-    work = content.width * params["scale"] * content.height * params["scale"]
-    if work > max_pixels:
-        raise ApiError(413, "image_too_large", f"working size {work:,.0f} pixels (content x scale^2) is over the "
-                                               f"limit of {max_pixels:,}")
-    return params
+    if result_format not in RESULT_FORMATS:
+        raise ApiError(422, "invalid_parameter", f"result_format must be {' or '.join(map(repr, RESULT_FORMATS))}")
+    request = await off_loop(build_request, content, styles, mask, weights=weights, alpha=_number(form, "alpha", 1.0),
+                            preserve_color=str(form.get("preserve_color") or "none"),
+                            scale=_number(form, "scale", 1.0), tile=_number(form, "tile", 0, int),
+                            style_size=style_size)
+    if request.work_pixels > max_pixels:
+        raise ApiError(413, "image_too_large", f"working size {request.work_pixels:,.0f} pixels (content x scale^2) "
+                                               f"is over the limit of {max_pixels:,}")
+    return JobForm(request, result_format)

@@ -1,5 +1,9 @@
 """The job queue: one worker thread per device runs jobs in order; the queue is bounded.
 
+A job carries a `StylizeRequest` as its front end built it (validated once, defaults filled once) and
+gives back its result encoded as bytes (PNG, or raw RGBA for plug-ins that write pixels directly): the
+queue knows no front end; each converts the bytes it gets as it needs.
+
 Why one worker: a GPU (or a 2-core CPU) runs one stylisation at a time best, and a single owner of
 the model avoids races in its caches. Finished results are kept for `result_ttl` seconds within
 `result_bytes`: only when newer results need the room are the oldest dropped early, and their jobs then
@@ -23,13 +27,15 @@ from typing import TYPE_CHECKING, Any
 from PIL import Image
 
 from adastyle.errors import Cancelled, user_message
-from adastyle.server.budget import RESULT_BYTES, RESULT_TTL, PixelBudget
+from adastyle.request import StylizeRequest
+from adastyle.server.budget import PixelBudget
 
 if TYPE_CHECKING:
     from adastyle.engine import Stylizer
 
 log = logging.getLogger(__name__)
 STATES = ("queued", "running", "done", "failed", "cancelled")
+RESULT_FORMATS = {"png": "image/png", "rgba": "application/octet-stream"}  # result format -> media type
 
 
 class QueueFull(Exception):
@@ -38,13 +44,13 @@ class QueueFull(Exception):
 
 @dataclass
 class Job:
-    params: dict[str, Any]
+    request: StylizeRequest | None  # dropped when the job ends (frees the uploaded images)
+    result_format: str = "png"      # a key of RESULT_FORMATS
     id: str = field(default_factory=lambda: uuid.uuid4().hex)
     state: str = "queued"
     progress: float = 0.0
     error: str | None = None
     result: bytes | None = None
-    image: Image.Image | None = None  # kept only for in-process callers (the web page)
     result_type: str = "image/png"
     width: int = 0
     height: int = 0
@@ -64,38 +70,32 @@ class Job:
 
 
 def stylizer_runner(stylizer: "Stylizer") -> Callable[[Job], Image.Image]:
-    """The worker's job function: run a job's parameters through the Stylizer, reporting progress."""
+    """The worker's job function: the job's request through `Stylizer.run` as it is, reporting progress."""
 
     def run(job: Job) -> Image.Image:
-        p = job.params
-
         def progress(f: float) -> None:
             job.progress = min(0.99, f)
 
-        return stylizer.stylize(p["content"], p["styles"], weights=p.get("weights"), alpha=p.get("alpha", 1.0),
-                                preserve_color=p.get("preserve_color"), mask=p.get("mask"),
-                                scale=p.get("scale", 1.0), style_size=p.get("style_size", 512) or None,
-                                tile=p.get("tile") or None, progress=progress, cancel=job.cancel_event.is_set)
+        assert job.request is not None, "a job runs once, with its request"
+        return stylizer.run(job.request, progress, job.cancel_event.is_set)
 
     return run
 
 
-def encode_result(image: Image.Image, fmt: str) -> tuple[bytes | None, str]:
-    """PNG bytes, raw RGBA bytes (for plug-ins that write pixels directly), or nothing ('pil': in-process)."""
-    if fmt == "pil":
-        return None, "image/x-pil"
+def encode_result(image: Image.Image, fmt: str) -> tuple[bytes, str]:
+    """(bytes, media type): PNG, or raw RGBA rows (for plug-ins that write pixels directly)."""
     if fmt == "rgba":
-        return image.convert("RGBA").tobytes(), "application/octet-stream"
+        return image.convert("RGBA").tobytes(), RESULT_FORMATS["rgba"]
     buf = io.BytesIO()
     image.save(buf, format="PNG", compress_level=1)
-    return buf.getvalue(), "image/png"
+    return buf.getvalue(), RESULT_FORMATS["png"]
 
 
 class JobQueue:
     """Bounded FIFO of jobs with one worker thread calling `run(job)` (which returns a PIL image)."""
 
-    def __init__(self, run: Callable[[Job], Image.Image], max_queue: int = 8, result_ttl: float = RESULT_TTL,
-                 result_bytes: int = RESULT_BYTES, budget: PixelBudget | None = None) -> None:
+    def __init__(self, run: Callable[[Job], Image.Image], max_queue: int, result_ttl: float, result_bytes: int,
+                 budget: PixelBudget | None = None) -> None:
         self._run = run
         self.max_queue = max_queue
         self.result_ttl = result_ttl
@@ -111,14 +111,17 @@ class JobQueue:
         self._thread = threading.Thread(target=self._worker, name="adastyle-worker", daemon=True)
         self._thread.start()
 
-    def submit(self, params: dict[str, Any], pixels: int = 0) -> Job:
+    def submit(self, request: StylizeRequest, pixels: int = 0, result_format: str = "png") -> Job:
         """Queue a job; `pixels` of the budget, taken by the submitter, pass to the job (given back when
         it ends)."""
+        if result_format not in RESULT_FORMATS:
+            raise ValueError(f"result_format must be one of {', '.join(RESULT_FORMATS)}, got {result_format!r}")
         with self._cond:
             self._expire()
             if len(self._pending) >= self.max_queue:
                 raise QueueFull()
-            job = Job(params=params, id=self.run_id + uuid.uuid4().hex[:24], pixels=pixels)
+            job = Job(request=request, result_format=result_format, id=self.run_id + uuid.uuid4().hex[:24],
+                      pixels=pixels)
             self._jobs[job.id] = job
             self._pending.append(job)
             self._cond.notify()
@@ -169,12 +172,12 @@ class JobQueue:
         job.finished = time.time()
         if state == "done":
             job.progress = 1.0
-        job.params = {}  # free the uploaded images
+        job.request = None  # free the uploaded images
         if self.budget is not None and job.pixels:
             self.budget.give(job.pixels)
             job.pixels = 0
         if state == "done":
-            job.result_size = _size_of(job)
+            job.result_size = len(job.result or b"")
             self.results_held += job.result_size
             self._expire(keep=job)
         job.done_event.set()
@@ -194,7 +197,7 @@ class JobQueue:
 
     def _drop_result(self, job: Job) -> None:
         self.results_held -= job.result_size
-        job.result, job.image, job.result_size = None, None, 0
+        job.result, job.result_size = None, 0
 
     def _worker(self) -> None:
         while True:
@@ -209,10 +212,9 @@ class JobQueue:
                 self.current = job
             try:
                 image = self._run(job)
-                data, ctype = encode_result(image, job.params.get("result_format", "png"))
+                data, ctype = encode_result(image, job.result_format)
                 with self._cond:
                     job.result, job.result_type = data, ctype
-                    job.image = image if data is None else None
                     job.width, job.height = image.size
                     self._finish(job, "done")
             except Cancelled:
@@ -226,11 +228,3 @@ class JobQueue:
                 with self._cond:
                     self.current = None
 
-
-def _size_of(job: Job) -> int:
-    """Bytes a finished job's result holds: encoded bytes, or the image the page keeps."""
-    if job.result is not None:
-        return len(job.result)
-    if job.image is not None:
-        return job.image.width * job.image.height * len(job.image.getbands())
-    return 0
