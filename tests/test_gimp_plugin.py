@@ -48,7 +48,7 @@ def styles(tmp_path: Path) -> list[str]:
 
 def config(**values):
     base = {"style-path": "", "style-layer": None, "weights": "", "alpha": 1.0, "preserve-color": "none",
-            "use-selection": True, "scale": 1.0, "server-url": ""}
+            "use-selection": True, "scale": 1.0, "server-url": "", "stability": 2.0}
     base.update({k.replace("_", "-"): v for k, v in values.items()})
     return base.__getitem__
 
@@ -196,3 +196,100 @@ def test_run_turns_every_failure_into_a_status_and_leaves_the_image_alone(styles
     status, message = run(FakeProcedure(), "NONINTERACTIVE", image, [layer], down, None)
     assert status is Gimp.EXECUTION_ERROR and "adastyle serve --background" in message, message
     assert [x.name for x in image.layers] == ["source"] and layer.buffer.reads == []
+
+
+# ---- "Stylise all layers": layers as the frames of an animation -----------------------------------------
+def layers_config(**values):
+    """The layers procedure's config: it has no use-selection (asking for it would be a bug)."""
+    get = config(**values)
+
+    def read(name: str):
+        assert name != "use-selection", "the layers procedure has no use-selection argument"
+        return get(name)
+    return read
+
+
+def test_layers_params_have_a_checked_stability_and_no_selection(styles) -> None:
+    p = rules.read_layers_params(layers_config(style_path=styles[0], stability=3.5))
+    assert p.stability == 3.5 and p.use_selection is False and p.styles == styles[:1]
+    assert rules.read_layers_params(layers_config(style_path=styles[0], stability=0.0)).stability == 0.0
+    with pytest.raises(PluginError, match="Stability must be between 0") as caught:
+        rules.read_layers_params(layers_config(style_path=styles[0], stability=101.0))
+    assert rules.status_of(caught.value) == rules.STATUS_CALLING
+
+
+def test_frames_are_the_top_level_layers_bottom_first_without_the_style_layer() -> None:
+    a, b, c = (G.Layer(n, 2, 2) for n in "abc")  # GIMP order: a on top, c at the bottom (the first frame)
+    assert rules.frame_layers([a, b, c]) == [c, b, a]
+    assert rules.frame_layers([a, b, c], style_layer=b) == [c, a]
+    assert rules.frame_layers([a, b], style_layer=G.Layer("other image's", 2, 2)) == [b, a]
+    with pytest.raises(PluginError, match="no layers to stylise") as caught:
+        rules.frame_layers([a], style_layer=a)
+    assert caught.value.code == rules.CALLING_ERROR
+    name = rules.frame_layer_name("Frame 2 (100ms)", ["/s/castle.png"], "histogram")
+    assert name == "Frame 2 (100ms) - castle (AdaIN) histogram"  # the timing tag still leads the name
+
+
+def test_a_frame_is_the_layer_over_the_whole_canvas() -> None:
+    image = G.Image(4, 3)
+    layer = image.add(G.Layer("small", 2, 1, offsets=(1, 2), data=b"\x09" * 8))
+    frame = plugin.read_frame(image, layer)
+    assert len(frame) == 4 * 3 * 4
+    px = [frame[i:i + 4] for i in range(0, len(frame), 4)]
+    assert px[2 * 4 + 1] == px[2 * 4 + 2] == b"\x09" * 4  # the layer's pixels at its offsets
+    assert px.count(bytes(4)) == 12 - 2  # transparent where the layer does not reach
+
+
+def test_frame_layers_go_on_top_in_frame_order_in_one_undo_group() -> None:
+    image = G.Image(2, 1)
+    originals = [image.add(G.Layer(n, 2, 1, data=bytes([i]) * 8)) for i, n in enumerate(("f3", "f2", "f1"))]
+    made = plugin.add_frame_layers(image, ["f1 - s", "f2 - s", "f3 - s"], [b"\x01" * 8, b"\x02" * 8, b"\x03" * 8])
+    assert [x.name for x in image.layers] == ["f3 - s", "f2 - s", "f1 - s", "f3", "f2", "f1"]
+    assert [bytes(x.buffer.data) for x in made] == [b"\x01" * 8, b"\x02" * 8, b"\x03" * 8]
+    assert image.undo_groups == 1 and image.undo_depth == 0
+    assert [bytes(x.buffer.data) for x in originals] == [bytes([i]) * 8 for i in range(3)]
+    with pytest.raises(ValueError):  # the second frame fails: the first one is taken away again
+        plugin.add_frame_layers(image, ["x1", "x2"], [b"\x01" * 8, b"short"])
+    assert [x.name for x in image.layers] == ["f3 - s", "f2 - s", "f1 - s", "f3", "f2", "f1"]
+    assert image.undo_depth == 0
+
+
+class FakeSequenceConnection:
+    def __init__(self, answers: list[tuple[bytes, dict]]) -> None:
+        self.answers, self.calls = answers, []
+
+    def stylize_sequence(self, frames, styles, **kw):
+        self.calls.append((frames, styles, kw))
+        return self.answers
+
+
+def test_stylize_frames_sends_one_sequence_and_checks_every_answer(styles) -> None:
+    p = rules.read_layers_params(layers_config(style_path=styles[0], stability=4.0))
+    ok = {"x-width": "2", "x-height": "1"}
+    conn = FakeSequenceConnection([(b"\x01" * 8, ok), (b"\x02" * 8, ok)])
+    assert plugin.stylize_frames(conn, p, styles[:1], [b"a" * 8, b"b" * 8], (2, 1), None) == [b"\x01" * 8, b"\x02" * 8]
+    frames, sent_styles, kw = conn.calls[0]
+    assert frames == [b"a" * 8, b"b" * 8] and kw["size"] == (2, 1) and kw["stability"] == 4.0
+    assert kw["result_format"] == "rgba"
+    bad = FakeSequenceConnection([(b"\x01" * 8, ok), (b"\x02" * 12, {"x-width": "3", "x-height": "1"})])
+    with pytest.raises(PluginError, match="3x1"):
+        plugin.stylize_frames(bad, p, styles[:1], [b"a" * 8, b"b" * 8], (2, 1), None)
+
+
+def test_run_layers_turns_failures_into_a_status_and_leaves_the_image_alone(styles, tmp_path, monkeypatch) -> None:
+    monkeypatch.setenv("ADASTYLE_HOME", str(tmp_path / "home"))
+    image = G.Image(8, 8)
+    layer = image.add(G.Layer("frame", 8, 8))
+
+    class Config:
+        def __init__(self, **values) -> None:
+            self.get_property = layers_config(**values)
+
+    status, message = plugin.run_layers(FakeProcedure(), "NONINTERACTIVE", image, [], Config(stability=-1.0), None)
+    assert status is Gimp.CALLING_ERROR and "style image" in message
+    from server_fixture import free_port
+
+    down = Config(style_path=styles[0], server_url=f"http://127.0.0.1:{free_port()}")
+    status, message = plugin.run_layers(FakeProcedure(), "NONINTERACTIVE", image, [], down, None)
+    assert status is Gimp.EXECUTION_ERROR and "adastyle serve --background" in message, message
+    assert [x.name for x in image.layers] == ["frame"] and layer.buffer.reads == []

@@ -15,13 +15,13 @@ ROOTS = {"adastyle": REPO / "core" / "adastyle", "adastyle.web": REPO / "web",
 # Lower layers never import higher ones. adastyle.train (the trainer) sits beside the engine on the model.
 LAYERS: list[tuple[str, tuple[str, ...]]] = [
     ("front ends", ("adastyle.cli", "adastyle.cli_server", "adastyle.web", "adastyle.server.app",
-                    "adastyle.server.forms", "adastyle.server.run", "adastyle.install")),
+                    "adastyle.server.forms", "adastyle.server.sequence", "adastyle.server.run", "adastyle.install")),
     ("queue", ("adastyle.server.jobs", "adastyle.server.budget", "adastyle.server.security",
                "adastyle.server.errors")),
     ("engine", ("adastyle.engine", "adastyle.tiling", "adastyle.masks", "adastyle.color", "adastyle.device",
-                "adastyle.train")),
+                "adastyle.train", "adastyle.sequence")),
     ("request", ("adastyle.request", "adastyle.imageio")),
-    ("model", ("adastyle.model", "adastyle.adain", "adastyle.content_stats")),
+    ("model", ("adastyle.model", "adastyle.adain", "adastyle.content_stats", "adastyle.batch.stability")),
     ("base", ("adastyle.errors", "adastyle.config", "adastyle_plugin")),
 ]
 # Package modules placed by exact name: the package itself (`adastyle.Stylizer`, lazily, for library users) is

@@ -8,6 +8,7 @@ import numpy as np
 
 from adastyle.cli_args import add_style_arguments
 from adastyle.errors import UserError
+from adastyle_plugin import rules
 
 EXIT_SOME_FAILED = 2
 
@@ -66,7 +67,7 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     b.add_argument("inputs", nargs="+", help="image files, video files and folders (searched recursively)")
     b.add_argument("-o", "--output", required=True, help="output folder")
     add_style_arguments(b, "grey mask for every frame: white = styled / first style, black = original / second")
-    b.add_argument("--stability", type=float, default=2.0,
+    b.add_argument("--stability", type=float, default=rules.DEFAULT_STABILITY,
                    help="smoothing of content statistics across the frames of a video or sequence: the window's "
                         "standard deviation in frames (0 = frame by frame; default 2)")
     b.add_argument("--sequence", action="store_true",

@@ -14,7 +14,7 @@ import uuid
 from pathlib import Path
 from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple, Union
 
-from adastyle_plugin import launch
+from adastyle_plugin import launch, rules
 from adastyle_plugin.config import find_server
 from adastyle_plugin.errors import JobCancelled, PluginError, ServerUnavailable
 
@@ -77,6 +77,27 @@ def job_fields(content: Optional[ImageInput], styles: Sequence[ImageInput], *, s
         fields.append(("weights", ",".join(str(float(w)) for w in weights)))
     fields += [("alpha", alpha), ("preserve_color", preserve_color), ("scale", scale), ("tile", tile),
                ("style_size", style_size), ("result_format", result_format)]
+    return fields
+
+
+def sequence_fields(frames: Sequence[ImageInput], styles: Sequence[ImageInput], *,
+                    size: Optional[Tuple[int, int]] = None, stability: float = rules.DEFAULT_STABILITY,
+                    **options: Any) -> List[Tuple[str, Any]]:
+    """The form fields of POST /v1/sequence: frame_0..frame_{n-1}, then job_fields' options and stability.
+
+    With `size` (width, height) the frames are raw R,G,B,A bytes of that size (what plug-ins read from
+    their layers), else encoded image files or bytes.
+    """
+    fields: List[Tuple[str, Any]] = []
+    if size is not None:
+        fields += [("content_format", "rgba"), ("width", size[0]), ("height", size[1])]
+    for i, frame in enumerate(frames):
+        if size is not None:
+            fields.append((f"frame_{i}", (f"frame_{i}.rgba", bytes(frame), "application/octet-stream")))  # type: ignore[arg-type]
+        else:
+            fields.append((f"frame_{i}", file_part(frame, f"frame_{i}.png")))
+    fields += job_fields(None, styles, **options)
+    fields.append(("stability", float(stability)))
     return fields
 
 
@@ -166,6 +187,14 @@ class Client:
              should_cancel: Optional[Callable[[], bool]] = None, poll: float = 0.2,
              timeout: float = 3600.0) -> Tuple[bytes, Dict[str, str]]:
         """Poll until the job ends; returns (result bytes, headers). Cancels if should_cancel() says so."""
+        self.wait_done(job_id, progress, should_cancel, poll, timeout)
+        return self.result(job_id)
+
+    def wait_done(self, job_id: str, progress: Optional[Callable[[float], None]] = None,
+                  should_cancel: Optional[Callable[[], bool]] = None, poll: float = 0.2,
+                  timeout: float = 3600.0) -> Dict[str, Any]:
+        """Poll until the job is done and return its info; PluginError when it failed, JobCancelled when it
+        was cancelled (by should_cancel() or on the server)."""
         deadline = time.time() + timeout
         while time.time() < deadline:
             if should_cancel is not None and should_cancel():
@@ -176,7 +205,7 @@ class Client:
                 progress(float(info.get("progress", 0.0)))
             state = info.get("state")
             if state == "done":
-                return self.result(job_id)
+                return info
             if state == "failed":
                 raise PluginError(info.get("error") or "the job failed", code="failed")
             if state == "cancelled":
@@ -189,3 +218,25 @@ class Client:
                 should_cancel: Optional[Callable[[], bool]] = None, **kw: Any) -> Tuple[bytes, Dict[str, str]]:
         """Submit, wait with progress, return (image bytes, lower-case headers); raw RGBA if result_format="rgba"."""
         return self.wait(self.submit(content, styles, **kw), progress, should_cancel)
+
+    # ---- frame sequences (animations) -------------------------------------------------------------
+    def submit_sequence(self, frames: Sequence[ImageInput], styles: Sequence[ImageInput] = (), **kw: Any) -> str:
+        """Queue the frames of an animation as one job (see sequence_fields); returns the job id."""
+        body, ctype = encode_multipart(sequence_fields(frames, styles, **kw))
+        return self._json("POST", "/v1/sequence", body, ctype)["id"]
+
+    def frame_result(self, job_id: str, index: int) -> Tuple[bytes, Dict[str, str]]:
+        _, headers, data = self.request("GET", f"/v1/jobs/{job_id}/result?frame={int(index)}",
+                                        timeout=max(self.timeout, 120))
+        return data, headers
+
+    def stylize_sequence(self, frames: Sequence[ImageInput], styles: Sequence[ImageInput] = (),
+                         progress: Optional[Callable[[float], None]] = None,
+                         should_cancel: Optional[Callable[[], bool]] = None,
+                         timeout: float = 6 * 3600.0, **kw: Any) -> List[Tuple[bytes, Dict[str, str]]]:
+        """Stylise the frames of an animation with temporally smoothed statistics (the same frames as
+        `adastyle batch --sequence`); returns (bytes, headers) per frame, in order. One job on the server:
+        progress runs over all frames, and cancelling stops it between frames."""
+        job_id = self.submit_sequence(frames, styles, **kw)
+        self.wait_done(job_id, progress, should_cancel, timeout=timeout)
+        return [self.frame_result(job_id, i) for i in range(len(frames))]

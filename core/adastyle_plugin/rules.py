@@ -18,6 +18,8 @@ TILE_MIN, TILE_MAX = 128, 8192                    # tile side in pixels (0 = aut
 STYLE_SIZE_MAX = 4096                             # short side a style is resized to (0 = native)
 DEFAULT_STYLE_SIZE = 512
 MAX_MASK_STYLES = 2                               # a mask chooses between one style and the content, or two styles
+STABILITY_MAX = 100.0                             # frames: the smoothing window of a sequence (0 = frame by frame)
+DEFAULT_STABILITY = 2.0
 
 
 def plural(n: int, noun: str) -> str:
@@ -50,6 +52,14 @@ def check_scale(scale: object) -> float:
 def clamp_scale(scale: float) -> float:
     """A scale forced into the allowed range (for sliders and stored settings, never for requests)."""
     return min(SCALE_MAX, max(SCALE_MIN, float(scale)))
+
+
+def check_stability(stability: object) -> float:
+    """The smoothing of content statistics across the frames of a sequence, in frames (0 = off)."""
+    if not (is_number(stability) and 0 <= stability <= STABILITY_MAX):  # type: ignore[operator]
+        raise RuleError(f"stability must be between 0 (frame by frame) and {STABILITY_MAX:g} frames, "
+                        f"got {stability!r}")
+    return float(stability)  # type: ignore[arg-type]
 
 
 def check_tile(tile: object) -> Optional[int]:

@@ -136,6 +136,15 @@ class Image:
         sel.buffer = self.selection
         return sel
 
+    def get_layers(self) -> list[Layer]:
+        return list(self.layers)
+
+    def get_width(self) -> int:
+        return self.w
+
+    def get_height(self) -> int:
+        return self.h
+
     def get_base_type(self) -> Any:
         return ImageBaseType.GRAY if self.gray else ImageBaseType.RGB
 

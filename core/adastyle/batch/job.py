@@ -175,14 +175,7 @@ class BatchJob:
                     res = next(results) if f is not None else None
                     measured.append(res if isinstance(res, ContentStats) else None)
                 bar.update(len(group))
-        known = [i for i, s in enumerate(measured) if s is not None]
-        if not known:
-            return [None] * len(measured)
-        smoothed = stability.smooth([measured[i] for i in known], self.stability)
-        # Frames without statistics take their nearest measured neighbour's smoothed statistics.
-        pos = np.asarray(known)
-        nearest = [int(np.abs(pos - i).argmin()) for i in range(len(measured))]
-        return [smoothed[j] for j in nearest]
+        return stability.smooth_measured(measured, self.stability)
 
     def _run_sequence(self, it: Item) -> None:
         """A folder of frames: one output image per frame, statistics smoothed across the folder."""

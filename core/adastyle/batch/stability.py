@@ -17,8 +17,9 @@ from collections.abc import Sequence
 import numpy as np
 
 from adastyle.content_stats import ContentStats
+from adastyle_plugin import rules
 
-MAX_STABILITY = 100.0
+MAX_STABILITY = rules.STABILITY_MAX
 
 
 def window(stability: float) -> np.ndarray:
@@ -53,3 +54,17 @@ def smooth(stats: Sequence[ContentStats], stability: float) -> list[ContentStats
     if stability < 0 or stability > MAX_STABILITY:
         raise ValueError(f"stability must be between 0 and {MAX_STABILITY:g} frames, got {stability:g}")
     return [ContentStats.from_arrays(a) for a in smooth_arrays([s.to_arrays() for s in stats], stability)]
+
+
+def smooth_measured(measured: Sequence[ContentStats | None], stability: float) -> list[ContentStats | None]:
+    """`smooth` over the frames that could be measured; a frame without statistics of its own (unreadable)
+    takes its nearest measured neighbour's smoothed statistics. All None when none was measured.
+
+    The one smoothing of a sequence: `adastyle batch` and the server's sequence jobs both call it.
+    """
+    known = [i for i, s in enumerate(measured) if s is not None]
+    if not known:
+        return [None] * len(measured)
+    smoothed = smooth([measured[i] for i in known], stability)  # type: ignore[misc]
+    pos = np.asarray(known)
+    return [smoothed[int(np.abs(pos - i).argmin())] for i in range(len(measured))]

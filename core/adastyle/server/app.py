@@ -23,6 +23,7 @@ from adastyle.server.errors import ApiError, BodyTimeout, BodyTooLarge
 from adastyle.server.forms import Reservation, parse_job, parse_style_upload
 from adastyle.server.jobs import Job, JobQueue, QueueFull, stylizer_runner
 from adastyle.server.security import SecurityMiddleware
+from adastyle.server.sequence import MAX_FORM_FILES, parse_sequence
 
 log = logging.getLogger(__name__)
 
@@ -89,12 +90,12 @@ def create_app(settings: ServerSettings, stylizer: Stylizer | None = None) -> Fa
         log.exception("unexpected error")
         return _error(500, "internal_error", f"{type(exc).__name__}: {exc}")
 
-    async def read_form(request: Request):
+    async def read_form(request: Request, max_files: int = 16):
         ctype = request.headers.get("content-type", "")
         if not ctype.startswith("multipart/form-data") and not ctype.startswith("application/x-www-form-urlencoded"):
             raise ApiError(415, "unsupported_media_type", "send the images as multipart/form-data")
         try:
-            return await request.form(max_files=16, max_fields=64, max_part_size=1 << 20)
+            return await request.form(max_files=max_files, max_fields=64, max_part_size=1 << 20)
         except (BodyTooLarge, BodyTimeout):
             raise
         except MultiPartException as exc:
@@ -102,11 +103,11 @@ def create_app(settings: ServerSettings, stylizer: Stylizer | None = None) -> Fa
         except Exception as exc:
             raise ApiError(400, "invalid_multipart", f"cannot parse the form: {exc}") from None
 
-    async def submit(request: Request) -> Job:
-        form = await read_form(request)
+    async def submit(request: Request, sequence: bool = False) -> Job:
+        form = await read_form(request, MAX_FORM_FILES if sequence else 16)
         reservation = Reservation(budget, settings.retry_after)
         try:
-            parsed = await parse_job(form, styles, settings, reservation)
+            parsed = await (parse_sequence if sequence else parse_job)(form, styles, settings, reservation)
             return queue.submit(parsed.request, reservation.pixels, parsed.result_format)
         except QueueFull:
             reservation.release()
@@ -127,15 +128,22 @@ def create_app(settings: ServerSettings, stylizer: Stylizer | None = None) -> Fa
             raise ApiError(404, "unknown_job", f"no job {job_id[:40]!r} (finished results are kept for {ttl_text})")
         return job
 
-    def result_response(job: Job) -> Response:
+    def result_response(job: Job, frame: int | None = None) -> Response:
         if job.evicted is not None:
             raise ApiError(410, "result_evicted",
                            f"the result was dropped {job.evicted - (job.finished or job.evicted):.0f} s after the job "
                            f"finished, before its {ttl_text}: newer results needed the room the server keeps for "
                            f"results ({settings.result_bytes >> 20} MB); run the job again")
-        if job.state != "done" or job.result is None:
+        if job.state != "done" or (job.result is None and job.frames is None):
             raise ApiError(409, "not_ready", f"job is {job.state}" + (f": {job.error}" if job.error else ""))
-        return Response(job.result, media_type=job.result_type,
+        data = job.result
+        if job.frame_count or frame is not None:  # a sequence's frame (frame=0 of a single image is the image)
+            count = job.frame_count or 1
+            if frame is None or not 0 <= frame < count:
+                raise ApiError(422, "invalid_parameter", f"give frame=0..{count - 1} for the result of this job "
+                                                         f"({count} frame{'s' if count != 1 else ''})")
+            data = job.frames[frame] if job.frames is not None else job.result
+        return Response(data, media_type=job.result_type,
                         headers={"X-Width": str(job.width), "X-Height": str(job.height)})
 
     async def wait_done(job: Job, request: Request | None = None, limit: float | None = None) -> None:
@@ -178,9 +186,16 @@ def create_app(settings: ServerSettings, stylizer: Stylizer | None = None) -> Fa
     async def job_info(job_id: str) -> dict[str, Any]:
         return get_job(job_id).info()
 
-    @app.get("/v1/jobs/{job_id}/result", summary="The result (PNG, or raw RGBA if asked)")
-    async def job_result(job_id: str) -> Response:
-        return result_response(get_job(job_id))
+    @app.post("/v1/sequence", status_code=202,
+              summary="Queue the frames of an animation (frame_0..frame_N-1) as one job, statistics smoothed "
+                      "across frames by `stability` (0 = frame by frame)")
+    async def create_sequence(request: Request) -> dict[str, Any]:
+        job = await submit(request, sequence=True)
+        return {**job.info(), "position": queue.position(job)}
+
+    @app.get("/v1/jobs/{job_id}/result", summary="The result (PNG, or raw RGBA if asked); frame=i for a sequence")
+    async def job_result(job_id: str, frame: int | None = None) -> Response:
+        return result_response(get_job(job_id), frame)
 
     @app.delete("/v1/jobs/{job_id}", summary="Cancel a job (also while it runs, between tiles)")
     async def cancel_job(job_id: str) -> dict[str, Any]:

@@ -28,6 +28,7 @@ from PIL import Image
 
 from adastyle.errors import Cancelled, user_message
 from adastyle.request import StylizeRequest
+from adastyle.sequence import SequenceRequest, run_sequence
 from adastyle.server.budget import PixelBudget
 
 if TYPE_CHECKING:
@@ -44,7 +45,7 @@ class QueueFull(Exception):
 
 @dataclass
 class Job:
-    request: StylizeRequest | None  # dropped when the job ends (frees the uploaded images)
+    request: StylizeRequest | SequenceRequest | None  # dropped when the job ends (frees the uploaded images)
     result_format: str = "png"      # a key of RESULT_FORMATS
     id: str = field(default_factory=lambda: uuid.uuid4().hex)
     state: str = "queued"
@@ -62,21 +63,33 @@ class Job:
     pixels: int = 0  # of the queue's PixelBudget, held until the job ends
     result_size: int = 0  # bytes its result holds
     evicted: float | None = None  # when its result was dropped to stay within the byte budget
+    frames: list[bytes] | None = None  # a sequence's results, one per frame (`result` stays None)
+    frame_count: int = 0  # frames of a sequence job (0: a single image)
 
     def info(self) -> dict[str, Any]:
         return {"id": self.id, "state": self.state, "progress": round(self.progress, 4), "error": self.error,
                 "created": self.created, "started": self.started, "finished": self.finished,
-                "width": self.width, "height": self.height}
+                "width": self.width, "height": self.height, "frames": self.frame_count}
 
 
-def stylizer_runner(stylizer: "Stylizer") -> Callable[[Job], Image.Image]:
-    """The worker's job function: the job's request through `Stylizer.run` as it is, reporting progress."""
+def stylizer_runner(stylizer: "Stylizer") -> Callable[[Job], Image.Image | list[bytes]]:
+    """The worker's job function: the job's request through `Stylizer.run` as it is, reporting progress;
+    a sequence through `sequence.run_sequence`, each frame encoded as it is finished."""
 
-    def run(job: Job) -> Image.Image:
+    def run(job: Job) -> Image.Image | list[bytes]:
         def progress(f: float) -> None:
             job.progress = min(0.99, f)
 
         assert job.request is not None, "a job runs once, with its request"
+        if isinstance(job.request, SequenceRequest):
+            frames: list[bytes] = [b""] * len(job.request.frames)
+
+            def keep(i: int, image: Image.Image) -> None:
+                frames[i] = encode_result(image, job.result_format)[0]
+                job.width, job.height = image.size
+
+            run_sequence(stylizer, job.request, progress, job.cancel_event.is_set, keep)
+            return frames
         return stylizer.run(job.request, progress, job.cancel_event.is_set)
 
     return run
@@ -94,7 +107,7 @@ def encode_result(image: Image.Image, fmt: str) -> tuple[bytes, str]:
 class JobQueue:
     """Bounded FIFO of jobs with one worker thread calling `run(job)` (which returns a PIL image)."""
 
-    def __init__(self, run: Callable[[Job], Image.Image], max_queue: int, result_ttl: float, result_bytes: int,
+    def __init__(self, run: Callable[[Job], Image.Image | list[bytes]], max_queue: int, result_ttl: float, result_bytes: int,
                  budget: PixelBudget | None = None) -> None:
         self._run = run
         self.max_queue = max_queue
@@ -111,7 +124,7 @@ class JobQueue:
         self._thread = threading.Thread(target=self._worker, name="adastyle-worker", daemon=True)
         self._thread.start()
 
-    def submit(self, request: StylizeRequest, pixels: int = 0, result_format: str = "png") -> Job:
+    def submit(self, request: StylizeRequest | SequenceRequest, pixels: int = 0, result_format: str = "png") -> Job:
         """Queue a job; `pixels` of the budget, taken by the submitter, pass to the job (given back when
         it ends)."""
         if result_format not in RESULT_FORMATS:
@@ -122,6 +135,8 @@ class JobQueue:
                 raise QueueFull()
             job = Job(request=request, result_format=result_format, id=self.run_id + uuid.uuid4().hex[:24],
                       pixels=pixels)
+            if isinstance(request, SequenceRequest):
+                job.frame_count = len(request.frames)
             self._jobs[job.id] = job
             self._pending.append(job)
             self._cond.notify()
@@ -177,7 +192,7 @@ class JobQueue:
             self.budget.give(job.pixels)
             job.pixels = 0
         if state == "done":
-            job.result_size = len(job.result or b"")
+            job.result_size = len(job.result or b"") + sum(len(f) for f in job.frames or ())
             self.results_held += job.result_size
             self._expire(keep=job)
         job.done_event.set()
@@ -197,7 +212,7 @@ class JobQueue:
 
     def _drop_result(self, job: Job) -> None:
         self.results_held -= job.result_size
-        job.result, job.result_size = None, 0
+        job.result, job.frames, job.result_size = None, None, 0
 
     def _worker(self) -> None:
         while True:
@@ -212,6 +227,11 @@ class JobQueue:
                 self.current = job
             try:
                 image = self._run(job)
+                if isinstance(image, list):  # a sequence's frames, encoded as they were finished
+                    with self._cond:
+                        job.frames, job.result_type = image, RESULT_FORMATS[job.result_format]
+                        self._finish(job, "done")
+                    continue
                 data, ctype = encode_result(image, job.result_format)
                 with self._cond:
                     job.result, job.result_type = data, ctype

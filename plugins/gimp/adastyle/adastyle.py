@@ -19,6 +19,14 @@ PDB procedure `plug-in-adastyle-stylize` (Filters > Artistic > AdaIN Style Trans
 
 The result is a NEW layer directly above the source layer (which is never modified), cropped to the
 selection's bounding box, with a layer mask from the selection; one undo step removes it.
+
+PDB procedure `plug-in-adastyle-stylize-layers` (Filters > Artistic > AdaIN: Stylise All Layers…): GIMP's
+layers-as-frames animation convention. Every top-level layer (bottom = first frame) is stylised whole, as
+one sequence whose content statistics are smoothed across the frames (argument `stability`, in frames;
+0 = each frame on its own), so the animation does not flicker; the same frames as `adastyle batch
+--sequence`. The new layers, one per frame and image-sized, go above all the original layers in the same
+order; the originals are never modified; one undo step removes them all. Arguments: as above without
+use-selection, plus `stability`.
 Grey images: the server stylises in colour and GIMP converts the result to grey when it is written into a
 GRAYA layer (the image mode is left alone; convert the image to RGB first to keep the colours).
 """
@@ -33,7 +41,20 @@ if HERE not in sys.path:
     sys.path.insert(0, HERE)  # gimp_rules.py and the adastyle_plugin toolkit installed beside this file
 
 import gi  # noqa: E402
-from gimp_rules import Box, Params, Region, calling_error, from_server, layer_name, read_params, status_of, unavailable  # noqa: E402  # noqa: E402
+from gimp_rules import (  # noqa: E402
+    Box,
+    Params,
+    Region,
+    calling_error,
+    frame_layer_name,
+    frame_layers,
+    from_server,
+    layer_name,
+    read_layers_params,
+    read_params,
+    status_of,
+    unavailable,
+)
 
 from adastyle_plugin import http, pixels, rules, selection  # noqa: E402  (found only after the path insert above)
 from adastyle_plugin.config import SETTINGS_NAME  # noqa: E402
@@ -45,14 +66,18 @@ from gi.repository import Gegl, Gimp, GLib, GObject  # noqa: E402  (after gi.req
 
 __all__ = ["Box", "Params", "Region", "PluginError"]
 PROC_NAME = "plug-in-adastyle-stylize"
+PROC_LAYERS = "plug-in-adastyle-stylize-layers"
 PIXEL_FORMAT = "R'G'B'A u8"  # primed = sRGB-encoded; "RGBA u8" would be linear light
 MASK_FORMAT = "Y u8"
 SETTINGS_PATH = os.path.join(HERE, SETTINGS_NAME)
 
 
 # ---- arguments ----------------------------------------------------------------------------------------
-def add_arguments(procedure: Gimp.Procedure) -> None:
-    """The public scripting interface; names are stable, the dialog shows the nicks."""
+def add_arguments(procedure: Gimp.Procedure, frames: bool = False) -> None:
+    """The public scripting interface; names are stable, the dialog shows the nicks.
+
+    frames: the arguments of "Stylise all layers" (no selection; a stability across the frames).
+    """
     rw = GObject.ParamFlags.READWRITE
     procedure.add_string_argument("style-path", "St_yle image(s)",
                                   f"Style image path(s), several separated by {os.pathsep!r}", "", rw)
@@ -61,8 +86,9 @@ def add_arguments(procedure: Gimp.Procedure) -> None:
                                   rules.ALPHA_MIN, rules.ALPHA_MAX, 1.0, rw)
     procedure.add_string_argument("preserve-color", "_Preserve color",
                                   f"Keep the content's colours: {', '.join(rules.COLOR_MODES)}", "none", rw)
-    procedure.add_boolean_argument("use-selection", "Use the s_election",
-                                   "Stylise only the selection (soft edges kept)", True, rw)
+    if not frames:
+        procedure.add_boolean_argument("use-selection", "Use the s_election",
+                                       "Stylise only the selection (soft edges kept)", True, rw)
     procedure.add_double_argument("scale", "_Brush-stroke scale",
                                   f"Working resolution / canvas ({rules.SCALE_MIN:g} to {rules.SCALE_MAX:g})",
                                   rules.SCALE_MIN, rules.SCALE_MAX, 1.0, rw)
@@ -73,12 +99,18 @@ def add_arguments(procedure: Gimp.Procedure) -> None:
     procedure.add_drawable_argument("style-layer", "S_tyle layer",
                                     "A layer of any open image to use as a style too (after the style files)",
                                     True, rw)
+    if frames:
+        procedure.add_double_argument("stability", "_Stability",
+                                      "Smoothing across frames, in frames (0 = each frame on its own; more = "
+                                      "less flicker)", 0.0, rules.STABILITY_MAX, rules.DEFAULT_STABILITY, rw)
 
 
 # Dialog order: the style sources together. style-path stays first: the dialog's initial focus is on it, so
 # Return accepts the dialog (on the drawable chooser's button it would open the chooser instead).
 DIALOG_FIELDS = ("style-path", "style-layer", "weights", "alpha", "preserve-color", "use-selection", "scale",
                  "server-url")
+LAYERS_DIALOG_FIELDS = ("style-path", "style-layer", "weights", "alpha", "preserve-color", "scale", "stability",
+                        "server-url")
 
 
 # ---- pixels -------------------------------------------------------------------------------------------
@@ -166,6 +198,40 @@ def add_result_layer(image: Gimp.Image, source: Gimp.Layer, region: Region, rgba
     finally:
         image.undo_group_end()
     return layer
+
+
+def read_frame(image: Gimp.Image, layer: Gimp.Layer) -> bytes:
+    """The layer over the whole canvas (image coordinates; transparent where the layer does not reach), so
+    that every frame has the image's size whatever the layer's size and offsets."""
+    ox, oy = layer_offsets(layer)
+    return read_rect(layer.get_buffer(), -ox, -oy, image.get_width(), image.get_height(), PIXEL_FORMAT,
+                     Gegl.AbyssPolicy.NONE)
+
+
+def add_frame_layers(image: Gimp.Image, names: list[str], frames: list[bytes]) -> list[Gimp.Layer]:
+    """Image-sized layers above all others, in frame order (the last frame on top), in ONE undo group;
+    on any failure the layers made so far are removed again."""
+    width, height = image.get_width(), image.get_height()
+    made: list[Gimp.Layer] = []
+    image.undo_group_start()
+    try:
+        for name, rgba in zip(names, frames):
+            layer = Gimp.Layer.new(image, name, width, height, result_image_type(image), 100.0,
+                                   Gimp.LayerMode.NORMAL)
+            image.insert_layer(layer, None, 0)  # on top: each later frame above the earlier ones
+            made.append(layer)
+            buffer = layer.get_buffer()
+            buffer.set(Gegl.Rectangle.new(0, 0, width, height), PIXEL_FORMAT, rgba)
+            buffer.flush()
+            layer.update(0, 0, width, height)
+    except Exception:
+        for layer in made:
+            if layer.get_image() is not None:
+                image.remove_layer(layer)
+        raise
+    finally:
+        image.undo_group_end()
+    return made
 
 
 # ---- server -------------------------------------------------------------------------------------------
@@ -267,18 +333,38 @@ def stylize(conn: http.Client, params: Params, styles: list[str | bytes], rgba: 
     return data
 
 
-# ---- the procedure ------------------------------------------------------------------------------------
+def stylize_frames(conn: http.Client, params: Params, styles: list[str | bytes], frames: list[bytes],
+                   size: tuple[int, int], window: CancelWindow | None) -> list[bytes]:
+    """Raw RGBA of every stylised frame: ONE sequence job on the server (statistics smoothed across frames)."""
+    progress, should_cancel = make_callbacks(window)
+    Gimp.progress_init(f"AdaIN style transfer of {len(frames)} frames…")
+    try:
+        answers = conn.stylize_sequence(frames, styles, size=size, stability=params.stability,
+                                        weights=params.weights, alpha=params.alpha,
+                                        preserve_color=params.preserve_color, scale=params.scale,
+                                        result_format="rgba", progress=progress, should_cancel=should_cancel)
+        for data, headers in answers:
+            pixels.check_answer(data, headers, size[0], size[1])
+    except PluginError as exc:
+        raise from_server(exc) from None
+    Gimp.progress_update(1.0)
+    return [data for data, _ in answers]
+
+
+# ---- the procedures -----------------------------------------------------------------------------------
 def show_dialog(procedure: Gimp.Procedure, config: Gimp.ProcedureConfig) -> bool:
     """The procedure dialog over the arguments; GIMP remembers the values. False = cancelled."""
     gi.require_version("GimpUi", "3.0")
     from gi.repository import GimpUi
 
-    GimpUi.init(PROC_NAME)
+    layers = procedure.get_name() == PROC_LAYERS
+    GimpUi.init(procedure.get_name())
     for name in ("style-path", "weights", "preserve-color", "server-url"):
         if config.get_property(name) is None:  # an empty default comes back as NULL, which GtkEntry rejects
             config.set_property(name, "")
-    dialog = GimpUi.ProcedureDialog.new(procedure, config, "AdaIN Style Transfer")
-    dialog.fill(list(DIALOG_FIELDS))
+    dialog = GimpUi.ProcedureDialog.new(procedure, config,
+                                        "AdaIN: Stylise All Layers" if layers else "AdaIN Style Transfer")
+    dialog.fill(list(LAYERS_DIALOG_FIELDS if layers else DIALOG_FIELDS))
     try:
         return bool(dialog.run())
     finally:
@@ -311,6 +397,51 @@ def stylize_layer(image: Gimp.Image, drawable: Gimp.Drawable, params: Params, in
     return new_layer
 
 
+def stylize_all_layers(image: Gimp.Image, params: Params, interactive: bool) -> list[Gimp.Layer]:
+    """Every top-level layer as a frame of one stabilised sequence; the new layers above the originals."""
+    sources = frame_layers(list(image.get_layers()), params.style_layer)
+    conn = connect(params.server_url)
+    frames = [read_frame(image, layer) for layer in sources]
+    styles: list[str | bytes] = list(params.styles)
+    if params.style_layer is not None:
+        styles.append(style_layer_png(params.style_layer))
+    window = None
+    if interactive:
+        try:
+            window = CancelWindow(f"AdaStyle: stylising {len(frames)} frames…")
+        except Exception:  # noqa: BLE001 - no display or GTK trouble: GIMP's progress bar still works
+            window = None
+    try:
+        results = stylize_frames(conn, params, styles, frames, (image.get_width(), image.get_height()), window)
+    finally:
+        if window is not None:
+            window.close()
+    names = [frame_layer_name(layer.get_name(), params.style_names, params.preserve_color) for layer in sources]
+    made = add_frame_layers(image, names, results)
+    Gimp.displays_flush()
+    return made
+
+
+def run_layers(procedure: Gimp.Procedure, run_mode: Gimp.RunMode, image: Gimp.Image,
+               _drawables: list[Gimp.Drawable], config: Gimp.ProcedureConfig, _data: object) -> Gimp.ValueArray:
+    """The PDB entry point of "Stylise all layers" (the selected layers do not matter: all are frames)."""
+    interactive = run_mode == Gimp.RunMode.INTERACTIVE
+    if interactive and not show_dialog(procedure, config):
+        return procedure.new_return_values(Gimp.PDBStatusType.CANCEL, GLib.Error())
+    Gegl.init(None)
+    try:
+        stylize_all_layers(image, read_layers_params(config.get_property), interactive)
+    except PluginError as exc:
+        status = getattr(Gimp.PDBStatusType, status_of(exc))
+        return procedure.new_return_values(status, GLib.Error(exc.message))
+    except Exception as exc:  # noqa: BLE001 - a bug or an API surprise: an error status with a message, not a crash
+        return procedure.new_return_values(Gimp.PDBStatusType.EXECUTION_ERROR,
+                                           GLib.Error(f"AdaIN Stylise All Layers failed: {type(exc).__name__}: {exc}"))
+    finally:
+        Gimp.progress_end()
+    return procedure.new_return_values(Gimp.PDBStatusType.SUCCESS, GLib.Error())
+
+
 def run(procedure: Gimp.Procedure, run_mode: Gimp.RunMode, image: Gimp.Image, drawables: list[Gimp.Drawable],
         config: Gimp.ProcedureConfig, _data: object) -> Gimp.ValueArray:
     """The PDB entry point: every failure becomes an error status with a message; the image stays as it was."""
@@ -335,15 +466,17 @@ def run(procedure: Gimp.Procedure, run_mode: Gimp.RunMode, image: Gimp.Image, dr
 
 
 class AdaStyle(Gimp.PlugIn):
-    """Registers the one procedure."""
+    """Registers the two procedures: one layer, and all layers as the frames of an animation."""
 
     def do_query_procedures(self) -> list[str]:
-        return [PROC_NAME]
+        return [PROC_NAME, PROC_LAYERS]
 
     def do_set_i18n(self, _name: str) -> bool:
         return False
 
     def do_create_procedure(self, name: str) -> Gimp.Procedure:
+        if name == PROC_LAYERS:
+            return self._create_layers_procedure(name)
         procedure = Gimp.ImageProcedure.new(self, name, Gimp.PDBProcType.PLUGIN, run, None)
         procedure.set_image_types("RGB*, GRAY*")
         procedure.set_sensitivity_mask(Gimp.ProcedureSensitivityMask.DRAWABLE)
@@ -358,6 +491,24 @@ class AdaStyle(Gimp.PlugIn):
             name)
         procedure.set_attribution("AdaStyle", "AdaStyle contributors (MIT)", "2025")
         add_arguments(procedure)
+        return procedure
+
+    def _create_layers_procedure(self, name: str) -> Gimp.Procedure:
+        procedure = Gimp.ImageProcedure.new(self, name, Gimp.PDBProcType.PLUGIN, run_layers, None)
+        procedure.set_image_types("RGB*, GRAY*")
+        mask = Gimp.ProcedureSensitivityMask
+        procedure.set_sensitivity_mask(mask.DRAWABLE | mask.DRAWABLES | mask.NO_DRAWABLES)
+        procedure.set_menu_label("AdaIN: Stylise All Layers…")
+        procedure.add_menu_path("<Image>/Filters/Artistic")
+        procedure.set_documentation(
+            "AdaIN style transfer of every layer, as the frames of an animation",
+            "Stylises every top-level layer (layers as frames, the bottom one first) as one sequence whose "
+            "statistics are smoothed across the frames, so the animation does not flicker. The new layers, "
+            "one per frame, go above the original layers in the same order; the originals are not changed; "
+            "one undo step removes them. Needs the AdaStyle server.",
+            name)
+        procedure.set_attribution("AdaStyle", "AdaStyle contributors (MIT)", "2025")
+        add_arguments(procedure, frames=True)
         return procedure
 
 

@@ -42,6 +42,7 @@ class Params:
     use_selection: bool
     scale: float
     server_url: str
+    stability: float = 0.0  # "Stylise all layers": smoothing across the frames (layers)
 
     @property
     def style_names(self) -> List[str]:
@@ -101,6 +102,32 @@ def read_params(get: Callable[[str], Any]) -> Params:
     return Params(styles=styles, style_layer=style_layer, weights=weights, alpha=alpha, preserve_color=preserve,
                   use_selection=bool(get("use-selection")), scale=scale,
                   server_url=(get("server-url") or "").strip())
+
+
+def read_layers_params(get: Callable[[str], Any]) -> Params:
+    """The arguments of "Stylise all layers": those of the one-layer procedure without the selection
+    (every layer is stylised whole), plus the stability across frames."""
+    params = read_params(lambda name: False if name == "use-selection" else get(name))
+    try:
+        params.stability = rules.check_stability(float(get("stability")))
+    except RuleError as exc:
+        raise calling_error(exc.message) from None
+    return params
+
+
+def frame_layers(top_level: List[Any], style_layer: Any = None) -> List[Any]:
+    """The frames of a layers-as-frames animation, in playback order: the image's top-level layers from the
+    bottom (GIMP's first frame) up; a style layer of the same image is a style, not a frame."""
+    frames = [layer for layer in reversed(top_level) if layer is not style_layer]
+    if not frames:
+        raise calling_error("The image has no layers to stylise besides the style layer")
+    return frames
+
+
+def frame_layer_name(original: str, styles: List[str], preserve_color: str) -> str:
+    """'Frame 2 (100ms) - castle (AdaIN)': the frame's name first, so animation timing tags such as
+    '(100ms)' or '(replace)' still apply to the stylised frame."""
+    return f"{original} - {layer_name(styles, preserve_color)}"
 
 
 def layer_name(styles: List[str], preserve_color: str) -> str:

@@ -1,0 +1,122 @@
+"""A stabilised frame sequence run by one Stylizer: measure every frame, smooth, stylise each frame.
+
+Why: the plug-ins send the frames of an animation (GIMP's layers-as-frames, Krita's keyframes) as one
+request, and must get the same frames as `adastyle batch --sequence` would make of them: the same
+measurement (`Stylizer.measure_request`), the same smoothing (`batch.stability.smooth_measured`), the
+same stylisation with the smoothed statistics (`Stylizer.run(..., content_stats=)`). Nothing is
+implemented twice; this module only orders the steps for one process, with progress and cancel
+between frames, where the batch job orders them for backends and files.
+"""
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from PIL import Image
+
+from adastyle.batch.stability import smooth_measured
+from adastyle.content_stats import ContentStats
+from adastyle.errors import Cancelled
+from adastyle.imageio import ImageLike
+from adastyle.request import RequestError, StylizeRequest
+from adastyle_plugin import rules
+from adastyle_plugin.errors import RuleError
+
+if TYPE_CHECKING:
+    from adastyle.engine import Stylizer
+
+DEFAULT_STABILITY = rules.DEFAULT_STABILITY  # frames; the default of `adastyle batch --stability` too
+MAX_FRAMES = 256         # frames one request may carry
+MEASURE_SHARE = 0.25     # measuring a frame (encoder only) costs about a quarter of stylising it
+
+
+@dataclass(frozen=True, eq=False)
+class SequenceRequest:
+    """The frames of one animation and how to stylise them; made once, checked once.
+
+    frames: one StylizeRequest per frame, in playback order, all with the same size and options (only the
+    content differs); stability: the smoothing window's standard deviation in frames (0 = each frame on
+    its own statistics).
+    """
+
+    frames: tuple[StylizeRequest, ...]
+    stability: float = DEFAULT_STABILITY
+
+    def __post_init__(self) -> None:
+        if not self.frames:
+            raise RequestError("a sequence needs at least one frame")
+        if len(self.frames) > MAX_FRAMES:
+            raise RequestError(f"a sequence may have at most {MAX_FRAMES} frames, got {len(self.frames)}")
+        try:
+            object.__setattr__(self, "stability", rules.check_stability(self.stability))
+        except RuleError as exc:
+            raise RequestError(exc.message) from None
+        size = self.frames[0].content.size
+        for i, f in enumerate(self.frames):
+            if f.content.size != size:
+                raise RequestError(f"all frames must have the same size: frame 0 is {size[0]}x{size[1]}, "
+                                   f"frame {i} is {f.content.width}x{f.content.height}")
+
+    @classmethod
+    def of(cls, frames: Sequence[ImageLike], styles: Sequence[ImageLike] | ImageLike,
+           stability_frames: float = DEFAULT_STABILITY, **options: object) -> SequenceRequest:
+        """Frames with one set of StylizeRequest options (styles, weights, alpha, mask, ...)."""
+        if not frames:
+            raise RequestError("a sequence needs at least one frame")
+        if len(frames) > MAX_FRAMES:
+            raise RequestError(f"a sequence may have at most {MAX_FRAMES} frames, got {len(frames)}")
+        return cls(tuple(StylizeRequest(f, styles, **options) for f in frames), stability_frames)  # type: ignore[arg-type]
+
+    @property
+    def size(self) -> tuple[int, int]:
+        return self.frames[0].content.size
+
+    @property
+    def work_pixels(self) -> float:
+        """Pixels the engine works on over all frames (what pixel limits are checked against)."""
+        return sum(f.work_pixels for f in self.frames)
+
+
+def run_sequence(stylizer: Stylizer, seq: SequenceRequest, progress: Callable[[float], None] | None = None,
+                 cancel: Callable[[], bool] | None = None,
+                 on_frame: Callable[[int, Image.Image], None] | None = None) -> list[Image.Image] | None:
+    """Stylise every frame with smoothed content statistics; Cancelled between frames when `cancel` says so.
+
+    progress: 0..1 over the whole sequence (measuring weighs MEASURE_SHARE of stylising per frame).
+    on_frame(i, image): called as each frame is finished; given, the images are not kept (None is
+    returned), so a long sequence holds one result at a time.
+    """
+    n = len(seq.frames)
+    measuring = seq.stability > 0 and n > 1
+    total = n * (1 + (MEASURE_SHARE if measuring else 0))
+    done = 0.0
+
+    def report(extra: float = 0.0) -> None:
+        if progress is not None:
+            progress(min(1.0, (done + extra) / total))
+
+    def check() -> None:
+        if cancel is not None and cancel():
+            raise Cancelled("cancelled")
+
+    stats: list[ContentStats | None] = [None] * n
+    if measuring:
+        measured: list[ContentStats | None] = []
+        for req in seq.frames:
+            check()
+            measured.append(stylizer.measure_request(req, cancel))
+            done += MEASURE_SHARE
+            report()
+        stats = smooth_measured(measured, seq.stability)
+    out: list[Image.Image] = []
+    for i, req in enumerate(seq.frames):
+        check()
+        image = stylizer.run(req, lambda f: report(f), cancel, stats[i])
+        done += 1
+        report()
+        if on_frame is not None:
+            on_frame(i, image)
+        else:
+            out.append(image)
+    return None if on_frame is not None else out

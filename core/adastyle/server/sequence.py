@@ -1,0 +1,102 @@
+"""POST /v1/sequence: the frames of an animation as ONE job, stylised with smoothed content statistics.
+
+Why one job: the frames must be measured together before any is stylised (temporal stability), so they
+travel together; in the queue they are one entry, whose progress is frames done / frames, which can be
+cancelled between frames, and whose per-frame results (GET /v1/jobs/{id}/result?frame=i) count against
+the same byte budget as any result. The options (styles, mask, weights, alpha, ...) are parsed by the
+one form parser, `forms.parse_job`, with the first frame as its content; the other frames are decoded
+the same way and must have the first one's size.
+"""
+from __future__ import annotations
+
+import dataclasses
+import io
+from typing import TYPE_CHECKING
+
+from PIL import Image
+from starlette.datastructures import FormData, UploadFile
+
+from adastyle.errors import UserError
+from adastyle.sequence import DEFAULT_STABILITY, MAX_FRAMES, SequenceRequest
+from adastyle.server.budget import ByteBoundedStore
+from adastyle.server.errors import ApiError
+from adastyle.server.forms import (
+    JobForm,
+    Reservation,
+    _number,
+    checked_header_size,
+    decode_raw,
+    decode_within,
+    parse_job,
+)
+
+if TYPE_CHECKING:
+    from adastyle.server.app import ServerSettings
+
+MAX_FORM_FILES = MAX_FRAMES + 8  # the frames, up to 4 styles and a mask
+
+
+def frame_uploads(form: FormData) -> list[UploadFile | str]:
+    """frame_0, frame_1, ... up to the first missing index; 422 when there are none or too many."""
+    frames: list[UploadFile | str] = []
+    while (item := form.get(f"frame_{len(frames)}")) is not None:
+        frames.append(item)
+        if len(frames) > MAX_FRAMES:
+            raise ApiError(413, "too_many_frames", f"a sequence may have at most {MAX_FRAMES} frames")
+    if not frames:
+        raise ApiError(422, "missing_field", "upload the frames in the fields frame_0, frame_1, ... "
+                                             "(at least one)")
+    return frames
+
+
+async def parse_sequence(form: FormData, style_store: ByteBoundedStore[Image.Image], settings: ServerSettings,
+                         reservation: Reservation) -> JobForm:
+    """The job's SequenceRequest (all frames decoded) and result format, or ApiError.
+
+    The whole sequence is sized before anything is decoded: by the width and height fields for raw
+    frames, by each file's header otherwise. Its working pixels (all frames x scale^2) must fit
+    max_pixels, the most one request may make the engine work on; its decoded pixels are taken from
+    the queue's budget like any job's.
+    """
+    frames = frame_uploads(form)
+    for i, item in enumerate(frames):
+        if not isinstance(item, UploadFile):
+            raise ApiError(400, "invalid_image", f"frame_{i} must be an uploaded file")
+    raw = str(form.get("content_format") or "encoded") == "rgba"
+    data = [await item.read() for item in frames]  # type: ignore[union-attr]
+    if raw:
+        width, height = _number(form, "width", 0, int), _number(form, "height", 0, int)
+        sizes = [(width, height)] * len(frames)
+    else:
+        sizes = [checked_header_size(d, f"frame_{i}") for i, d in enumerate(data)]
+    for i, size in enumerate(sizes):
+        if size != sizes[0]:
+            raise ApiError(422, "frame_size_mismatch", f"all frames must have the same size: frame_0 is "
+                                                       f"{sizes[0][0]}x{sizes[0][1]}, frame_{i} is {size[0]}x{size[1]}")
+    scale = _number(form, "scale", 1.0)
+    total = sum(w * h for w, h in sizes) * (scale * scale if scale > 0 else 1.0)
+    if total > settings.max_pixels:
+        raise ApiError(413, "image_too_large",
+                       f"the sequence is {len(frames)} frames of {sizes[0][0]}x{sizes[0][1]} = {total:,.0f} working "
+                       f"pixels (frames x scale^2), over the limit of {settings.max_pixels:,} for one request; "
+                       f"send fewer frames at a time or smaller ones")
+    stability = _number(form, "stability", DEFAULT_STABILITY)
+
+    # The options and frame 0 through the one form parser (frame 0 stands in as its content).
+    first = FormData([(k, v) for k, v in form.multi_items() if not k.startswith("frame_") and k != "content"]
+                     + [("content", UploadFile(io.BytesIO(data[0]), filename="frame_0"))])
+    parsed = await parse_job(first, style_store, settings, reservation)
+    frames = [parsed.request]
+    for i, d in enumerate(data[1:], start=1):
+        if raw:
+            reservation.take(sizes[i][0] * sizes[i][1], f"frame_{i}")
+            content = decode_raw(d, sizes[i][0], sizes[i][1], 4, f"frame_{i}", settings.max_pixels)
+        else:
+            content = await decode_within(d, f"frame_{i}", settings.max_pixels, reservation)
+        data[i] = b""
+        frames.append(dataclasses.replace(parsed.request, content=content))  # the same options, checked again
+    try:
+        sequence = SequenceRequest(tuple(frames), stability)
+    except UserError as exc:
+        raise ApiError(422, "invalid_parameter", exc.message or str(exc)) from None
+    return JobForm(sequence, parsed.result_format)  # type: ignore[arg-type]  (the queue takes either request)
