@@ -12,6 +12,10 @@ Two GIMP sessions:
      is no undo procedure, only undo groups), so a real Ctrl+Z / Ctrl+Y goes to the image window with
      xdotool; the interactive dialog is accepted with Return and the progress window's Cancel is tested.
 
+A third session (tests/realapp/gimp/batch_layers.py) runs "Stylise all layers" on a 3-layer image (layers
+as frames) and once with the server down; pytest compares the new layers with the server's own stabilised
+sequence of the same frames.
+
 Not root, or no debootstrap/chroot: skipped, except in CI (CI=true), where it fails.
 Images written to test-artifacts/gimp/.
 """
@@ -28,7 +32,9 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pytest
+from PIL import Image
 from realapp_common import build_chroot, chroot_run, real_server, unavailable
 from server_fixture import free_port
 
@@ -80,8 +86,9 @@ def install_plugin(root: Path, server: dict[str, str]) -> None:
     subprocess.run(["chown", "-R", ARTIST, str(root / HOME_IN.lstrip("/") / ".config")], check=True)
 
 
-def stage_test_dir(root: Path, cases: list[dict[str, Any]]) -> Path:
-    """Images, batch scripts and job.json in the artist's home; returns the host path of that folder."""
+def stage_test_dir(root: Path, cases: list[dict[str, Any]], **job: Any) -> Path:
+    """Images, batch scripts and job.json (cases, plus `job`'s keys) in the artist's home; returns the host
+    path of that folder."""
     test_dir = root / TEST_DIR_IN.lstrip("/")
     shutil.rmtree(test_dir, ignore_errors=True)
     (test_dir / "out").mkdir(parents=True)
@@ -93,7 +100,7 @@ def stage_test_dir(root: Path, cases: list[dict[str, Any]]) -> Path:
         shutil.copy(image, test_dir / "in" / "style" / image.name)
     for script in SCRIPTS.glob("*.py"):
         shutil.copy(script, test_dir / script.name)
-    (test_dir / "job.json").write_text(json.dumps({"plugin_dir": PLUGIN_DIR_IN, "cases": cases}, indent=1))
+    (test_dir / "job.json").write_text(json.dumps({"plugin_dir": PLUGIN_DIR_IN, "cases": cases, **job}, indent=1))
     subprocess.run(["chown", "-R", ARTIST, str(test_dir)], check=True)
     return test_dir
 
@@ -232,3 +239,53 @@ def test_gimp_plugin_in_real_gimp(chroot_root: Path, server: dict[str, str]) -> 
     print(f"console session {console_s:.0f} s, GUI session {time.time() - started:.0f} s; "
           f"commands: {shlex.join(batch_args('batch_stylize.py'))}")
     check_gui_results(gui)
+
+
+def test_stylise_all_layers_in_real_gimp(chroot_root: Path, server: dict[str, str]) -> None:
+    """A 3-layer image (layers as frames) gets 3 stylised layers on top, in frame order; the 3 originals are
+    unchanged; the new layers are the server's stabilised sequence of those frames (within 1 level)."""
+    from adastyle.batch.flicker import pan_clip
+    from adastyle_plugin.http import Client
+
+    if not (SHARED / "eval-dev" / "content").is_dir():
+        unavailable("GIMP", f"test images not found in {SHARED / 'eval-dev'}")
+    install_plugin(chroot_root, server)
+    frames = pan_clip(Image.open(SHARED / "eval-dev" / "content" / "china.jpg"), 3, (256, 192), 8)
+    style = f"{TEST_DIR_IN}/in/style/{STYLES[0]}"
+    test_dir = stage_test_dir(chroot_root, [], frames=len(frames), style_path=style,
+                              down_url=f"http://127.0.0.1:{free_port()}")
+    (test_dir / "in" / "frames").mkdir()
+    for i, f in enumerate(frames):
+        Image.fromarray(f).save(test_dir / "in" / "frames" / f"frame_{i}.png")
+    subprocess.run(["chown", "-R", ARTIST, str(test_dir)], check=True)
+    started = time.time()
+    proc = run_gimp(["gimp-console-3.0", *batch_args("batch_layers.py")], server)
+    result = collect(test_dir, proc, "layers")
+    print(f"Stylise all layers: GIMP session {time.time() - started:.0f} s")
+
+    styled = result["styled"]
+    assert styled["status"] == "success", styled
+    names_before = [name for name, _ in styled["before"]]
+    assert names_before == ["Frame 3", "Frame 2", "Frame 1"]
+    new = styled["new"]
+    assert [n["name"] for n in new] == [f"Frame {i} - {Path(STYLES[0]).stem} (AdaIN)" for i in (3, 2, 1)], new
+    assert styled["after"][3:] == styled["before"], "the original layers changed (pixels, names or order)"
+    assert all(n["size"] == styled["canvas"] and n["offsets"] == [0, 0] for n in new), new
+
+    # The server's own sequence of the same frames: GIMP sent them in playback order and wrote each back
+    # to its own layer.
+    api = Client(url=server["url"], token=server["token"], timeout=120)
+    rgba = [Image.fromarray(f).convert("RGBA").tobytes() for f in frames]
+    expected = api.stylize_sequence(rgba, [str(test_dir / "in" / "style" / STYLES[0])], size=(256, 192),
+                                    stability=2.0, result_format="rgba")
+    for k, (data, _) in enumerate(reversed(expected)):  # new layers top first: the last frame first
+        got = np.frombuffer((test_dir / "out" / new[k]["file"]).read_bytes(), np.uint8).astype(int)
+        want = np.frombuffer(data, np.uint8).astype(int)
+        assert got.shape == want.shape
+        assert np.abs(got - want).max() <= 1, f"{new[k]['name']}: differs from the server's frame"
+        original = np.asarray(Image.fromarray(frames[len(frames) - 1 - k]).convert("RGBA")).reshape(-1).astype(int)
+        assert np.abs(got - original).mean() > 10, f"{new[k]['name']} is not stylised"
+
+    down = result["down"]
+    assert down["status"] != "success" and "adastyle serve --background" in down["message"], down
+    assert down["after"] == down["before"], "a failed run changed the image"
