@@ -187,3 +187,84 @@ def test_cancel_and_failures(style) -> None:
     assert c.job_failed("http://a", JobCancelled("cancelled")) == ("Cancelled.", False)
     message, is_error = c.job_failed("http://a", ServerUnavailable("cannot reach the AdaStyle server at http://a"))
     assert is_error and message.startswith("Server not connected") and c.connection is C.NOT_RUNNING
+
+
+# ---- Apply to all frames: every keyframe of an animated layer ----------------------------------------------
+def animated_doc(times=(0, 2, 5)) -> tuple:
+    doc = K.Document(2, 1)
+    below = doc.add(K.Node("below", 2, 1))
+    source = doc.add(K.Node("walk", 2, 1).animate({t: bgra(2, 1, bytes([t, 0, 0, 255])) for t in times}))
+    doc.add(K.Node("top", 2, 1))
+    return doc, below, source
+
+
+def test_read_frames_spec_reads_every_keyframe_whole_in_time_order(style) -> None:
+    doc, _, source = animated_doc()
+    doc.setCurrentTime(3)
+    spec = layers.read_frames_spec(doc, source, [style], stability=3.0)
+    assert spec.times == [0, 2, 5] and spec.size == (2, 1) and spec.stability == 3.0
+    assert spec.frames == [bytes([0, 0, t, 255]) * 2 for t in (0, 2, 5)]  # BGRA became RGBA, per keyframe
+    assert spec.name == "walk - castle (AdaIN)"
+    assert spec.request_kwargs()["size"] == (2, 1) and spec.request_kwargs()["result_format"] == "rgba"
+    assert doc.time == 3, "reading must not move the document's time"
+
+
+def test_frames_of_a_still_layer_or_a_bad_stability_are_refused(style) -> None:
+    doc = K.Document(2, 1)
+    still = doc.add(K.Node("still", 2, 1))
+    with pytest.raises(PluginError, match="'still' is not animated"):
+        layers.read_frames_spec(doc, still, [style])
+    doc, _, source = animated_doc()
+    with pytest.raises(PluginError, match="stability must be between 0"):
+        layers.read_frames_spec(doc, source, [style], stability=-1.0)
+
+
+def test_write_frames_makes_an_animated_layer_with_the_same_keyframe_times(style) -> None:
+    doc, below, source = animated_doc()
+    before = {t: bytes(px) for t, px in source.keys.items()}
+    doc.setCurrentTime(4)
+    spec = layers.read_frames_spec(doc, source, [style])
+    styled = [bgra(2, 1, bytes([9, 9, t, 255])) for t in spec.times]
+    layer = layers.write_frames(doc, source, spec, styled)
+    assert [n.name() for n in doc.root.children] == ["below", "walk", "walk - castle (AdaIN)", "top"]
+    assert layer.animated() and sorted(layer.keys) == [0, 2, 5]
+    assert {t: bytes(px) for t, px in layer.keys.items()} == dict(zip(spec.times, styled))
+    assert {t: bytes(px) for t, px in source.keys.items()} == before and source.writes == 0
+    assert below.writes == 0 and doc.time == 4, "the document's time is set back"
+    with pytest.raises(PluginError, match="2 stylised frames for 3 keyframes"):
+        layers.write_frames(doc, source, spec, styled[:2])
+
+
+def test_run_frames_job_sends_one_sequence_and_gives_krita_pixels(style) -> None:
+    doc, _, source = animated_doc((0, 1))
+    spec = layers.read_frames_spec(doc, source, [style])
+
+    class Api:
+        def stylize_sequence(self, frames, styles, **kw):
+            self.sent = (frames, styles, kw)
+            return [(bytes([1, 2, 3, 255]) * 2, {"x-width": "2", "x-height": "1"})] * len(frames)
+
+    api = Api()
+    assert logic.run_frames_job(api, spec) == [bytes([3, 2, 1, 255]) * 2] * 2  # RGBA back to BGRA
+    assert api.sent[0] == spec.frames and api.sent[1] == [style] and api.sent[2]["stability"] == 2.0
+    api.stylize_sequence = lambda frames, styles, **kw: [(bytes(4 * 2), {"x-width": "2", "x-height": "1"})]
+    with pytest.raises(PluginError, match="1 frames for 2"):
+        logic.run_frames_job(api, spec)
+
+
+def test_a_frames_job_is_reported_as_keyframes(style) -> None:
+    now = [10.0]
+    c = controller.Controller(clock=lambda: now[0])
+    doc, _, source = animated_doc()
+    spec = layers.read_frames_spec(doc, source, [style])
+    assert c.job_started(spec, (doc, source)) == "Stylising 3 keyframes of 2x1 px…"
+    now[0] = 14.0
+    assert c.job_done("http://a", spec.name, spec) == \
+        "Applied to 3 keyframes in 4.0 s: new animated layer 'walk - castle (AdaIN)'."
+
+
+def test_the_stability_setting_round_trips() -> None:
+    stored = logic.Settings(stability=3.5).dump()
+    assert logic.Settings.load(lambda key, default: stored.get(key, default)).stability == 3.5
+    assert logic.Settings.load(lambda key, default: {"stability": "900"}.get(key, default)).stability == 100.0
+    assert logic.Settings.load(lambda key, default: default).stability == 2.0

@@ -19,6 +19,44 @@ class Node:
         self.children: list[Node] = []
         self.locked = False
         self.writes = 0
+        self.keys: dict[int, bytearray] | None = None  # keyframes (time -> pixels) of an animated layer
+
+    # ---- animation: `data` is the keyframe shown at the document's time (held until the next one) ----------
+    def animate(self, keys: dict[int, bytes]) -> Node:
+        """Test helper: make this an animated layer with these keyframes, showing time 0."""
+        self.keys = {t: bytearray(px) for t, px in keys.items()}
+        self.show(0)
+        return self
+
+    def show(self, time: int) -> None:
+        if self.keys:
+            held = [t for t in self.keys if t <= time]
+            self.data = self.keys[max(held) if held else min(self.keys)]
+
+    def animated(self) -> bool:
+        return self.keys is not None
+
+    def hasKeyframeAtTime(self, time: int) -> bool:  # noqa: N802
+        return self.keys is not None and time in self.keys
+
+    def pixelDataAtTime(self, x: int, y: int, w: int, h: int, time: int) -> bytes:  # noqa: N802
+        shown = self.data
+        self.show(time)
+        try:
+            return self.pixelData(x, y, w, h)
+        finally:
+            self.data = shown
+
+    def duplicate(self) -> Node:
+        copy = Node(self._name, self.w, self.h, bytes(self.data), self._type, self.model, self.depth)
+        if self.keys is not None:
+            copy.keys = {t: bytearray(px) for t, px in self.keys.items()}
+            shown = next(t for t, px in self.keys.items() if px is self.data)
+            copy.data = copy.keys[shown]
+        return copy
+
+    def setName(self, name: str) -> None:  # noqa: N802
+        self._name = name
 
     def name(self) -> str:
         return self._name
@@ -113,6 +151,9 @@ class Document:
         self._selection = selection
         self.active: Node | None = None
         self.refreshed = 0
+        self.time = 0
+        self.clip_end = 10  # the animation's last frame
+        self.times_shown: list[int] = []
 
     def add(self, node: Node) -> Node:
         self.root.addChildNode(node, self.root.children[-1] if self.root.children else None)
@@ -150,6 +191,25 @@ class Document:
 
     def setActiveNode(self, node: Node) -> None:  # noqa: N802
         self.active = node
+
+    def currentTime(self) -> int:  # noqa: N802
+        return self.time
+
+    def setCurrentTime(self, time: int) -> None:  # noqa: N802
+        """Every animated layer shows its keyframe at `time` (Krita switches the whole image)."""
+        self.time = time
+        self.times_shown.append(time)
+        stack = list(self.root.children)
+        while stack:
+            n = stack.pop()
+            n.show(time)
+            stack += n.children
+
+    def fullClipRangeEndTime(self) -> int:  # noqa: N802
+        return self.clip_end
+
+    def playBackEndTime(self) -> int:  # noqa: N802
+        return self.clip_end
 
 
 class _Timer:

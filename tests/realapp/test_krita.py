@@ -43,6 +43,7 @@ SELECTION = [96, 64, 224, 160]  # x, y, w, h on a 512x384 image: small enough to
 FEATHER = 6  # px: the soft edge must reach the new layer as partial alpha
 KRITA_TIMEOUT = 300  # Krita itself (timeout inside the chroot); a cached run takes about 20 s
 LOCK_WAIT = 600      # chroot.sh runs one session at a time
+FRAME_STEP = 2       # the animated layer's keyframes are at 0, 2, 4
 
 
 def _krita_present(root: Path) -> str | None:
@@ -107,6 +108,13 @@ def install(root: Path, server: Dict[str, str]) -> Path:
     return pykrita
 
 
+def animation_frames() -> List[Any]:
+    """3 frames of a slow pan over a photo, the canvas's size: the keyframes of the animated layer."""
+    from adastyle.batch.flicker import pan_clip
+
+    return pan_clip(Image.open(EXAMPLES / "content-coffee.jpg"), 3, (512, 384), 12)
+
+
 def stage(root: Path) -> Path:
     """Content (512x384, opaque), style and the harness config in the artist's home."""
     test_dir = root / TEST_DIR_IN.lstrip("/")
@@ -114,8 +122,11 @@ def stage(root: Path) -> Path:
     (test_dir / "out").mkdir(parents=True)
     Image.open(EXAMPLES / "content-coffee.jpg").convert("RGB").resize((512, 384)).save(test_dir / "content.png")
     shutil.copy(EXAMPLES / "style-goldfish.jpg", test_dir / "goldfish.jpg")
+    for i, frame in enumerate(animation_frames()):
+        Image.fromarray(frame).save(test_dir / f"frame-{i}.png")
     config = {"content": f"{TEST_DIR_IN}/content.png", "style": f"{TEST_DIR_IN}/goldfish.jpg",
-              "selection": SELECTION, "feather": FEATHER, "out": f"{TEST_DIR_IN}/out"}
+              "selection": SELECTION, "feather": FEATHER, "out": f"{TEST_DIR_IN}/out",
+              "frames": [f"{TEST_DIR_IN}/frame-{i}.png" for i in range(3)], "frame_step": FRAME_STEP}
     (test_dir / "config.json").write_text(json.dumps(config, indent=1))
     subprocess.run(["chown", "-R", ARTIST, str(test_dir)], check=True)
     return test_dir
@@ -232,3 +243,36 @@ def test_a_dead_server_is_reported_and_start_is_offered(checks) -> None:
 def test_other_colour_depths_are_refused_in_the_status_line(checks) -> None:
     sixteen = checks["sixteen_bit"]
     assert sixteen["depth"] == "U16" and "RGBA/U16" in sixteen["status"] and "8-bit" in sixteen["status"], sixteen
+
+
+def test_apply_to_all_frames_makes_an_animated_layer_with_the_same_keyframes(checks, server) -> None:
+    """3 keyframes in, a new animated layer with keyframes at the same 3 times out, the source untouched; each
+    new keyframe is the server's stabilised sequence frame of the source's keyframe (within 1 level)."""
+    import numpy as np
+
+    from adastyle_plugin.http import Client
+
+    assert checks["frames_import"]["ok"] and len(checks["frames_import"]["added"]) == 1, checks["frames_import"]
+    a = checks["all_frames"]
+    assert a["cancel"] == {"status": "Cancelled.", "layers_unchanged": True}, a["cancel"]
+    assert a["started"] and a["done"] and a["status"].startswith("Applied to 3 keyframes"), a
+    assert a["source_keys"] == [0, FRAME_STEP, 2 * FRAME_STEP], a
+    assert a["new_type"] == "paintlayer" and a["new_animated"] and a["new_keys"] == a["source_keys"], a
+    assert a["new_name"].endswith("goldfish (AdaIN)"), a
+    assert a["source_unchanged"], "the source layer's keyframes changed"
+    assert 100 in a["progress_seen"] and any(0 < v < 100 for v in a["progress_seen"]), a["progress_seen"]
+
+    def rgba(path: Path) -> bytes:
+        b = bytearray(path.read_bytes())
+        b[0::4], b[2::4] = b[2::4], b[0::4]
+        return bytes(b)
+
+    source = [rgba(ARTIFACTS / f"frames-source-{t}.bgra") for t in a["source_keys"]]
+    api = Client(url=server["url"], token=server["token"], timeout=120)
+    expected = api.stylize_sequence(source, [str(EXAMPLES / "style-goldfish.jpg")], size=(512, 384),
+                                    stability=2.0, result_format="rgba")
+    for t, (want, _) in zip(a["source_keys"], expected):
+        got = np.frombuffer(rgba(ARTIFACTS / f"frames-new-{t}.bgra"), np.uint8).astype(int)
+        src = np.frombuffer(rgba(ARTIFACTS / f"frames-source-{t}.bgra"), np.uint8).astype(int)
+        assert np.abs(got - np.frombuffer(want, np.uint8).astype(int)).max() <= 1, f"keyframe {t}"
+        assert np.abs(got - src).mean() > 10, f"keyframe {t} is not stylised"

@@ -1,4 +1,5 @@
-"""AdaStyle for Krita: the "AdaIN Style" docker, two menu actions, and `apply_style` for scripts.
+"""AdaStyle for Krita: the "AdaIN Style" docker, three menu actions, and `apply_style` /
+`apply_style_to_frames` for scripts.
 
 Installed by `adastyle install-plugin krita`, which also puts the standard-library plug-in toolkit
 (`adastyle_plugin`) beside this package and a settings file naming the server in it. Nothing here
@@ -11,11 +12,12 @@ from typing import Any
 from krita import DockWidgetFactory, DockWidgetFactoryBase, Extension, Krita
 
 from .docker import DOCKERS, AdaStyleDocker
-from .layers import apply_style, make_client
+from .layers import apply_style, apply_style_to_frames, make_client
 from .logic import PREVIEW_NAME, PluginError
 from .qt import same_qobject
 
-__all__ = ["DOCKER_ID", "PREVIEW_NAME", "AdaStyleDocker", "PluginError", "apply_style", "docker_for", "make_client"]
+__all__ = ["DOCKER_ID", "PREVIEW_NAME", "AdaStyleDocker", "PluginError", "apply_style", "apply_style_to_frames",
+           "docker_for", "make_client"]
 
 DOCKER_ID = "adastyle_docker"
 
@@ -38,7 +40,8 @@ class AdaStyleExtension(Extension):
 
     def createActions(self, window: Any) -> None:
         for name, text, method in (("adastyle_preview", "AdaIN Style: Preview", "preview"),
-                                   ("adastyle_apply", "AdaIN Style: Apply", "apply")):
+                                   ("adastyle_apply", "AdaIN Style: Apply", "apply"),
+                                   ("adastyle_apply_frames", "AdaIN Style: Apply to All Frames", "apply_frames")):
             action = window.createAction(name, text, "tools/scripts")
             action.triggered.connect(lambda *_, w=window, m=method: self._run(w, m))
 

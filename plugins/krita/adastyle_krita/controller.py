@@ -7,11 +7,12 @@ from __future__ import annotations
 
 import enum
 import time
-from typing import Any, Dict, Optional, Tuple
+from typing import Any, Dict, Optional, Tuple, Union
 
 from adastyle_plugin.errors import JobCancelled, ServerUnavailable
+from adastyle_plugin.rules import plural
 
-from .logic import JobSpec, friendly_error
+from .logic import FramesSpec, JobSpec, friendly_error
 
 
 class Connection(enum.Enum):
@@ -37,7 +38,7 @@ class Controller:
         self.device: Optional[str] = None
         self.problem = ""  # why the server is FAILING, for the status line
         self.job = JobState.IDLE
-        self.spec: Optional[JobSpec] = None
+        self.spec: Optional[Union[JobSpec, FramesSpec]] = None
         self.target: Any = None  # (document, source node) the job writes back to
         self._started = 0.0
         self._clock = clock
@@ -108,8 +109,10 @@ class Controller:
     def busy(self) -> bool:
         return self.job is not JobState.IDLE
 
-    def job_started(self, spec: JobSpec, target: Any) -> str:
+    def job_started(self, spec: Union[JobSpec, FramesSpec], target: Any) -> str:
         self.job, self.spec, self.target, self._started = JobState.RUNNING, spec, target, self._clock()
+        if isinstance(spec, FramesSpec):
+            return f"Stylising {plural(len(spec.times), 'keyframe')} of {spec.width}x{spec.height} px…"
         what = "preview" if spec.preview else "full resolution"
         return f"Stylising {spec.width}x{spec.height} px ({what})…"
 
@@ -120,7 +123,7 @@ class Controller:
         self.job = JobState.CANCELLING
         return "Cancelling…"
 
-    def job_done(self, url: str, layer_name: str, spec: JobSpec) -> str:
+    def job_done(self, url: str, layer_name: str, spec: Union[JobSpec, FramesSpec]) -> str:
         """The message for a finished job; a job that got through proves the server is up.
 
         `spec` is the job's, taken when its result arrived: writing the layer lets Krita process events,
@@ -129,6 +132,8 @@ class Controller:
         if self.connection is not Connection.CONNECTED:
             self._connected(url, {})
         took = self._clock() - self._started
+        if isinstance(spec, FramesSpec):
+            return f"Applied to {plural(len(spec.times), 'keyframe')} in {took:.1f} s: new animated layer '{layer_name}'."
         if spec.preview:
             return f"Preview ready in {took:.1f} s (reduced resolution)."
         return f"Applied in {took:.1f} s: new layer '{layer_name}'."

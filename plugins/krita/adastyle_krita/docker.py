@@ -21,7 +21,7 @@ from krita import DockWidget, Krita
 from adastyle_plugin.http import Client
 
 from .controller import Controller
-from .layers import check_layer, make_client, read_spec, write_result
+from .layers import check_layer, make_client, read_frames_spec, read_spec, write_frames, write_result
 from .logic import (
     MAX_SCALE,
     MIN_SCALE,
@@ -32,6 +32,7 @@ from .logic import (
     Settings,
     clip_box,
     friendly_error,
+    run_frames_job,
     run_job,
 )
 from .qt import (
@@ -152,6 +153,14 @@ class AdaStyleDocker(DockWidget):
         self.scale.setToolTip("Working resolution: below 1 gives larger strokes, above 1 finer ones")
         self.scale.valueChanged.connect(self.on_controls_changed)
         form.addRow("Stroke scale", self.scale)
+        self.stability = W.QDoubleSpinBox()
+        self.stability.setObjectName("adastyle_stability")
+        self.stability.setRange(0.0, 100.0)
+        self.stability.setSingleStep(0.5)
+        self.stability.setToolTip("Apply to all frames: smoothing across keyframes, in frames (0 = each keyframe on "
+                                  "its own; more = less flicker)")
+        self.stability.valueChanged.connect(self.on_controls_changed)
+        form.addRow("Stability", self.stability)
         self.use_selection = W.QCheckBox("Only the selection")
         self.use_selection.setObjectName("adastyle_selection")
         self.use_selection.toggled.connect(self.on_controls_changed)
@@ -168,6 +177,10 @@ class AdaStyleDocker(DockWidget):
         for b in (self.preview_button, self.apply_button, self.cancel_button):
             row.addWidget(b)
         v.addLayout(row)
+        self.frames_button = self._button("Apply to all frames", "adastyle_apply_frames", self.apply_frames,
+                                          "Every keyframe of the active animated layer, stylised into a new "
+                                          "animated layer (statistics smoothed across keyframes: no flicker)")
+        v.addWidget(self.frames_button)
         self.progress = W.QProgressBar()
         self.progress.setObjectName("adastyle_progress")
         self.progress.setRange(0, 100)
@@ -208,7 +221,7 @@ class AdaStyleDocker(DockWidget):
 
     def _load_settings_into_ui(self) -> None:
         s = self.settings
-        widgets = (self.alpha, self.preserve, self.scale, self.use_selection)
+        widgets = (self.alpha, self.preserve, self.scale, self.use_selection, self.stability)
         for w in widgets:
             w.blockSignals(True)
         self.alpha.setValue(round(s.alpha * 100))
@@ -216,6 +229,7 @@ class AdaStyleDocker(DockWidget):
         self.preserve.setCurrentIndex(max(0, PRESERVE_CHOICES.index(s.preserve_color)))
         self.scale.setValue(s.scale)
         self.use_selection.setChecked(s.use_selection)
+        self.stability.setValue(s.stability)
         self.url.setText(s.server_url)
         for w in widgets:
             w.blockSignals(False)
@@ -247,6 +261,7 @@ class AdaStyleDocker(DockWidget):
         s.preserve_color = str(self.preserve.currentData() or "none")
         s.scale = float(self.scale.value())
         s.use_selection = self.use_selection.isChecked()
+        s.stability = float(self.stability.value())
         self.save_settings()
 
     @guarded
@@ -430,18 +445,49 @@ class AdaStyleDocker(DockWidget):
                          preview=preview)
         self._last_source = source
         api = self.client()
-        task = Task(lambda progress, cancelled: run_job(api, spec, progress, cancelled), self)
+        self._run_task(lambda progress, cancelled: run_job(api, spec, progress, cancelled), self._on_job_done,
+                       self.state.job_started(spec, (doc, source)))
+
+    @guarded
+    def apply_frames(self) -> None:
+        """Every keyframe of the active animated layer as one stabilised sequence, into a new animated layer."""
+        if self.state.busy:
+            self.show_message("A job is already running; cancel it first.")
+            return
+        doc = Krita.instance().activeDocument()
+        if doc is None:
+            raise PluginError("open an image first")
+        source = self._source(doc)
+        s = self.settings
+        spec = read_frames_spec(doc, source, s.styles, weights=s.weights if len(s.styles) > 1 else None,
+                                alpha=s.alpha, preserve_color=s.preserve_color, scale=s.scale,
+                                stability=s.stability)
+        self._last_source = source
+        api = self.client()
+        self._run_task(lambda progress, cancelled: run_frames_job(api, spec, progress, cancelled),
+                       self._on_frames_done, self.state.job_started(spec, (doc, source)))
+
+    def _run_task(self, work: Callable[..., Any], on_done: Callable[[Any], None], message: str) -> None:
+        task = Task(work, self)
         task.progressed.connect(self._on_progress)
-        task.done.connect(self._on_job_done)
+        task.done.connect(on_done)
         task.failed.connect(self._on_job_failed)
         task.finished.connect(self._on_job_finished)
         self._job = task
-        message = self.state.job_started(spec, (doc, source))
         self._set_running(True)
         self.show_message(message)
         task.start()
 
+    @guarded
+    def _on_frames_done(self, frames: Any) -> None:
+        spec, (doc, source) = self.state.spec, self.state.target
+        layer = write_frames(doc, source, spec, frames)
+        self.progress.setValue(100)
+        self.show_message(self.state.job_done(self.client().url, layer.name(), spec))
+        self.render_connection()
+
     def _set_running(self, running: bool) -> None:
+        self.frames_button.setEnabled(not running)
         self.preview_button.setEnabled(not running)
         self.apply_button.setEnabled(not running)
         self.cancel_button.setEnabled(running)

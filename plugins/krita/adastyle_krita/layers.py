@@ -9,19 +9,24 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Callable, Optional, Sequence
 
+from adastyle_plugin import rules
 from adastyle_plugin.config import SETTINGS_NAME
 from adastyle_plugin.http import Client
 
 from .logic import (
     PREVIEW_NAME,
+    FramesSpec,
     JobSpec,
     PluginError,
     bgra_to_rgba,
     box_size,
+    build_frames_spec,
     build_spec,
     clip_box,
     color_space_problem,
+    keyframe_times,
     plan_region,
+    run_frames_job,
     run_job,
     selection_bbox,
 )
@@ -142,3 +147,63 @@ def apply_style(document: Any, node: Any, style_paths: Sequence[str], *, weights
                      use_selection=use_selection, scale=scale, preview=preview)
     bgra = run_job(make_client(url), spec, progress=progress)
     return write_result(document, node, spec, bgra)
+
+
+# ---- animation: every keyframe ---------------------------------------------------------------------------
+def read_frames_spec(document: Any, node: Any, style_paths: Sequence[str], *,
+                     weights: Optional[Sequence[float]] = None, alpha: float = 1.0, preserve_color: str = "none",
+                     scale: float = 1.0, stability: float = rules.DEFAULT_STABILITY) -> FramesSpec:
+    """Every keyframe of the animated paint layer `node`, whole (the canvas), in time order."""
+    if document is None:
+        raise PluginError("no open document")
+    check_layer(node)
+    if not node.animated():
+        raise PluginError(f"'{node.name()}' is not animated: Apply to all frames stylises the keyframes of an "
+                          "animated paint layer (use Apply for a still layer)")
+    last = max(document.fullClipRangeEndTime(), document.playBackEndTime(), document.currentTime())
+    times = keyframe_times(node.hasKeyframeAtTime, last)
+    width, height = document.width(), document.height()
+    frames = [bgra_to_rgba(to_bytes(node.pixelDataAtTime(0, 0, width, height, t))) for t in times]
+    return build_frames_spec(frames, times, (width, height), style_paths, weights=weights, alpha=alpha,
+                             preserve_color=preserve_color, scale=scale, stability=stability,
+                             layer_name=node.name())
+
+
+def write_frames(document: Any, source: Any, spec: FramesSpec, frames_bgra: Sequence[bytes]) -> Any:
+    """A new animated layer directly above `source` with a keyframe at each of the source's keyframe times.
+
+    Made as a duplicate of the source (Krita's scripting API cannot add a keyframe to a layer; a duplicate
+    has the source's keyframes at the same times), then each keyframe's pixels replaced with the stylised
+    frame: at each time the document is switched to, the layer's pixels are that keyframe's. The source is
+    never written; the document's time is set back afterwards. Blocks until Krita has applied it all.
+    """
+    if len(frames_bgra) != len(spec.times):
+        raise PluginError(f"{len(frames_bgra)} stylised frames for {len(spec.times)} keyframes")
+    remove_previews(document)
+    layer = source.duplicate()
+    if layer is None:
+        raise PluginError("Krita could not duplicate the layer")
+    layer.setName(spec.name)
+    parent = source.parentNode() or document.rootNode()
+    parent.addChildNode(layer, source)
+    now = document.currentTime()
+    try:
+        for t, bgra in zip(spec.times, frames_bgra):
+            document.setCurrentTime(t)
+            document.waitForDone()
+            layer.setPixelData(QByteArray(bgra), 0, 0, spec.width, spec.height)
+    finally:
+        document.setCurrentTime(now)
+        document.refreshProjection()
+        document.waitForDone()
+    return layer
+
+
+def apply_style_to_frames(document: Any, node: Any, style_paths: Sequence[str], *,
+                          weights: Optional[Sequence[float]] = None, alpha: float = 1.0,
+                          preserve_color: str = "none", scale: float = 1.0, stability: float = rules.DEFAULT_STABILITY,
+                          url: Optional[str] = None, progress: Optional[Callable[[float], None]] = None) -> Any:
+    """Stylise every keyframe of `node` into a new animated layer and return it; blocks (a scripting call)."""
+    spec = read_frames_spec(document, node, style_paths, weights=weights, alpha=alpha, preserve_color=preserve_color,
+                            scale=scale, stability=stability)
+    return write_frames(document, node, spec, run_frames_job(make_client(url), spec, progress=progress))

@@ -151,6 +151,88 @@ def run_job(api: "http.Client", spec: JobSpec, progress: Optional[Callable[[floa
     return finish_pixels(spec, data, headers)
 
 
+# ---- animation: every keyframe of a layer as one stabilised sequence ---------------------------------
+
+MAX_KEYFRAME_SCAN = 100_000  # times looked at for keyframes (frames of the animation), a bound on the scan
+
+
+def keyframe_times(has_keyframe: Callable[[int], bool], last_time: int) -> List[int]:
+    """The times 0..last_time at which a layer has a keyframe, in order (Krita has no list of them)."""
+    return [t for t in range(0, min(last_time, MAX_KEYFRAME_SCAN) + 1) if has_keyframe(t)]
+
+
+@dataclass
+class FramesSpec:
+    """Every keyframe of an animated layer, read on the UI thread, sent as ONE sequence from a worker thread.
+
+    Whole frames (the canvas), not the selection: the statistics of all frames are smoothed together,
+    and the new layer must hold every keyframe whole.
+    """
+
+    frames: List[bytes]         # R,G,B,A of each keyframe over the canvas, in time order
+    times: List[int]            # the keyframes' times (frames of the animation)
+    size: Tuple[int, int]       # canvas width, height
+    style_paths: List[str]
+    weights: Optional[List[float]] = None
+    alpha: float = 1.0
+    preserve_color: str = "none"
+    scale: float = 1.0
+    stability: float = rules.DEFAULT_STABILITY
+    name: str = ""
+
+    @property
+    def width(self) -> int:
+        return self.size[0]
+
+    @property
+    def height(self) -> int:
+        return self.size[1]
+
+    preview = False  # what the controller asks of a job
+
+    def request_kwargs(self) -> Dict[str, Any]:
+        """Keyword arguments for Client.stylize_sequence (raw RGBA both ways)."""
+        return {"size": self.size, "stability": self.stability, "weights": self.weights, "alpha": self.alpha,
+                "preserve_color": self.preserve_color, "scale": self.scale, "result_format": "rgba"}
+
+
+def build_frames_spec(frames: Sequence[bytes], times: Sequence[int], size: Tuple[int, int],
+                      style_paths: Sequence[str], *, weights: Optional[Sequence[float]] = None, alpha: float = 1.0,
+                      preserve_color: str = "none", scale: float = 1.0,
+                      stability: float = rules.DEFAULT_STABILITY, layer_name: str = "") -> FramesSpec:
+    """A checked FramesSpec; PluginError for what the server would refuse anyway (clearer here)."""
+    paths = [str(p) for p in style_paths]
+    w = normalise_weights(weights, len(paths))
+    missing = [p for p in paths if not os.path.isfile(p)]
+    if missing:
+        raise PluginError(f"style image not found: {missing[0]}")
+    if not frames:
+        raise PluginError(f"'{layer_name}' has no keyframes to stylise")
+    if len(frames) != len(times):
+        raise PluginError(f"read {len(frames)} frames for {len(times)} keyframes")
+    for i, f in enumerate(frames):
+        if len(f) != size[0] * size[1] * 4:
+            raise PluginError(f"read {len(f)} bytes for keyframe {times[i]} of a {size[0]}x{size[1]} canvas")
+    return FramesSpec(frames=list(frames), times=list(times), size=size, style_paths=paths, weights=w,
+                      alpha=rules.check_alpha(alpha), preserve_color=rules.check_color_mode(preserve_color),
+                      scale=clamp_scale(scale), stability=rules.check_stability(stability),
+                      name=f"{layer_name} - {style_label(paths)}" if layer_name else style_label(paths))
+
+
+def run_frames_job(api: "http.Client", spec: FramesSpec, progress: Optional[Callable[[float], None]] = None,
+                   should_cancel: Optional[Callable[[], bool]] = None) -> List[bytes]:
+    """Send every keyframe as one sequence and wait; returns BGRA pixels per keyframe. No Krita, no Qt."""
+    answers = api.stylize_sequence(spec.frames, spec.style_paths, progress=progress, should_cancel=should_cancel,
+                                   **spec.request_kwargs())
+    if len(answers) != len(spec.frames):
+        raise PluginError(f"the server answered {len(answers)} frames for {len(spec.frames)}")
+    out = []
+    for data, headers in answers:
+        pixels.check_answer(data, headers, spec.width, spec.height)
+        out.append(rgba_to_bgra(data))
+    return out
+
+
 def friendly_error(exc: BaseException) -> str:
     """One line for the status line, whatever went wrong (never a traceback dialog)."""
     if isinstance(exc, JobCancelled):
@@ -176,6 +258,7 @@ class Settings:
     use_selection: bool = True
     scale: float = 1.0
     server_url: str = ""  # empty = from the plug-in's settings file / ADASTYLE_URL
+    stability: float = rules.DEFAULT_STABILITY  # Apply to all frames: smoothing across keyframes, in frames
 
     @classmethod
     def load(cls, read: Callable[[str, str], str]) -> "Settings":
@@ -209,7 +292,8 @@ class Settings:
                    preserve_color=preserve if preserve in PRESERVE_CHOICES else d.preserve_color,
                    use_selection=str(read("use_selection", "true")).strip().lower() not in ("false", "0", "no"),
                    scale=number("scale", d.scale, MIN_SCALE, MAX_SCALE),
-                   server_url=str(read("server_url", "") or "").strip())
+                   server_url=str(read("server_url", "") or "").strip(),
+                   stability=number("stability", d.stability, 0.0, rules.STABILITY_MAX))
 
     def dump(self) -> Dict[str, str]:
         """key -> string, as Krita's writeSetting stores it."""
@@ -217,7 +301,7 @@ class Settings:
         return {"styles": json.dumps(d["styles"]), "weights": json.dumps(d["weights"]),
                 "alpha": repr(float(self.alpha)), "preserve_color": self.preserve_color,
                 "use_selection": "true" if self.use_selection else "false", "scale": repr(float(self.scale)),
-                "server_url": self.server_url}
+                "server_url": self.server_url, "stability": repr(float(self.stability))}
 
     def save(self, write: Callable[[str, str], None]) -> None:
         for key, value in self.dump().items():

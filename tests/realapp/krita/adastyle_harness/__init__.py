@@ -4,7 +4,8 @@ Does nothing unless $ADASTYLE_HARNESS names a JSON config {content, style, selec
 feather, out}.
 Krita is started with the content image on its command line; once the main window shows it, the
 harness selects a rectangle, checks the docker is
-there, calls adastyle_krita.apply_style, clicks the docker's Preview twice and Apply once, points the
+there, calls adastyle_krita.apply_style, clicks the docker's Preview twice and Apply once, imports 3 frames
+as an animated layer and clicks Apply to all frames (after a cancelled try), points the
 docker at a dead server, takes screenshots, writes out/result.json and leaves with os._exit (quitting
 Krita properly hangs or asks to save). A watchdog writes what it has and exits if anything hangs.
 """
@@ -23,7 +24,7 @@ from typing import Any, Callable, Dict, List, Tuple
 from krita import Extension, Krita, Selection
 from PyQt5.QtCore import QEventLoop, QTimer
 from PyQt5.QtGui import QImage
-from PyQt5.QtWidgets import QApplication, QDockWidget, QLabel, QPushButton
+from PyQt5.QtWidgets import QApplication, QDockWidget, QLabel, QProgressBar, QPushButton
 
 CONFIG = os.environ.get("ADASTYLE_HARNESS", "")
 WATCHDOG_S = float(os.environ.get("ADASTYLE_HARNESS_WATCHDOG", "240"))
@@ -158,8 +159,10 @@ class Harness(Extension):
     def _on_window(self) -> None:
         # Phases run from Krita's own event loop, one after another: some GUI updates (the Layers
         # docker, deferred deletes) only happen once control returns there, not in nested processEvents.
-        self._phases: List[Callable[[], None]] = [self._phase_main, self._phase_screenshot, self._phase_dead_server,
-                                                  self._phase_dead_screenshot, self._phase_end]
+        self._phases: List[Callable[[], None]] = [self._phase_main, self._phase_frames_import, self._phase_frames,
+                                                  self._phase_screenshot,
+                                                  self._phase_dead_server, self._phase_dead_screenshot,
+                                                  self._phase_end]
         QTimer.singleShot(500, self._next)
 
     def _next(self) -> None:
@@ -317,6 +320,92 @@ class Harness(Extension):
         r.step("docker apply done")
 
         self.win, self.doc, self.layer, self.dock = win, doc, layer, dock
+
+    def _phase_frames_import(self) -> None:
+        """3 frames imported as an animated layer, as a user imports frames (File > Import Animation Frames).
+
+        A phase of its own: Krita's layer model takes the new layer in only once control is back in its own
+        event loop, and until then the layer cannot be made the active one.
+        """
+        doc = self.doc
+        before = {n.uniqueId().toString() for n in doc.topLevelNodes()}
+        imported = doc.importAnimation(self.cfg["frames"], 0, self.cfg["frame_step"])
+        doc.waitForDone()
+        added = [n for n in doc.topLevelNodes() if n.uniqueId().toString() not in before]
+        self.report.check("frames_import", {"ok": imported, "added": [n.name() for n in added]})
+        self.frames_source = added[0]
+
+    def _phase_frames(self) -> None:
+        """Apply to all frames: the animated layer of 3 keyframes gets a new animated layer with keyframes at
+        the same times; the source keeps its pixels. Cancel first."""
+        r, cfg, doc, dock, source = self.report, self.cfg, self.doc, self.dock, self.frames_source
+        out = cfg["out"]
+        W, H = doc.width(), doc.height()
+        last = max(doc.fullClipRangeEndTime(), 12)
+
+        def keys(node: Any) -> List[int]:
+            return [t for t in range(0, last + 1) if node.hasKeyframeAtTime(t)]
+
+        src_keys = keys(source)
+        src_frames = {t: bytes(source.pixelDataAtTime(0, 0, W, H, t)) for t in src_keys}
+        for t, data in src_frames.items():
+            with open(os.path.join(out, f"frames-source-{t}.bgra"), "wb") as f:
+                f.write(data)
+
+        def activate() -> bool:
+            """The imported layer as the active one (Krita's view catches up with an import later)."""
+            def active() -> bool:
+                node = doc.activeNode()
+                return node is not None and node.uniqueId() == source.uniqueId()
+            for _ in range(25):
+                doc.setActiveNode(source)
+                if wait_for(active, 0.2):
+                    return True
+            return False
+
+        was = doc.activeNode()
+        r.check("frames_source_active", {"ok": activate(), "before": was.name() if was else None,
+                                         "now": [doc.activeNode().name(), doc.activeNode().type()]
+                                         if doc.activeNode() else None,
+                                         "source": [source.name(), source.type(), source.animated()]})
+        frames_button = dock.findChild(QPushButton, "adastyle_apply_frames")
+
+        # -- Cancel right after the click: no new layer
+        ids = [n.uniqueId().toString() for n in doc.topLevelNodes()]
+        frames_button.click()
+        dock.findChild(QPushButton, "adastyle_cancel").click()
+        wait_for(lambda: not dock.is_busy(), 60)
+        pump(0.3)
+        cancel = {"status": dock.status_text(),
+                  "layers_unchanged": [n.uniqueId().toString() for n in doc.topLevelNodes()] == ids}
+
+        # -- the run
+        activate()
+        progress = dock.findChild(QProgressBar, "adastyle_progress")
+        seen: List[int] = []
+        progress.valueChanged.connect(seen.append)
+        t0 = time.monotonic()
+        frames_button.click()
+        started = dock.is_busy()
+        done = wait_for(lambda: not dock.is_busy(), 240)
+        pump(0.5)
+        top = doc.topLevelNodes()
+        names = [n.name() for n in top]
+        i = [n.uniqueId().toString() for n in top].index(source.uniqueId().toString())
+        new = top[i + 1] if i + 1 < len(top) else None
+        info: Dict[str, Any] = {"started": started, "done": done, "seconds": time.monotonic() - t0,
+                                "status": dock.status_text(), "layers": names, "cancel": cancel,
+                                "source_keys": src_keys, "progress_seen": sorted(set(seen)),
+                                "source_unchanged": all(bytes(source.pixelDataAtTime(0, 0, W, H, t)) == px
+                                                        for t, px in src_frames.items()),
+                                "time_after": doc.currentTime()}
+        if new is not None:
+            info.update(new_name=new.name(), new_type=new.type(), new_animated=new.animated(), new_keys=keys(new))
+            for t in keys(new):
+                with open(os.path.join(out, f"frames-new-{t}.bgra"), "wb") as f:
+                    f.write(bytes(new.pixelDataAtTime(0, 0, W, H, t)))
+        r.check("all_frames", info)
+        r.step("all frames done")
 
     def _screenshot(self, name: str, with_screen: bool) -> None:
         """The main window as Qt paints it (grab) and, if asked, the whole X screen (ImageMagick import)."""
