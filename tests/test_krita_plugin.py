@@ -193,7 +193,8 @@ def test_cancel_and_failures(style) -> None:
 def animated_doc(times=(0, 2, 5)) -> tuple:
     doc = K.Document(2, 1)
     below = doc.add(K.Node("below", 2, 1))
-    source = doc.add(K.Node("walk", 2, 1).animate({t: bgra(2, 1, bytes([t, 0, 0, 255])) for t in times}))
+    source = doc.add(K.Node("walk", 2, 1).animate({t: bgra(2, 1, bytes([t, 0, 0, 255])) for t in times},
+                                                 doc.currentTime))
     doc.add(K.Node("top", 2, 1))
     return doc, below, source
 

@@ -20,18 +20,29 @@ class Node:
         self.locked = False
         self.writes = 0
         self.keys: dict[int, bytearray] | None = None  # keyframes (time -> pixels) of an animated layer
+        self.clock: Any = lambda: 0  # the document's time, for an animated layer
 
-    # ---- animation: `data` is the keyframe shown at the document's time (held until the next one) ----------
-    def animate(self, keys: dict[int, bytes]) -> Node:
-        """Test helper: make this an animated layer with these keyframes, showing time 0."""
-        self.keys = {t: bytearray(px) for t, px in keys.items()}
-        self.show(0)
-        return self
-
-    def show(self, time: int) -> None:
+    # ---- animation: the pixels are the keyframe held at the image's time, attached or not (as in Krita, where
+    # a layer's frames follow the image's clock even before the layer is added to it) -----------------------
+    @property
+    def data(self) -> bytearray:
         if self.keys:
-            held = [t for t in self.keys if t <= time]
-            self.data = self.keys[max(held) if held else min(self.keys)]
+            return self.keys[self.key_at(self.clock())]
+        return self._data
+
+    @data.setter
+    def data(self, value: bytearray) -> None:
+        self._data = value
+
+    def key_at(self, time: int) -> int:
+        held = [t for t in self.keys or () if t <= time]
+        return max(held) if held else min(self.keys or (0,))
+
+    def animate(self, keys: dict[int, bytes], clock: Any) -> Node:
+        """Test helper: make this an animated layer with these keyframes, following `clock` (the document's)."""
+        self.keys = {t: bytearray(px) for t, px in keys.items()}
+        self.clock = clock
+        return self
 
     def animated(self) -> bool:
         return self.keys is not None
@@ -40,19 +51,17 @@ class Node:
         return self.keys is not None and time in self.keys
 
     def pixelDataAtTime(self, x: int, y: int, w: int, h: int, time: int) -> bytes:  # noqa: N802
-        shown = self.data
-        self.show(time)
+        clock = self.clock
+        self.clock = lambda: time
         try:
             return self.pixelData(x, y, w, h)
         finally:
-            self.data = shown
+            self.clock = clock
 
     def duplicate(self) -> Node:
-        copy = Node(self._name, self.w, self.h, bytes(self.data), self._type, self.model, self.depth)
+        copy = Node(self._name, self.w, self.h, bytes(self._data), self._type, self.model, self.depth)
         if self.keys is not None:
-            copy.keys = {t: bytearray(px) for t, px in self.keys.items()}
-            shown = next(t for t, px in self.keys.items() if px is self.data)
-            copy.data = copy.keys[shown]
+            copy.animate({t: bytes(px) for t, px in self.keys.items()}, self.clock)
         return copy
 
     def setName(self, name: str) -> None:  # noqa: N802
@@ -199,11 +208,6 @@ class Document:
         """Every animated layer shows its keyframe at `time` (Krita switches the whole image)."""
         self.time = time
         self.times_shown.append(time)
-        stack = list(self.root.children)
-        while stack:
-            n = stack.pop()
-            n.show(time)
-            stack += n.children
 
     def fullClipRangeEndTime(self) -> int:  # noqa: N802
         return self.clip_end

@@ -261,6 +261,8 @@ def test_apply_to_all_frames_makes_an_animated_layer_with_the_same_keyframes(che
     assert a["new_name"].endswith("goldfish (AdaIN)"), a
     assert a["source_unchanged"], "the source layer's keyframes changed"
     assert 100 in a["progress_seen"] and any(0 < v < 100 for v in a["progress_seen"]), a["progress_seen"]
+    undo = checks["all_frames_undo"]["present_after_undos"]
+    assert undo[:2] == [True, False], f"one Edit > Undo must take the new animated layer away: {undo}"
 
     def rgba(path: Path) -> bytes:
         b = bytearray(path.read_bytes())

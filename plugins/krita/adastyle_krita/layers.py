@@ -184,8 +184,6 @@ def write_frames(document: Any, source: Any, spec: FramesSpec, frames_bgra: Sequ
     if layer is None:
         raise PluginError("Krita could not duplicate the layer")
     layer.setName(spec.name)
-    parent = source.parentNode() or document.rootNode()
-    parent.addChildNode(layer, source)
     now = document.currentTime()
     try:
         for t, bgra in zip(spec.times, frames_bgra):
@@ -194,8 +192,12 @@ def write_frames(document: Any, source: Any, spec: FramesSpec, frames_bgra: Sequ
             layer.setPixelData(QByteArray(bgra), 0, 0, spec.width, spec.height)
     finally:
         document.setCurrentTime(now)
-        document.refreshProjection()
         document.waitForDone()
+    # Added only once it is complete: adding it is the last step, so one Undo takes the whole layer away.
+    parent = source.parentNode() or document.rootNode()
+    parent.addChildNode(layer, source)
+    document.refreshProjection()
+    document.waitForDone()
     return layer
 
 

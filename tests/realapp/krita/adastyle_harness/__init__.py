@@ -160,7 +160,7 @@ class Harness(Extension):
         # Phases run from Krita's own event loop, one after another: some GUI updates (the Layers
         # docker, deferred deletes) only happen once control returns there, not in nested processEvents.
         self._phases: List[Callable[[], None]] = [self._phase_main, self._phase_frames_import, self._phase_frames,
-                                                  self._phase_screenshot,
+                                                  self._phase_frames_undo, self._phase_screenshot,
                                                   self._phase_dead_server, self._phase_dead_screenshot,
                                                   self._phase_end]
         QTimer.singleShot(500, self._next)
@@ -406,6 +406,20 @@ class Harness(Extension):
                     f.write(bytes(new.pixelDataAtTime(0, 0, W, H, t)))
         r.check("all_frames", info)
         r.step("all frames done")
+        self.frames_new = new
+
+    def _phase_frames_undo(self) -> None:
+        """Edit > Undo after Apply to all frames: is the new layer there after 0, 1, 2, 3 undos?"""
+        doc, new = self.doc, self.frames_new
+        ids = lambda: [n.uniqueId().toString() for n in doc.topLevelNodes()]  # noqa: E731
+        if new is None:
+            return
+        present = [new.uniqueId().toString() in ids()]
+        for _ in range(3):
+            Krita.instance().action("edit_undo").trigger()
+            pump(0.5)
+            present.append(new.uniqueId().toString() in ids())
+        self.report.check("all_frames_undo", {"present_after_undos": present})
 
     def _screenshot(self, name: str, with_screen: bool) -> None:
         """The main window as Qt paints it (grab) and, if asked, the whole X screen (ImageMagick import)."""
