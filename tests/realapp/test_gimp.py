@@ -211,6 +211,10 @@ def check_gui_results(result: dict[str, Any]) -> None:
     assert undo["after_undo"] == undo["before"], f"one Ctrl+Z did not remove exactly the new layer: {undo}"
     assert undo["source_unchanged_after_undo"] and undo["composite_restored"], undo
     assert undo["after_redo"] == undo["after_run"], f"one Ctrl+Y did not bring the layer back: {undo}"
+    layers = g["layers-undo"]
+    assert layers["status"] == "success" and len(layers["after_run"]) == 2 * len(layers["before"]), layers
+    assert layers["after_undo"] == layers["before"], f"one Ctrl+Z did not remove exactly the new layers: {layers}"
+    assert layers["after_redo"] == layers["after_run"], f"one Ctrl+Y did not bring the new layers back: {layers}"
     ok = g["interactive-ok"]
     assert ok["dialog_seen"] and ok["status"] == "success" and len(ok["after"]) == len(ok["before"]) + 1, ok
     cancel = g["interactive-cancel"]

@@ -1,7 +1,7 @@
 # Runs INSIDE real GIMP 3 with its GUI under Xvfb (gimp-3.0 --batch-interpreter=python-fu-eval), driven by
 # tests/realapp/test_gimp.py. What the console session cannot do:
 #   - undo: the PDB has undo-group procedures but no "undo", so a real Ctrl+Z (then Ctrl+Y) is typed into
-#     the image window with xdotool and the layers are read back;
+#     the image window with xdotool and the layers are read back (for one layer, and for all layers);
 #   - the interactive path: the procedure dialog is accepted with Return, and the progress window's Cancel
 #     (Escape) must cancel the job on the server.
 # Writes result.json; pytest checks it. Executed with exec(..., globals()) by python-eval.
@@ -80,6 +80,29 @@ def undo_case():
     return rec
 
 
+def layers_undo_case():
+    """Stylise all layers on a 3-layer image: one Ctrl+Z takes all 3 new layers away, one Ctrl+Y brings them back."""
+    img, layer = load_with_display("rocket.jpg")
+    img.undo_enable()
+    for i, (dx, dy) in enumerate(((16, 0), (32, 0)), start=2):  # two more frames: the photo moved
+        frame = layer.copy()
+        img.insert_layer(frame, None, 0)
+        frame.set_offsets(dx, dy)
+        frame.set_name(f"Frame {i}")
+    Gimp.displays_flush()
+    before = layer_names(img)
+    status, message = run_plugin(img, layer, Gimp.RunMode.NONINTERACTIVE, proc_name=LAYERS_PROC,  # noqa: F821
+                                 style_path=STYLE)
+    after_run = layer_names(img)
+    time.sleep(0.5)
+    type_into_image_window(img, "ctrl+z")
+    after_undo = wait_for(img, len(before))
+    type_into_image_window(img, "ctrl+y")
+    after_redo = wait_for(img, len(after_run))
+    return {"name": "layers-undo", "status": status, "message": message, "before": before, "after_run": after_run,
+            "after_undo": after_undo, "after_redo": after_redo}
+
+
 def server_client():
     """The shipped client (the toolkit installed beside the plug-in), on the test server."""
     if PLUGIN_DIR not in sys.path:
@@ -131,6 +154,7 @@ def main():
     results = {"cases": [], "errors": []}
     cases = [
         undo_case,
+        layers_undo_case,
         lambda: interactive_case("interactive-ok", ["^AdaIN Style Transfer$=Return"]),
         lambda: interactive_case("interactive-cancel",
                                  ["^AdaIN Style Transfer$=Return", "^AdaStyle: stylising=Escape@1.0"], block=True),

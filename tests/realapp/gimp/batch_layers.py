@@ -13,23 +13,12 @@ from gi.repository import Gimp, Gio
 TEST_DIR = os.environ.get("ADASTYLE_TEST_DIR", "/home/artist/adastyle-test")
 with open(os.path.join(TEST_DIR, "job.json")) as _f:
     JOB = json.load(_f)
-exec(open(os.path.join(TEST_DIR, "gimp_common.py")).read(), globals())  # layer_bytes, composite
-LAYERS_PROC = "plug-in-adastyle-stylize-layers"
+exec(open(os.path.join(TEST_DIR, "gimp_common.py")).read(), globals())  # run_plugin, layer_bytes, composite
 
 
 def run_layers(img, **props):
     """The real procedure, as a script calls it; (status name, error message)."""
-    proc = Gimp.get_pdb().lookup_procedure(LAYERS_PROC)
-    cfg = proc.create_config()
-    cfg.set_property("run-mode", Gimp.RunMode.NONINTERACTIVE)
-    cfg.set_property("image", img)
-    cfg.set_core_object_array("drawables", [img.get_layers()[0]])
-    for name, value in props.items():
-        cfg.set_property(name.replace("_", "-"), value)
-    result = proc.run(cfg)
-    status = result.index(0)
-    message = result.index(1) if result.length() > 1 and status != Gimp.PDBStatusType.SUCCESS else ""
-    return status.value_nick, str(message or "")
+    return run_plugin(img, img.get_layers()[0], proc_name=LAYERS_PROC, **props)  # noqa: F821 (gimp_common)
 
 
 def frames_image():

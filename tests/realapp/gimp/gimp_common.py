@@ -6,12 +6,13 @@ import os
 from gi.repository import Gegl, Gimp, Gio
 
 PROC = "plug-in-adastyle-stylize"
+LAYERS_PROC = "plug-in-adastyle-stylize-layers"
 RGBA = "R'G'B'A u8"
 
 
-def run_plugin(img, layer, mode=Gimp.RunMode.NONINTERACTIVE, **props):
-    """Run the real procedure; (status name, error message)."""
-    proc = Gimp.get_pdb().lookup_procedure(PROC)
+def run_plugin(img, layer, mode=Gimp.RunMode.NONINTERACTIVE, proc_name=PROC, **props):
+    """Run the real procedure (or "Stylise all layers" with proc_name=LAYERS_PROC); (status name, error message)."""
+    proc = Gimp.get_pdb().lookup_procedure(proc_name)
     cfg = proc.create_config()
     cfg.set_property("run-mode", mode)
     cfg.set_property("image", img)
