@@ -1,0 +1,69 @@
+"""A stabilised frame sequence in one process (adastyle.sequence): its checks, progress, cancel between frames,
+and that it is `adastyle batch`'s smoothing (the server's /v1/sequence runs exactly this; tests/
+test_server_sequence.py checks it over HTTP against `adastyle batch` itself)."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from conftest import EXAMPLES
+from PIL import Image
+
+from adastyle.batch.flicker import pan_clip
+from adastyle.batch.stability import smooth_measured
+from adastyle.errors import Cancelled
+from adastyle.request import RequestError
+from adastyle.sequence import MAX_FRAMES, MEASURE_SHARE, SequenceRequest, run_sequence
+
+
+@pytest.fixture(scope="module")
+def frames() -> list[np.ndarray]:
+    return pan_clip(Image.open(EXAMPLES / "content-coffee.jpg"), 3, (96, 64), 6)
+
+
+def test_a_sequence_checks_itself(frames, style_img) -> None:
+    with pytest.raises(RequestError, match="at least one frame"):
+        SequenceRequest.of([], style_img)
+    with pytest.raises(RequestError, match="same size: frame 0 is 96x64, frame 1 is 64x64"):
+        SequenceRequest.of([frames[0], frames[1][:, :64]], style_img)
+    with pytest.raises(RequestError, match="stability must be between 0"):
+        SequenceRequest.of(frames, style_img, -1.0)
+    with pytest.raises(RequestError, match=f"at most {MAX_FRAMES} frames"):
+        SequenceRequest.of([frames[0]] * (MAX_FRAMES + 1), style_img)
+    with pytest.raises(RequestError, match="alpha"):  # each frame is a StylizeRequest, checked as one
+        SequenceRequest.of(frames, style_img, alpha=2.0)
+    seq = SequenceRequest.of(frames, style_img, 1.5, alpha=0.5)
+    assert seq.size == (96, 64) and seq.stability == 1.5 and seq.work_pixels == 3 * 96 * 64
+
+
+def test_the_frames_are_the_smoothed_statistics_frames(stylizer, frames, style_img) -> None:
+    seq = SequenceRequest.of(frames, style_img, 2.0)
+    seen: list[float] = []
+    out = run_sequence(stylizer, seq, seen.append)
+    assert seen == sorted(seen) and seen[-1] == 1.0
+    assert seen[0] == pytest.approx(MEASURE_SHARE / (3 * (1 + MEASURE_SHARE)))  # measuring counts too
+    smoothed = smooth_measured([stylizer.measure(f, style_img) for f in frames], 2.0)
+    for frame, got, stats in zip(frames, out, smoothed):
+        want = stylizer.stylize(frame, style_img, content_stats=stats)
+        assert np.array_equal(np.asarray(got), np.asarray(want))
+    plain = run_sequence(stylizer, SequenceRequest.of(frames, style_img, 0.0))
+    assert np.array_equal(np.asarray(plain[1]), np.asarray(stylizer.stylize(frames[1], style_img)))
+    assert not np.array_equal(np.asarray(plain[1]), np.asarray(out[1])), "stability made no difference"
+
+
+def test_cancel_between_frames_and_frames_handed_over_one_at_a_time(stylizer, frames, style_img) -> None:
+    got: list[int] = []
+    asked = {"n": 0}
+
+    def cancel() -> bool:
+        return len(got) >= 1  # after the first finished frame
+
+    def on_frame(i: int, image: Image.Image) -> None:
+        assert image.size == (96, 64)
+        got.append(i)
+
+    with pytest.raises(Cancelled):
+        run_sequence(stylizer, SequenceRequest.of(frames, style_img, 0.0), None, cancel, on_frame)
+    assert got == [0]
+    assert run_sequence(stylizer, SequenceRequest.of(frames[:2], style_img, 0.0), None, None,
+                        lambda i, im: asked.update(n=asked["n"] + 1)) is None
+    assert asked["n"] == 2
