@@ -215,6 +215,8 @@ def check_gui_results(result: dict[str, Any]) -> None:
     assert layers["status"] == "success" and len(layers["after_run"]) == 2 * len(layers["before"]), layers
     assert layers["after_undo"] == layers["before"], f"one Ctrl+Z did not remove exactly the new layers: {layers}"
     assert layers["after_redo"] == layers["after_run"], f"one Ctrl+Y did not bring the new layers back: {layers}"
+    il = g["interactive-layers"]
+    assert il["dialog_seen"] and il["status"] == "success" and len(il["after"]) == 2 * len(il["before"]), il
     ok = g["interactive-ok"]
     assert ok["dialog_seen"] and ok["status"] == "success" and len(ok["after"]) == len(ok["before"]) + 1, ok
     cancel = g["interactive-cancel"]

@@ -2,8 +2,8 @@
 # tests/realapp/test_gimp.py. What the console session cannot do:
 #   - undo: the PDB has undo-group procedures but no "undo", so a real Ctrl+Z (then Ctrl+Y) is typed into
 #     the image window with xdotool and the layers are read back (for one layer, and for all layers);
-#   - the interactive path: the procedure dialog is accepted with Return, and the progress window's Cancel
-#     (Escape) must cancel the job on the server.
+#   - the interactive path: the procedure dialog is accepted with Return (also Stylise All Layers'), and the
+#     progress window's Cancel (Escape) must cancel the job on the server.
 # Writes result.json; pytest checks it. Executed with exec(..., globals()) by python-eval.
 import json
 import os
@@ -150,11 +150,31 @@ def interactive_case(name, steps, block=False):
     return rec
 
 
+def interactive_layers_case():
+    """Stylise All Layers from its dialog (accepted with Return): 2 frames in, 2 new layers out."""
+    img, layer = load_with_display("coffee.jpg")
+    frame = layer.copy()
+    img.insert_layer(frame, None, 0)
+    frame.set_offsets(24, 0)
+    before = layer_names(img)
+    out = os.path.join(TEST_DIR, "clicks-interactive-layers.json")
+    player = subprocess.Popen(["python3", os.path.join(TEST_DIR, "click_dialogs.py"), out,
+                               "^AdaIN: Stylise All Layers$=Return"])
+    status, message = run_plugin(img, layer, Gimp.RunMode.INTERACTIVE, proc_name=LAYERS_PROC,  # noqa: F821
+                                 style_path=STYLE)
+    player.wait(120)
+    with open(out) as f:
+        clicks = json.load(f)["steps"]
+    return {"name": "interactive-layers", "status": status, "message": message, "before": before,
+            "after": layer_names(img), "dialog_seen": clicks[0]["seen_after_s"] is not None}
+
+
 def main():
     results = {"cases": [], "errors": []}
     cases = [
         undo_case,
         layers_undo_case,
+        interactive_layers_case,
         lambda: interactive_case("interactive-ok", ["^AdaIN Style Transfer$=Return"]),
         lambda: interactive_case("interactive-cancel",
                                  ["^AdaIN Style Transfer$=Return", "^AdaStyle: stylising=Escape@1.0"], block=True),
