@@ -160,7 +160,7 @@ class Harness(Extension):
         # Phases run from Krita's own event loop, one after another: some GUI updates (the Layers
         # docker, deferred deletes) only happen once control returns there, not in nested processEvents.
         self._phases: List[Callable[[], None]] = [self._phase_main, self._phase_frames_import, self._phase_frames,
-                                                  self._phase_frames_undo, self._phase_screenshot,
+                                                  self._phase_screenshot, self._phase_frames_undo,
                                                   self._phase_dead_server, self._phase_dead_screenshot,
                                                   self._phase_end]
         QTimer.singleShot(500, self._next)
