@@ -33,7 +33,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from common import table, write_json  # noqa: E402
 from server_fixture import start_server  # noqa: E402
 
-from adastyle.server.app import ServerSettings  # noqa: E402
+from adastyle.settings import Settings  # noqa: E402
 
 SIDE = 8000
 
@@ -124,7 +124,7 @@ def main() -> None:
     ap.add_argument("--seconds", type=float, default=120)
     ap.add_argument("--budget-gb", type=float, default=3.0)
     args = ap.parse_args()
-    defaults = ServerSettings(token="")
+    defaults = Settings()
     with tempfile.TemporaryDirectory() as home:
         srv = start_server(Path(home) / "home")
         try:

@@ -111,6 +111,23 @@ def test_smoothing_keeps_a_constant_and_evens_out_a_jump() -> None:
 
 
 # ---- inputs and outputs ----------------------------------------------------------------------------
+def test_a_failed_frame_is_the_users_fault_only_for_a_user_error(caplog) -> None:
+    """An internal ValueError (torch, PIL) is marked internal and logged; a UserError is shown as it is."""
+    from adastyle.batch.backend import describe
+    from adastyle.errors import OUT_OF_MEMORY
+    from adastyle.imageio import ImageError
+    from adastyle.request import MaskError, RequestError
+
+    assert describe(RequestError("alpha must be a number between 0 and 1")) == "alpha must be a number between 0 and 1"
+    assert describe(ImageError("frame.png: not an image")) == "frame.png: not an image"
+    assert describe(MaskError("the mask is completely black")) == "the mask is completely black"
+    with caplog.at_level("ERROR"):
+        line = describe(ValueError("expected 4D input (got 3D input)"))
+    assert line.startswith("internal error (ValueError:"), line
+    assert any(r.exc_info for r in caplog.records), "the internal error is logged with its traceback"
+    assert describe(MemoryError()) == OUT_OF_MEMORY
+
+
 def test_folder_tree_round_trip_and_a_corrupt_file_is_skipped(tmp_path, capsys) -> None:
     src = tmp_path / "in"
     (src / "b" / "c").mkdir(parents=True)

@@ -129,8 +129,8 @@ def test_progress_with_several_files_has_no_rate_unit_or_escape_codes(tmp_path) 
     assert r.stdout.split() == [str(tmp_path / "out" / "content-rocket.png"), str(tmp_path / "out" / "content-coffee.png")]
 
 
-@pytest.mark.parametrize("command", ["stylize", "doctor", "eval", "train", "convert-vgg", "stop", "status",
-                                     "install-plugin", "uninstall-plugin"])
+@pytest.mark.parametrize("command", ["stylize", "doctor", "eval", "train", "convert-vgg", "serve", "stop", "status",
+                                     "web", "install-plugin", "uninstall-plugin"])
 def test_every_command_has_help_with_descriptions_and_defaults(command: str) -> None:
     from adastyle.cli import build_parser
     from adastyle.cli_args import HelpFormatter
@@ -154,3 +154,76 @@ def test_train_help_explains_its_actions() -> None:
     assert r.returncode == 0
     for action in ("run", "data", "pack", "export"):
         assert f"\n  {action} " in r.stdout, r.stdout
+
+
+def _subparser(command: str):
+    from adastyle.cli import build_parser
+
+    parser = build_parser()
+    return next(a for a in parser._actions if a.dest == "command").choices[command]
+
+
+@pytest.mark.parametrize("command", ["serve", "web"])
+def test_serve_and_web_flags_are_the_settings_fields(command: str) -> None:
+    from dataclasses import fields
+
+    from adastyle.cli_server import settings_argv, settings_from
+    from adastyle.settings import Settings, default_for, flag_fields
+
+    sub = _subparser(command)
+    options = {a.dest: a for a in sub._actions if a.option_strings and a.dest not in ("help", "background")}
+    expected = flag_fields(command)
+    assert set(options) == {f.name for f in expected}, "every flag is a setting and every setting of the command a flag"
+    for f in expected:
+        action = options[f.name]
+        assert action.option_strings == ["--" + f.name.replace("_", "-")]
+        assert action.default == default_for(f, command) and action.help == f.metadata["help"]
+    # every setting is a flag of some command; the defaults are Settings' own
+    assert {f.name for f in fields(Settings)} == {f.name for c in ("serve", "web") for f in flag_fields(c)}
+    assert settings_from(sub.parse_args([]), command) == Settings(
+        **{f.name: default_for(f, command) for f in expected})
+    # the flags that start a background server give back the same settings
+    changed = settings_from(sub.parse_args(["--max-queue", "3", "--result-ttl", "90", "--page-max-upload", "1000"]),
+                            command)
+    assert changed.max_queue == 3 and changed.result_ttl == 90.0 and changed.page_max_upload == 1000
+    assert settings_from(sub.parse_args(settings_argv(changed, command)), command) == changed
+
+
+def test_web_listens_on_its_own_port_and_serve_on_the_plugins_one() -> None:
+    from adastyle.settings import WEB_PORT
+    from adastyle_plugin.config import DEFAULT_PORT
+
+    assert _subparser("serve").parse_args([]).port == DEFAULT_PORT == 8765
+    assert _subparser("web").parse_args([]).port == WEB_PORT != DEFAULT_PORT
+
+
+def test_a_new_setting_is_a_new_flag(monkeypatch) -> None:
+    """Adding a field to Settings adds the flag, with its type, range, default and help: no other code."""
+    from dataclasses import dataclass
+
+    import adastyle.cli_server as cli_server
+    import adastyle.settings as settings_module
+    from adastyle.settings import SERVE, Settings, setting
+
+    @dataclass(frozen=True)
+    class More(Settings):
+        tea_breaks: int = setting(3, "tea breaks per hour", commands=(SERVE,), minimum=0, maximum=6)
+
+    monkeypatch.setattr(settings_module, "Settings", More)
+    monkeypatch.setattr(cli_server, "Settings", More)
+    sub = _subparser("serve")
+    assert sub.parse_args([]).tea_breaks == 3 and sub.parse_args(["--tea-breaks", "0"]).tea_breaks == 0
+    assert "tea breaks per hour (default: 3)" in " ".join(sub.format_help().split())
+    with pytest.raises(SystemExit):
+        sub.parse_args(["--tea-breaks", "7"])
+
+
+@pytest.mark.parametrize("args,needle", [
+    (["serve", "--max-queue", "0"], "--max-queue"),
+    (["serve", "--port", "70000"], "--port"),
+    (["serve", "--result-ttl", "soon"], "--result-ttl"),
+    (["web", "--page-max-upload", "-1"], "--page-max-upload"),
+    (["web", "--host", "0.0.0.0"], "--host"),  # the page alone is local only: no such flag
+])
+def test_bad_settings_flags_are_one_line(args: list[str], needle: str) -> None:
+    assert needle in one_line_error(adastyle(*args))

@@ -13,16 +13,18 @@ ROOTS = {"adastyle": REPO / "core" / "adastyle", "adastyle.web": REPO / "web",
          "adastyle_plugin": REPO / "core" / "adastyle_plugin"}
 
 # Lower layers never import higher ones. adastyle.train (the trainer) sits beside the engine on the model.
+# The page (adastyle.web) is a front end above the server: it mounts itself on the server's app through a
+# hook, so nothing in adastyle.server may import it.
 LAYERS: list[tuple[str, tuple[str, ...]]] = [
-    ("front ends", ("adastyle.cli", "adastyle.cli_server", "adastyle.web", "adastyle.server.app",
-                    "adastyle.server.forms", "adastyle.server.sequence", "adastyle.server.run", "adastyle.install")),
+    ("front ends", ("adastyle.cli", "adastyle.cli_server", "adastyle.web", "adastyle.install")),
+    ("server", ("adastyle.server",)),
     ("queue", ("adastyle.server.jobs", "adastyle.server.budget", "adastyle.server.security",
                "adastyle.server.errors")),
     ("engine", ("adastyle.engine", "adastyle.tiling", "adastyle.masks", "adastyle.color", "adastyle.device",
                 "adastyle.train", "adastyle.sequence")),
     ("request", ("adastyle.request", "adastyle.imageio")),
     ("model", ("adastyle.model", "adastyle.adain", "adastyle.content_stats", "adastyle.batch.stability")),
-    ("base", ("adastyle.errors", "adastyle.config", "adastyle_plugin")),
+    ("base", ("adastyle.errors", "adastyle.config", "adastyle.settings", "adastyle_plugin")),
 ]
 # Package modules placed by exact name: the package itself (`adastyle.Stylizer`, lazily, for library users) is
 # a front end of its own; `adastyle.server` is an empty package marker. A module not placed at all counts as a
@@ -108,8 +110,27 @@ def find_cycle(graph: dict[str, set[str]]) -> list[str] | None:
 
 def test_no_import_cycles_including_lazy_imports_and_the_page() -> None:
     graph = import_graph()
-    assert "adastyle.web.page" in graph and "adastyle.request" in graph
+    assert {"adastyle.web", "adastyle.web.page", "adastyle.web.upload_guard", "adastyle.request"} <= set(graph)
     assert find_cycle(graph) is None, find_cycle(graph)
+
+
+def test_find_cycle_sees_a_cycle_through_the_page() -> None:
+    """The check itself: the old lazy mount (app -> page -> app's module) is a cycle it reports."""
+    graph = {m: set(d) for m, d in import_graph().items()}
+    graph["adastyle.server.app"].add("adastyle.web.page")
+    graph["adastyle.web.page"].add("adastyle.server.app")
+    assert find_cycle(graph) is not None
+    assert layer_of("adastyle.web.page") < layer_of("adastyle.server.app"), "app -> page alone would point up"
+
+
+def test_the_server_does_not_know_the_page() -> None:
+    """The server mounts the page through a hook given by who starts it (the CLI's serve), never by import."""
+    graph = import_graph()
+    server_modules = [m for m in graph if m == "adastyle.server" or m.startswith("adastyle.server.")]
+    assert "adastyle.server.app" in server_modules and "adastyle.server.run" in server_modules
+    for m in server_modules:
+        assert not any(d.startswith("adastyle.web") for d in graph[m]), (m, graph[m])
+    assert "adastyle.web.page" in graph["adastyle.cli_server"], "the CLI's serve gives the server the page's hook"
 
 
 def test_the_modules_on_the_request_path_are_placed() -> None:
@@ -129,6 +150,11 @@ def test_the_request_path_in_order() -> None:
     assert "adastyle.request" in graph["adastyle.server.forms"] and "adastyle.request" in graph["adastyle.cli"]
     assert "adastyle.request" in graph["adastyle.web.page"], "the page builds the request too"
     assert "adastyle.request" in graph["adastyle.server.jobs"], "the queue carries the request"
+    assert "adastyle.server.jobs" in graph["adastyle.server.app"] and "adastyle.server.jobs" in graph["adastyle.web.page"]
+    assert not graph["adastyle.server.jobs"] & {"adastyle.engine", "adastyle.model"}, "the Stylizer is handed in"
+    for lower in ("adastyle.engine", "adastyle.model", "adastyle.adain"):
+        assert not any(d.startswith(("adastyle.server", "adastyle.web", "adastyle.cli")) for d in graph[lower]), lower
+    assert not graph["adastyle.model"] & {"adastyle.request", "adastyle.engine"}, graph["adastyle.model"]
     assert "adastyle.request" in graph["adastyle.engine"] and "adastyle.model" in graph["adastyle.engine"]
     assert not any(d.startswith(("adastyle.web", "adastyle.server.app", "adastyle.server.forms"))
                    for d in graph["adastyle.server.jobs"]), "the queue knows no front end"

@@ -245,11 +245,12 @@ def test_bad_requests_get_4xx_and_server_survives(server, content_png, style_jpg
 
 
 def test_body_limit_gives_413(tmp_path, style_jpg) -> None:
-    from adastyle.server.app import ServerSettings, build_asgi  # noqa: F401  (limit is a serve flag too)
+    from adastyle.settings import Settings
 
     srv = start_server(tmp_path / "home-small")
     try:
         big = b"\x00" * (300 << 20)  # over the default 256 MiB
+        assert len(big) > Settings().max_body
         r = httpx.post(srv.url + "/v1/stylize", headers={**srv.auth, "Content-Type": "multipart/form-data; boundary=x"},
                        content=big, timeout=120)
         assert r.status_code == 413 and r.json()["error"] == "body_too_large"

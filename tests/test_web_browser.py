@@ -288,7 +288,8 @@ def test_example_thumbnail_loads_content_and_style(browser_page) -> None:
 
 
 def test_adastyle_web_console_is_quiet(tmp_path) -> None:
-    """`adastyle web` prints its own address, not Gradio's banner with its share=True hint."""
+    """`adastyle web` prints its own address, not Gradio's banner with its share=True hint; run alone, its
+    uploads get the server's checks (images only, each within --page-max-upload)."""
     import os
     import subprocess
     import sys
@@ -296,7 +297,8 @@ def test_adastyle_web_console_is_quiet(tmp_path) -> None:
     from server_fixture import free_port
 
     port = free_port()
-    proc = subprocess.Popen([sys.executable, "-m", "adastyle.cli", "web", "--port", str(port)], text=True,
+    proc = subprocess.Popen([sys.executable, "-m", "adastyle.cli", "web", "--port", str(port),
+                             "--page-max-upload", "4000"], text=True,
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                             env={**os.environ, "ADASTYLE_HOME": str(tmp_path)})
     try:
@@ -312,6 +314,15 @@ def test_adastyle_web_console_is_quiet(tmp_path) -> None:
         import httpx
 
         assert httpx.get(f"http://127.0.0.1:{port}/", timeout=30).status_code == 200
+        upload = f"http://127.0.0.1:{port}/gradio_api/upload"
+        small = io.BytesIO()
+        Image.new("RGB", (8, 8), (1, 2, 3)).save(small, format="PNG")
+        r = httpx.post(upload, files={"files": ("notes.png", b"hello, I am text", "image/png")}, timeout=30)
+        assert r.status_code == 415 and "only PNG, JPEG, WebP, TIFF, BMP and GIF" in r.text, r.text
+        r = httpx.post(upload, files={"files": ("big.png", b"\x89PNG\r\n\x1a\n" + bytes(5000), "image/png")}, timeout=30)
+        assert r.status_code == 413 and "4,000 bytes" in r.text, r.text
+        r = httpx.post(upload, files={"files": ("ok.png", small.getvalue(), "image/png")}, timeout=30)
+        assert r.status_code == 200, r.text
     finally:
         proc.terminate()
         rest, _ = proc.communicate(timeout=30)

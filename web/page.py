@@ -1,8 +1,9 @@
 """The AdaIN studio page (Gradio Blocks).
 
 The page submits to the same job queue as the plug-ins when it is mounted at /ui on `adastyle serve`
-(one model in memory, a busy GPU shared fairly), or to its own queue under `adastyle web`. Sliders
-re-render on release; the engine's caches make that an AdaIN + decode only.
+(one model in memory, a busy GPU shared fairly), or to its own queue under `adastyle web`. Either way it
+mounts itself onto an app it is given (`mount_page`), with the upload checks (upload_guard) and the limits
+of the one Settings. Sliders re-render on release; the engine's caches make that an AdaIN + decode only.
 """
 from __future__ import annotations
 
@@ -13,7 +14,8 @@ import shutil
 import tempfile
 import time
 from collections import OrderedDict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from functools import partial
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -24,14 +26,12 @@ from PIL import Image, ImageFilter, ImageOps
 
 from adastyle.imageio import ImageError, open_image
 from adastyle.request import MaskError, RequestError, StylizeRequest
-from adastyle.server import budget
 from adastyle.server.jobs import Job, JobQueue, QueueFull
+from adastyle.settings import Settings
+from adastyle.web.upload_guard import UploadGuard
 
 log = logging.getLogger(__name__)
-MAX_STYLES = 4
 MASK_FEATHER = 3  # pixels
-WEB_MAX_PIXELS = 36_000_000
-WEB_MAX_UPLOAD = 50 << 20  # bytes per uploaded file (a 36 Mpx photo as JPEG or PNG fits)
 CACHE_SWEEP = (300, 1800)  # every 5 minutes, uploads and results older than 30 minutes are deleted
 COLOUR_CHOICES = [("Keep the style's colours", "none"), ("Content colours (histogram match)", "histogram"),
                   ("Content colours (luminance only)", "luminance")]
@@ -112,11 +112,11 @@ def editor_content_and_mask(value: Any) -> tuple[Image.Image | None, Image.Image
     return background, mask
 
 
-def load_styles(files: Sequence[Any] | None) -> list[Image.Image]:
+def load_styles(files: Sequence[Any] | None, settings: Settings) -> list[Image.Image]:
     paths = [f if isinstance(f, str) else getattr(f, "name", None) or str(f) for f in (files or [])]
-    if len(paths) > MAX_STYLES:
-        raise ImageError(f"use at most {MAX_STYLES} style images (got {len(paths)})")
-    return [open_image(p, name=Path(p).name, max_pixels=WEB_MAX_PIXELS) for p in paths]
+    if len(paths) > settings.max_styles_per_request:
+        raise ImageError(f"use at most {settings.max_styles_per_request} style images (got {len(paths)})")
+    return [open_image(p, name=Path(p).name, max_pixels=settings.page_max_pixels) for p in paths]
 
 
 def result_image(job: Job, mode: str) -> Image.Image | None:
@@ -131,8 +131,9 @@ def result_image(job: Job, mode: str) -> Image.Image | None:
 class Studio:
     """The page's handlers around a job queue."""
 
-    def __init__(self, queue: JobQueue, outdir: Path) -> None:
+    def __init__(self, queue: JobQueue, outdir: Path, settings: Settings) -> None:
         self.queue = queue
+        self.settings = settings
         self.outdir = outdir
         outdir.mkdir(parents=True, exist_ok=True)
         self._recent: OrderedDict[str, Path] = OrderedDict()
@@ -162,10 +163,11 @@ class Studio:
             content, mask = editor_content_and_mask(editor)
             if content is None:
                 return self._message("Upload a content image first.")
-            if content.width * content.height > WEB_MAX_PIXELS:
+            limit = self.settings.page_max_pixels
+            if content.width * content.height > limit:
                 return self._message(f"The content is {content.width}x{content.height}: over the page's limit of "
-                                     f"{WEB_MAX_PIXELS:,} pixels. Use the GIMP/Krita plug-in or the CLI for huge canvases.")
-            styles = load_styles(files)
+                                     f"{limit:,} pixels. Use the GIMP/Krita plug-in or the CLI for huge canvases.")
+            styles = load_styles(files, self.settings)
             if not styles:
                 return self._message("Add at least one style image.")
             weights = None if mask is not None else [w1, w2, w3, w4][:len(styles)]
@@ -223,12 +225,11 @@ class Studio:
             old.unlink(missing_ok=True)
 
 
-def style_previews(files: Any) -> tuple:
-    """Gallery of the chosen styles and one visible weight slider per style."""
-    paths = [f if isinstance(f, str) else getattr(f, "name", str(f)) for f in (files or [])][:MAX_STYLES]
+def style_previews(files: Any, sliders: int) -> tuple:
+    """Gallery of the chosen styles and one visible weight slider per style (of `sliders`)."""
+    paths = [f if isinstance(f, str) else getattr(f, "name", str(f)) for f in (files or [])][:sliders]
     n = len(paths)
-    sliders = [gr.update(visible=n > 1 and i < n) for i in range(MAX_STYLES)]
-    return (paths, *sliders)
+    return (paths, *[gr.update(visible=n > 1 and i < n) for i in range(sliders)])
 
 
 def page_temp_dir() -> Path:
@@ -244,9 +245,10 @@ def page_temp_dir() -> Path:
     return root
 
 
-def build_page(queue: JobQueue) -> gr.Blocks:
+def build_page(queue: JobQueue, settings: Settings) -> gr.Blocks:
     root = page_temp_dir()
-    studio = Studio(queue, root / "results")
+    studio = Studio(queue, root / "results", settings)
+    n_sliders = settings.max_styles_per_request
     ex = examples_dir()
     with gr.Blocks(title="AdaStyle", delete_cache=CACHE_SWEEP) as demo:
         gr.Markdown(INTRO)
@@ -266,7 +268,7 @@ def build_page(queue: JobQueue) -> gr.Blocks:
                 gallery = gr.Gallery(label="Styles", columns=4, height=140, elem_id="style-gallery",
                                      interactive=False)
                 weights = [gr.Slider(0, 1, value=1.0, step=0.05, label=f"Weight of style {i + 1}", visible=False,
-                                     elem_id=f"weight-{i + 1}") for i in range(MAX_STYLES)]
+                                     elem_id=f"weight-{i + 1}") for i in range(n_sliders)]
             with gr.Column(scale=2):
                 alpha = gr.Slider(0, 1, value=1.0, step=0.05, label="Alpha (content ↔ style)", elem_id="alpha",
                                   info="0 = the content decoded, 1 = full style")
@@ -285,7 +287,7 @@ def build_page(queue: JobQueue) -> gr.Blocks:
         example_gallery.select(load_example, None, [editor, styles])
         inputs = [editor, styles, *weights, alpha, preserve, scale]
         outputs = [result, compare, download, status]
-        styles.change(style_previews, styles, [gallery, *weights])
+        styles.change(lambda files: style_previews(files, n_sliders), styles, [gallery, *weights])
         go.click(studio.run, inputs, outputs, concurrency_limit=2)
         stop.click(studio.cancel, None, status, concurrency_limit=None)  # never waits behind a running job
         for slider in (alpha, *weights):
@@ -293,24 +295,42 @@ def build_page(queue: JobQueue) -> gr.Blocks:
     return demo
 
 
-def mount_page(app: Any, queue: JobQueue) -> Any:
-    """Mount the page at /ui on the server's FastAPI app (same process, same queue)."""
-    demo = build_page(queue)
+def mount_page(app: Any, queue: JobQueue, settings: Settings, path: str = "/ui") -> Callable[[Any], Any]:
+    """Mount the page at `path` on a FastAPI app (the server's, or one of its own under `adastyle web`).
+    The server calls this as one of its front-end hooks, before it starts. Returns the wrapper to put in
+    front of the whole app: its uploads checked by UploadGuard before anything stores them."""
+    demo = build_page(queue, settings)
     demo.queue(default_concurrency_limit=2)
-    return gr.mount_gradio_app(app, demo, path="/ui", max_file_size=WEB_MAX_UPLOAD)
+    gr.mount_gradio_app(app, demo, path=path, max_file_size=settings.page_max_upload,
+                        allowed_paths=[str(examples_dir())])
+    return partial(UploadGuard, max_file=settings.page_max_upload)
 
 
-def launch(port: int = 7860, device: str = "auto", share_queue: bool = False) -> None:
-    """`adastyle web`: the page alone on 127.0.0.1 with its own model and queue."""
+def launch(settings: Settings) -> None:
+    """`adastyle web`: the page alone on 127.0.0.1 with its own model and queue, its uploads checked as on
+    the server."""
+    import threading
+
+    import uvicorn
+    from fastapi import FastAPI
+
     from adastyle.engine import Stylizer
     from adastyle.server.jobs import stylizer_runner
 
-    queue = JobQueue(stylizer_runner(Stylizer(device=device)), max_queue=8,
-                     result_ttl=budget.RESULT_TTL, result_bytes=budget.RESULT_BYTES)
-    demo = build_page(queue)
-    # quiet: Gradio's own banner suggests share=True, which a command-line user cannot act on.
-    demo.queue(default_concurrency_limit=2).launch(server_name="127.0.0.1", server_port=port, quiet=True,
-                                                   allowed_paths=[str(examples_dir())], max_file_size=WEB_MAX_UPLOAD,
-                                                   prevent_thread_lock=True)
-    print(f"AdaStyle web page: http://127.0.0.1:{port}  (Ctrl+C to stop)", flush=True)
-    demo.block_thread()
+    queue = JobQueue(stylizer_runner(Stylizer(device=settings.device)), settings.max_queue, settings.result_ttl,
+                     settings.result_bytes)
+    app = FastAPI(docs_url=None, redoc_url=None, openapi_url=None)
+    guarded = mount_page(app, queue, settings, path="")(app)
+    server = uvicorn.Server(uvicorn.Config(guarded, host=settings.host, port=settings.port, log_level="warning"))
+
+    def announce() -> None:  # once it listens; quiet otherwise (Gradio's banner suggests share=True)
+        while not server.started and not server.should_exit:
+            time.sleep(0.1)
+        if server.started:
+            print(f"AdaStyle web page: http://{settings.host}:{settings.port}  (Ctrl+C to stop)", flush=True)
+
+    threading.Thread(target=announce, daemon=True).start()
+    try:
+        server.run()
+    finally:
+        queue.stop()

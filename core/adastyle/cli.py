@@ -238,20 +238,10 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
-# Errors a user causes, by module: looked up only in modules already imported, so that commands which never
-# load torch (install-plugin, stop, status, --help) do not pay seconds for importing it.
-USER_ERRORS = {"adastyle.imageio": ("ImageError",), "adastyle.engine": ("StyleParameterError", "Cancelled"),
-               "adastyle.masks": ("MaskError",)}
-
-
 def is_user_error(exc: BaseException) -> bool:
-    if isinstance(exc, (UserError, Cancelled, FileNotFoundError, PermissionError)):
-        return True
-    for module, names in USER_ERRORS.items():
-        loaded = sys.modules.get(module)
-        if loaded is not None and isinstance(exc, tuple(getattr(loaded, n) for n in names if hasattr(loaded, n))):
-            return True
-    return False
+    """Printed as one line (exit 2): every UserError (ImageError, RequestError, MaskError, DeviceError, ...),
+    a cancel, and a file the user named that is missing or not theirs to read."""
+    return isinstance(exc, (UserError, Cancelled, FileNotFoundError, PermissionError))
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -3,47 +3,81 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
+from typing import Any, get_type_hints
 
-from adastyle.server import budget as limits
+from adastyle import cli_args
+from adastyle.settings import SERVE, WEB, Settings, default_for, flag_fields
+from adastyle_plugin.config import DEFAULT_URL
 
-# The memory budget's flags: (flag, ServerSettings field, type, default, help).
-BUDGET_FLAGS = (
-    ("--max-styles-per-request", "max_styles_per_request", int, limits.MAX_STYLES_PER_REQUEST,
-     "style images one request may use"),
-    ("--queue-pixels", "queue_pixels", int, limits.QUEUE_PIXELS,
-     "decoded pixels all queued and running jobs may hold (more: 503)"),
-    ("--style-keep-side", "style_keep_side", int, limits.STYLE_KEEP_SIDE,
-     "short side uploaded and native-size styles are reduced to"),
-    ("--style-store-bytes", "style_store_bytes", int, limits.STYLE_STORE_BYTES,
-     "bytes uploaded styles may hold (least recently used go)"),
-    ("--result-ttl", "result_ttl", float, limits.RESULT_TTL, "seconds a finished result is kept"),
-    ("--result-bytes", "result_bytes", int, limits.RESULT_BYTES,
-     "bytes finished results may hold (then the oldest go early)"),
-)
+
+def setting_type(name: str, kind: type, minimum: float | None, maximum: float | None):
+    """The argparse type of a setting: its Python type, checked against its range (one-line errors)."""
+    if name == "device":
+        return cli_args.device
+    if minimum is None:
+        return kind
+    base = {(int, 1): cli_args.positive_int, (int, 0): cli_args.non_negative_int,
+            (float, 0): cli_args.non_negative_float}.get((kind, minimum), cli_args.positive_float)
+
+    def parse(text: str) -> Any:
+        value = base(text)
+        if maximum is not None and value > maximum:
+            raise argparse.ArgumentTypeError(f"expected at most {maximum:g}, got {text!r}")
+        return value
+
+    parse.__name__ = base.__name__
+    return parse
+
+
+def add_settings_flags(p: argparse.ArgumentParser, command: str) -> None:
+    """One flag per field of Settings that `command` has (--max-queue for max_queue), with its type, default
+    and help: a field added to Settings is a flag here without more code."""
+    hints = get_type_hints(Settings)
+    for f in flag_fields(command):
+        meta = f.metadata
+        p.add_argument("--" + f.name.replace("_", "-"), dest=f.name, default=default_for(f, command),
+                       type=setting_type(f.name, hints[f.name], meta["minimum"], meta["maximum"]), help=meta["help"])
+
+
+def settings_from(args: argparse.Namespace, command: str) -> Settings:
+    """The Settings a command line asks for (fields without a flag of `command` keep their defaults)."""
+    return Settings(**{f.name: getattr(args, f.name) for f in flag_fields(command)})
+
+
+def settings_argv(settings: Settings, command: str) -> list[str]:
+    """The flags that give `settings` again (a server started in the background gets what was asked)."""
+    argv: list[str] = []
+    for f in flag_fields(command):
+        argv += ["--" + f.name.replace("_", "-"), str(getattr(settings, f.name))]
+    return argv
+
+
+def mount_web_page(app: Any, queue: Any, settings: Settings) -> Any:
+    """The server's front-end hook for the web page at /ui (imported when the app is built, after the port is
+    bound); without gradio (a plug-in-only install) the server runs without it."""
+    try:
+        from adastyle.web.page import mount_page
+    except ImportError as exc:
+        logging.getLogger(__name__).info("web page not mounted (%s)", exc)
+        return None
+    return mount_page(app, queue, settings)
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
     from adastyle.errors import UserError
     from adastyle.server import run
 
+    settings = settings_from(args, SERVE)
     try:
         if args.background:
-            if run.port_in_use(args.host, args.port):
-                raise run.ServeError(f"port {args.port} on {args.host} is already in use "
+            if run.port_in_use(settings.host, settings.port):
+                raise run.ServeError(f"port {settings.port} on {settings.host} is already in use "
                                      "(is AdaStyle already running? try `adastyle status`)")
-            passthrough = ["--host", args.host, "--port", str(args.port), "--device", args.device,
-                           "--max-queue", str(args.max_queue), "--max-pixels", str(args.max_pixels),
-                           "--header-timeout", str(args.header_timeout), "--body-timeout", str(args.body_timeout),
-                           "--max-connections", str(args.max_connections)]
-            for flag, name, *_ in BUDGET_FLAGS:
-                passthrough += [flag, str(getattr(args, name))]
-            info = run.start_background(passthrough)
+            info = run.start_background(settings_argv(settings, SERVE))
             print(f"AdaStyle server running at {info['url']} (pid {info['pid']}, device {info['device']})")
             return 0
-        run.serve(args.host, args.port, args.device, args.max_queue, args.max_pixels,
-                  header_timeout=args.header_timeout, body_timeout=args.body_timeout,
-                  max_connections=args.max_connections,
-                  **{name: getattr(args, name) for _, name, *_ in BUDGET_FLAGS})
+        run.serve(settings, front_ends=(mount_web_page,))
     except run.ServeError as exc:
         raise UserError(str(exc)) from None
     return 0
@@ -70,7 +104,7 @@ def cmd_status(args: argparse.Namespace) -> int:
 def cmd_web(args: argparse.Namespace) -> int:
     from adastyle.web.page import launch
 
-    launch(port=args.port, device=args.device, share_queue=False)
+    launch(settings_from(args, WEB))
     return 0
 
 
@@ -100,6 +134,13 @@ def cmd_uninstall_plugin(args: argparse.Namespace) -> int:
     return 0
 
 
+SERVE_HELP = """Run the local server: the JSON API under /v1 for the GIMP and Krita plug-ins, the API page at
+/docs and the web page at /ui, sharing one model and one job queue. It listens on 127.0.0.1 (and [::1])
+unless --host says otherwise; the token requests carry is in the config folder."""
+
+WEB_HELP = """Serve the web page alone on 127.0.0.1 (no token, no API), with its own model and queue; uploads
+are checked as on the server (images only, each within --page-max-upload)."""
+
 INSTALL_HELP = """Copy the GIMP or Krita plug-in (with its standard-library client and a settings file naming the
 server) into the application's user plug-in folder.
 
@@ -113,19 +154,10 @@ It prints the files written and what to do next. `adastyle doctor` shows which i
 
 
 def add_commands(sub: argparse._SubParsersAction) -> None:
-    s = sub.add_parser("serve", help="run the local server (the plug-ins and the page talk to it)")
-    s.add_argument("--host", default="127.0.0.1", help="bind address (non-local needs the token; warns)")
-    s.add_argument("--port", type=int, default=8765)
-    s.add_argument("--device", default="auto", help="auto, cpu, cuda or mps")
+    s = sub.add_parser("serve", help="run the local server (the plug-ins and the page talk to it)",
+                       description=SERVE_HELP)
     s.add_argument("--background", action="store_true", help="detach; pidfile and log in the config folder")
-    s.add_argument("--max-queue", type=int, default=8)
-    s.add_argument("--max-pixels", type=int, default=64_000_000)
-    s.add_argument("--header-timeout", type=float, default=10.0,
-                   help="seconds a connection may take to send its request headers (then it is closed)")
-    s.add_argument("--body-timeout", type=float, default=30.0, help="seconds a request body may stall (408)")
-    s.add_argument("--max-connections", type=int, default=64, help="open connections at most")
-    for flag, name, kind, default, text in BUDGET_FLAGS:
-        s.add_argument(flag, dest=name, type=kind, default=default, help=f"{text} (default: %(default)s)")
+    add_settings_flags(s, SERVE)
     s.set_defaults(func=cmd_serve)
 
     sub.add_parser("stop", help="stop the background server",
@@ -135,9 +167,8 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
                    description="Print the running server's URL, pid, device and queue as JSON; exit 1 when no "
                                "server is running.").set_defaults(func=cmd_status)
 
-    w = sub.add_parser("web", help="serve the web page on 127.0.0.1")
-    w.add_argument("--port", type=int, default=7860)
-    w.add_argument("--device", default="auto")
+    w = sub.add_parser("web", help="serve the web page on 127.0.0.1", description=WEB_HELP)
+    add_settings_flags(w, WEB)
     w.set_defaults(func=cmd_web)
 
     i = sub.add_parser("install-plugin", help="install the GIMP or Krita plug-in", description=INSTALL_HELP)
@@ -145,7 +176,7 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     i.add_argument("--dest", metavar="DIR",
                    help="GIMP's plug-ins folder or Krita's pykrita folder (default: every installation found)")
     i.add_argument("--server-url", default=None,
-                   help="server URL written into the plug-in settings (default: http://127.0.0.1:8765)")
+                   help=f"server URL written into the plug-in settings (default: {DEFAULT_URL})")
     i.set_defaults(func=cmd_install_plugin)
 
     u = sub.add_parser("uninstall-plugin", help="remove what install-plugin wrote",

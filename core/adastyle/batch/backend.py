@@ -52,13 +52,17 @@ class Backend(Protocol):
 
 
 def describe(exc: BaseException) -> str:
-    """One line for a failed frame: the user's error as it is, anything else marked internal (and logged)."""
-    from adastyle.errors import UserError
-    from adastyle.imageio import ImageError
+    """One line for a failed frame: a UserError (a bad value, an unreadable image) as it is; anything else is
+    not the user's to fix, so it is logged with its traceback and marked internal, as the server does (an
+    internal torch or PIL ValueError is not shown as the user's fault)."""
+    from adastyle.errors import OUT_OF_MEMORY, UserError, is_out_of_memory
 
-    if isinstance(exc, (UserError, ImageError, ValueError)):
-        return str(exc)
-    log.exception("internal error on a frame", exc_info=exc)
+    if isinstance(exc, UserError):
+        return exc.message or str(exc)
+    if is_out_of_memory(exc):
+        log.warning("a frame ran out of memory: %s", exc)
+        return OUT_OF_MEMORY
+    log.error("internal error on a frame", exc_info=exc)
     return f"internal error ({type(exc).__name__}: {exc})"
 
 

@@ -1,10 +1,15 @@
-"""The FastAPI app: /v1 endpoints over the job queue, JSON errors, the API page at /docs (bundled Swagger UI)."""
+"""The FastAPI app: /v1 endpoints over the job queue, JSON errors, the API page at /docs (bundled Swagger UI).
+
+Other front ends that share the queue (the web page at /ui) are mounted by whoever starts the server,
+through `front_ends` hooks: the app knows none of them, so it never imports the page (nor anything
+the page imports it for).
+"""
 from __future__ import annotations
 
 import asyncio
 import logging
 import time
-from dataclasses import dataclass
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -16,7 +21,6 @@ from starlette.formparsers import MultiPartException
 
 from adastyle import __version__
 from adastyle.engine import Stylizer
-from adastyle.server import budget as limits
 from adastyle.server.budget import ByteBoundedStore, PixelBudget
 from adastyle.server.docs import mount_docs
 from adastyle.server.errors import ApiError, BodyTimeout, BodyTooLarge
@@ -24,40 +28,28 @@ from adastyle.server.forms import Reservation, parse_job, parse_style_upload
 from adastyle.server.jobs import Job, JobQueue, QueueFull, stylizer_runner
 from adastyle.server.security import SecurityMiddleware
 from adastyle.server.sequence import MAX_FORM_FILES, parse_sequence
+from adastyle.settings import Settings
 
 log = logging.getLogger(__name__)
 
 
-@dataclass
-class ServerSettings:
-    token: str
-    device: str = "auto"
-    allow_remote: bool = False
-    max_body: int = 256 << 20      # 256 MiB: a raw 8000x6000 RGBA canvas is 192 MB
-    max_pixels: int = 64_000_000   # 8000 x 8000
-    max_queue: int = 8
-    max_styles_per_request: int = limits.MAX_STYLES_PER_REQUEST
-    queue_pixels: int = limits.QUEUE_PIXELS
-    style_keep_side: int = limits.STYLE_KEEP_SIDE
-    style_store_bytes: int = limits.STYLE_STORE_BYTES
-    result_ttl: float = limits.RESULT_TTL
-    result_bytes: int = limits.RESULT_BYTES
-    retry_after: int = 5
-    body_timeout: float = 30.0     # a request body that stalls this long is answered 408
-    mount_ui: bool = True
+ASGIWrapper = Callable[[Any], Any]  # an ASGI app around another (a middleware in front of the whole app)
+# A front end mounted beside the API on the same queue: called with the app (before it starts), the queue and
+# the settings; it may add routes and mounts, and return a wrapper that build_asgi puts around the app.
+FrontEnd = Callable[[FastAPI, JobQueue, Settings], "ASGIWrapper | None"]
 
 
 def _error(status: int, code: str, message: str, headers: dict[str, str] | None = None) -> JSONResponse:
     return JSONResponse({"error": code, "message": message}, status_code=status, headers=headers)
 
 
-def create_app(settings: ServerSettings, stylizer: Stylizer | None = None) -> FastAPI:
-    """The app with its own Stylizer and worker; `app.state.queue` is the job queue."""
+def create_app(settings: Settings, stylizer: Stylizer | None = None, front_ends: Sequence[FrontEnd] = ()) -> FastAPI:
+    """The app with its own Stylizer and worker (`app.state.queue`), and each of `front_ends` mounted on it."""
     stylizer = stylizer or Stylizer(device=settings.device)
     styles: ByteBoundedStore[Image.Image] = ByteBoundedStore(settings.style_store_bytes)
     budget = PixelBudget(settings.queue_pixels)
     queue = JobQueue(stylizer_runner(stylizer), settings.max_queue, settings.result_ttl, settings.result_bytes, budget)
-    ttl_text = f"{settings.result_ttl / 60:g} minutes"
+    ttl_text = settings.result_ttl_text
     app = FastAPI(title="AdaStyle", version=__version__, docs_url=None, redoc_url=None,
                   description="Local AdaIN style transfer server for GIMP, Krita and the browser. "
                               "Send `Authorization: Bearer <token>` (the token file is in the config folder).")
@@ -217,13 +209,7 @@ def create_app(settings: ServerSettings, stylizer: Stylizer | None = None) -> Fa
 
     mount_docs(app)
 
-    if settings.mount_ui:
-        try:
-            from adastyle.web.page import mount_page
-
-            mount_page(app, queue)
-        except ImportError as exc:  # gradio is optional for plug-in-only installs
-            log.info("web page not mounted (%s)", exc)
+    app.state.wrappers = [wrap for mount in front_ends if (wrap := mount(app, queue, settings)) is not None]
 
     @app.on_event("shutdown")
     def _shutdown() -> None:
@@ -232,16 +218,12 @@ def create_app(settings: ServerSettings, stylizer: Stylizer | None = None) -> Fa
     return app
 
 
-def build_asgi(settings: ServerSettings, stylizer: Stylizer | None = None):
-    """The app wrapped in the security middleware (what uvicorn serves)."""
-    app = create_app(settings, stylizer)
-    if settings.mount_ui:
-        try:
-            from adastyle.web.page import WEB_MAX_UPLOAD
-            from adastyle.web.upload_guard import UploadGuard
-
-            app = UploadGuard(app, WEB_MAX_UPLOAD)
-        except ImportError:
-            pass
-    return SecurityMiddleware(app, settings.token, settings.allow_remote, settings.max_body,
-                              body_timeout=settings.body_timeout)
+def build_asgi(settings: Settings, token: str, stylizer: Stylizer | None = None,
+               front_ends: Sequence[FrontEnd] = ()):
+    """The app, inside the wrappers its front ends asked for, inside the security middleware (what uvicorn
+    serves); `token` is the one requests carry."""
+    app = create_app(settings, stylizer, front_ends)
+    asgi: Any = app
+    for wrap in app.state.wrappers:
+        asgi = wrap(asgi)
+    return SecurityMiddleware(asgi, token, settings.allow_remote, settings.max_body, body_timeout=settings.body_timeout)

@@ -4,7 +4,8 @@ least-recently-used store (uploaded styles).
 Why: a request may carry several images of up to max_pixels each, and every one stays decoded until
 its job ends; without a budget a handful of small requests (PNG compresses flat images a thousandfold)
 fill the machine's memory. The pixel budget is taken from the image headers before anything is
-decoded, so a request that does not fit is refused (503) having cost almost nothing.
+decoded, so a request that does not fit is refused (503) having cost almost nothing. The sizes of the
+budgets are settings (adastyle.settings.Settings: queue_pixels, style_store_bytes, result_bytes).
 """
 from __future__ import annotations
 
@@ -13,15 +14,6 @@ from collections import OrderedDict
 from typing import Generic, TypeVar
 
 V = TypeVar("V")
-
-# The defaults of the budget (README states them and bench/bench_soak.py checks the sum).
-MAX_STYLES_PER_REQUEST = 4       # style images one request may use
-QUEUE_PIXELS = 128_000_000       # decoded pixels all queued and running jobs may hold together (then 503)
-STYLE_KEEP_SIDE = 1024           # short side uploaded (and native-size) styles are reduced to while decoding
-STYLE_STORE_BYTES = 96 << 20     # bytes the uploaded styles may hold (least recently used go first)
-RESULT_TTL = 600.0               # seconds a finished result is kept
-RESULT_BYTES = 256 << 20         # bytes finished results may hold (past it the oldest go early, and say so)
-
 
 class PixelBudget:
     """A thread-safe count of decoded pixels held by requests and queued jobs, up to a limit."""

@@ -14,7 +14,7 @@ import hashlib
 import math
 from concurrent.futures import ThreadPoolExecutor
 from functools import partial
-from typing import TYPE_CHECKING, Any, NamedTuple
+from typing import Any, NamedTuple
 
 from PIL import Image
 from starlette.datastructures import FormData, UploadFile
@@ -25,11 +25,9 @@ from adastyle.request import MaskError, MaskMismatch, RequestError, StylizeReque
 from adastyle.server.budget import ByteBoundedStore, PixelBudget
 from adastyle.server.errors import ApiError
 from adastyle.server.jobs import RESULT_FORMATS
+from adastyle.settings import Settings
 from adastyle_plugin import rules
 from adastyle_plugin.errors import RuleError
-
-if TYPE_CHECKING:
-    from adastyle.server.app import ServerSettings
 
 DECODER = ThreadPoolExecutor(max_workers=2, thread_name_prefix="adastyle-decode")
 
@@ -178,7 +176,7 @@ def build_request(content: Image.Image, styles: list[Image.Image], mask: Image.I
         raise ApiError(400, "invalid_image", exc.message or str(exc)) from None
 
 
-async def parse_job(form: FormData, style_store: ByteBoundedStore[Image.Image], settings: ServerSettings,
+async def parse_job(form: FormData, style_store: ByteBoundedStore[Image.Image], settings: Settings,
                     reservation: Reservation) -> JobForm:
     """The job's StylizeRequest (images decoded) and result format, or ApiError.
 
@@ -192,7 +190,7 @@ async def parse_job(form: FormData, style_store: ByteBoundedStore[Image.Image], 
                                                f"request (got {len(style_files) + len(style_ids)})")
     style_size = _number(form, "style_size", rules.DEFAULT_STYLE_SIZE, int)
     # Styles are used with their short side at style_size: decode them no larger (native: keep_side).
-    short_side = min(style_size, 4096) if style_size > 0 else settings.style_keep_side
+    short_side = min(style_size, rules.STYLE_SIZE_MAX) if style_size > 0 else settings.style_keep_side
     content_format = str(form.get("content_format") or "encoded")
     if content_format not in ("encoded", "rgba"):
         raise ApiError(422, "invalid_parameter", "content_format must be 'encoded' or 'rgba'")

@@ -2,7 +2,7 @@
 
 Why: uvicorn closes a kept-alive connection that stays silent, but a connection that never sends a
 request, or sends its headers a byte at a time, is held forever; a few hundred of those exhaust the
-server. Here a connection must finish its request headers within HEADER_TIMEOUT seconds of opening
+server. Here a connection must finish its request headers within `header_timeout` seconds (a setting) of opening
 (or of its previous response), and connections past the cap are closed at once. A stalled request
 body is bounded separately, in the ASGI layer (security.SecurityMiddleware).
 """
@@ -12,11 +12,11 @@ import asyncio
 
 from uvicorn.protocols.http.h11_impl import H11Protocol
 
-HEADER_TIMEOUT = 10.0
+from adastyle.settings import Settings
 
 
 class GuardedH11Protocol(H11Protocol):
-    header_timeout = HEADER_TIMEOUT
+    header_timeout: float = Settings.header_timeout  # run.serve subclasses it with the server's setting
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         super().connection_made(transport)

@@ -9,7 +9,9 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from adastyle.config import config_dir
 from adastyle.errors import UserError
@@ -22,16 +24,15 @@ from adastyle.server.private_files import (
     write_private,
 )
 from adastyle.server.process import alive, is_our_server, valid_pid, valid_port
+from adastyle.settings import LOCAL_HOSTS, Settings
 from adastyle_plugin.errors import ServerUnavailable
 from adastyle_plugin.http import Client
 
+if TYPE_CHECKING:
+    from adastyle.server.app import FrontEnd
+
 log = logging.getLogger(__name__)
-DEFAULT_PORT = 8765
-LOCAL_BIND = ("127.0.0.1", "localhost", "::1")
-IDLE_TIMEOUT = 5        # seconds a kept-alive connection may wait for its next request
-MAX_CONNECTIONS = 64    # more open connections are closed at once (more requests in flight: 503)
-HEADER_TIMEOUT = 10.0   # seconds a connection may take to send its request headers
-BODY_TIMEOUT = 30.0     # seconds a request body may stall
+IDLE_TIMEOUT = 5        # seconds a kept-alive connection may wait for its next request (uvicorn's, not a setting)
 
 
 class ServeError(UserError):
@@ -68,7 +69,7 @@ def _bind(host: str, port: int) -> list[socket.socket]:
     Why bind ourselves: uvicorn binds one address; a browser that resolves localhost to ::1 first
     should find the server there too. [::1] is skipped where the system has no IPv6 loopback.
     """
-    addrs = [("127.0.0.1", socket.AF_INET), ("::1", socket.AF_INET6)] if host in LOCAL_BIND else \
+    addrs = [("127.0.0.1", socket.AF_INET), ("::1", socket.AF_INET6)] if host in LOCAL_HOSTS else \
         [(host, socket.AF_INET6 if ":" in host else socket.AF_INET)]
     socks: list[socket.socket] = []
     for addr, family in addrs:
@@ -93,31 +94,27 @@ def _bind(host: str, port: int) -> list[socket.socket]:
     return socks
 
 
-def serve(host: str = "127.0.0.1", port: int = DEFAULT_PORT, device: str = "auto", max_queue: int = 8,
-          max_pixels: int = 64_000_000, max_body: int = 256 << 20, header_timeout: float = HEADER_TIMEOUT,
-          body_timeout: float = BODY_TIMEOUT, max_connections: int = MAX_CONNECTIONS, **budgets: float) -> None:
+def serve(settings: Settings, front_ends: Sequence[FrontEnd] = ()) -> None:
     """Run in the foreground until SIGTERM/SIGINT; then remove the pidfile and return (exit status 0).
-    `budgets`: further ServerSettings fields (the memory budget: queue_pixels, result_bytes, ...)."""
+    `front_ends`: mounted beside the API on the same queue (the web page; see app.FrontEnd)."""
     import uvicorn
 
-    from adastyle.server.app import ServerSettings, build_asgi
+    from adastyle.server.app import build_asgi
     from adastyle.server.guarded_http import GuardedH11Protocol
 
-    remote = host not in LOCAL_BIND
+    host, port = settings.host, settings.port
     folder = private_dir(config_dir())
     token = load_or_create_token(folder)
     for name in ("server.pid", "server.json"):  # refuse planted files before doing anything
         read_private(folder / name, private_read=False)
-    if remote:
+    if settings.allow_remote:
         log.warning("listening on %s: other machines can reach this server; the token is the only protection", host)
-    settings = ServerSettings(token=token, device=device, allow_remote=remote, max_queue=max_queue,
-                              max_pixels=max_pixels, max_body=max_body, body_timeout=body_timeout, **budgets)
     socks = _bind(host, port)
-    asgi = build_asgi(settings)
+    asgi = build_asgi(settings, token, front_ends=front_ends)
     url = url_for(host, port)
-    protocol = type("Protocol", (GuardedH11Protocol,), {"header_timeout": header_timeout})
+    protocol = type("Protocol", (GuardedH11Protocol,), {"header_timeout": settings.header_timeout})
     config = uvicorn.Config(asgi, log_level="warning", timeout_graceful_shutdown=5, http=protocol,
-                            timeout_keep_alive=IDLE_TIMEOUT, limit_concurrency=max_connections, lifespan="on")
+                            timeout_keep_alive=IDLE_TIMEOUT, limit_concurrency=settings.max_connections, lifespan="on")
     server = uvicorn.Server(config)
     write_private(pidfile(), json.dumps({"pid": os.getpid(), "host": host, "port": port, "url": url}))
     write_private(folder / "server.json", json.dumps({"url": url}))

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import dataclasses
 import io
-from typing import TYPE_CHECKING
 
 from PIL import Image
 from starlette.datastructures import FormData, UploadFile
@@ -29,9 +28,7 @@ from adastyle.server.forms import (
     decode_within,
     parse_job,
 )
-
-if TYPE_CHECKING:
-    from adastyle.server.app import ServerSettings
+from adastyle.settings import Settings
 
 MAX_FORM_FILES = MAX_FRAMES + 8  # the frames, up to 4 styles and a mask
 
@@ -49,7 +46,7 @@ def frame_uploads(form: FormData) -> list[UploadFile | str]:
     return frames
 
 
-async def parse_sequence(form: FormData, style_store: ByteBoundedStore[Image.Image], settings: ServerSettings,
+async def parse_sequence(form: FormData, style_store: ByteBoundedStore[Image.Image], settings: Settings,
                          reservation: Reservation) -> JobForm:
     """The job's SequenceRequest (all frames decoded) and result format, or ApiError.
 
