@@ -16,6 +16,10 @@ A third session (tests/realapp/gimp/batch_layers.py) runs "Stylise all layers" o
 as frames) and once with the server down; pytest compares the new layers with the server's own stabilised
 sequence of the same frames.
 
+Each session starts GIMP once for the module (a module-scoped fixture; the GUI session follows the console
+one in the same profile); each scenario is a test of its own over the session's records, so one failure
+hides no other.
+
 Not root, or no debootstrap/chroot: skipped, except in CI (CI=true), where it fails.
 Images written to test-artifacts/gimp/.
 """
@@ -145,21 +149,6 @@ def batch_args(script: str) -> list[str]:
             "-b", f'exec(open("{TEST_DIR_IN}/{script}").read())', "--quit"]
 
 
-def collect(test_dir: Path, proc: subprocess.CompletedProcess, tag: str) -> dict[str, Any]:
-    """result.json from the batch script; images and GIMP's log copied to test-artifacts/gimp/."""
-    ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    (ARTIFACTS / f"{tag}.log").write_text(f"exit {proc.returncode}\n--- stdout\n{proc.stdout}\n--- stderr\n{proc.stderr}")
-    for png in (test_dir / "out").glob("*.png"):
-        shutil.copy(png, ARTIFACTS / png.name)
-    result_file = test_dir / "result.json"
-    assert result_file.exists(), f"the batch script wrote no result (exit {proc.returncode}): {proc.stderr[-3000:]}"
-    shutil.copy(result_file, ARTIFACTS / f"{tag}-result.json")
-    result = json.loads(result_file.read_text())
-    result_file.unlink()
-    assert not result["errors"], "\n".join(result["errors"])
-    return result
-
-
 # ---- checks ---------------------------------------------------------------------------------------------
 def check_styled(rec: dict[str, Any]) -> None:
     """A successful run: one new layer directly above, source untouched, change only inside the selection."""
@@ -177,84 +166,63 @@ def check_styled(rec: dict[str, Any]) -> None:
         assert rec["new_has_mask"], f"{name}: no layer mask from the selection"
 
 
-def check_console_results(result: dict[str, Any]) -> None:
-    cases = {rec["name"]: rec for rec in result["cases"]}
-    for name in ("china-none", "china-histogram", "china-luminance-offset", "astronaut-two-styles"):
-        check_styled(cases[name])
-    assert "castle + autumn" in cases["astronaut-two-styles"]["new_name"]
-    assert cases["china-histogram"]["new_name"].endswith("histogram")
-    digests = {cases[n]["new_digest"] for n in ("china-none", "china-histogram", "china-luminance-offset")}
-    assert len(digests) == 3, "preserve-color made no difference: is it passed to the server?"
-    by_layer = cases["china-style-layer"]  # the style is another open image's layer, no style file at all
-    check_styled(by_layer)
-    assert by_layer["new_name"] == f"{by_layer['style_layer_name']} (AdaIN)", by_layer
-    assert by_layer["style_layer_unchanged"], "the style layer's pixels changed"
-    assert by_layer["new_digest"] != cases["china-none"]["new_digest"], "the style layer was not used as the style"
-    assert cases["astronaut-two-styles"]["cmp"]["partial"] > 0, "the feathered selection has no soft edge"
-    gray = cases["grace-hopper-gray-whole"]
-    check_styled(gray)
-    assert gray["base_type"] == "gray" and not gray["new_has_mask"], gray
-    assert gray["new_box"] == [0, 0, 512, 512], gray
-    for name, needle in (("down-no-command", "no start command"), ("down-command-fails", "status 3")):
-        rec = cases[name]
-        assert rec["status"] != "success", f"{name}: succeeded with the server down"
-        assert "adastyle serve --background" in rec["message"] and needle in rec["message"], rec["message"]
-        assert rec["layers_after"] == rec["layers_before"], f"{name}: layers changed: {rec['layers_after']}"
-        assert rec["source_unchanged"] and rec["composite_unchanged"], f"{name}: pixels changed"
+def run_session(test_dir: Path, args: list[str], server: dict[str, str], tag: str) -> dict[str, Any]:
+    """One GIMP start: its records (result.json) with its exit status and log tail; artefacts copied."""
+    started = time.time()
+    proc = run_gimp(args, server)
+    print(f"{tag} session {time.time() - started:.0f} s; command: {shlex.join(args)}")
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    (ARTIFACTS / f"{tag}.log").write_text(f"exit {proc.returncode}\n--- stdout\n{proc.stdout}\n--- stderr\n{proc.stderr}")
+    for png in (test_dir / "out").glob("*.png"):
+        shutil.copy(png, ARTIFACTS / png.name)
+    result_file = test_dir / "result.json"
+    if not result_file.exists():
+        pytest.fail(f"the {tag} session wrote no result (exit {proc.returncode}): {proc.stderr[-3000:]}")
+    shutil.copy(result_file, ARTIFACTS / f"{tag}-result.json")
+    result = json.loads(result_file.read_text())
+    result_file.unlink()
+    return result
 
 
-def check_gui_results(result: dict[str, Any]) -> None:
-    g = {rec["name"]: rec for rec in result["cases"]}
-    undo = g["undo"]
-    assert undo["status"] == "success", undo
-    assert undo["after_run"] == [undo["new_name"], *undo["before"]], undo
-    assert undo["after_undo"] == undo["before"], f"one Ctrl+Z did not remove exactly the new layer: {undo}"
-    assert undo["source_unchanged_after_undo"] and undo["composite_restored"], undo
-    assert undo["after_redo"] == undo["after_run"], f"one Ctrl+Y did not bring the layer back: {undo}"
-    layers = g["layers-undo"]
-    assert layers["status"] == "success" and len(layers["after_run"]) == 2 * len(layers["before"]), layers
-    assert layers["after_undo"] == layers["before"], f"one Ctrl+Z did not remove exactly the new layers: {layers}"
-    assert layers["after_redo"] == layers["after_run"], f"one Ctrl+Y did not bring the new layers back: {layers}"
-    il = g["interactive-layers"]
-    assert il["dialog_seen"] and il["status"] == "success" and len(il["after"]) == 2 * len(il["before"]), il
-    ok = g["interactive-ok"]
-    assert ok["dialog_seen"] and ok["status"] == "success" and len(ok["after"]) == len(ok["before"]) + 1, ok
-    cancel = g["interactive-cancel"]
-    assert cancel["dialog_seen"] and cancel["progress_window_seen"], cancel
-    assert cancel["status"] == "cancel", cancel
-    assert cancel["after"] == cancel["before"] and cancel["source_unchanged"], cancel
-    assert cancel["server_job_cancelled"], f"the plug-in's job was not cancelled on the server: {cancel}"
+def check_session_errors(result: dict[str, Any]) -> None:
+    assert not result["errors"], "\n".join(result["errors"])
 
 
-# ---- the test -------------------------------------------------------------------------------------------
-def test_gimp_plugin_in_real_gimp(chroot_root: Path, server: dict[str, str]) -> None:
+# ---- the sessions: one GIMP start each -------------------------------------------------------------------
+@pytest.fixture(scope="module")
+def test_images() -> None:
     if not (SHARED / "eval-dev" / "content").is_dir():
         unavailable("GIMP", f"test images not found in {SHARED / 'eval-dev'}")
+
+
+@pytest.fixture(scope="module")
+def console(chroot_root: Path, server: dict[str, str], test_images: None) -> dict[str, Any]:
+    """gimp-console-3.0 plays every procedure scenario (batch_stylize.py); the tests below check one each."""
     install_plugin(chroot_root, server)
     test_dir = stage_test_dir(chroot_root, batch_cases(free_port()))
-    started = time.time()
-    proc = run_gimp(["gimp-console-3.0", *batch_args("batch_stylize.py")], server)
-    console = collect(test_dir, proc, "console")
-    console_s = time.time() - started
-    check_console_results(console)
+    return run_session(test_dir, ["gimp-console-3.0", *batch_args("batch_stylize.py")], server, "console")
 
-    started = time.time()
+
+@pytest.fixture(scope="module")
+def console_cases(console: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    return {rec["name"]: rec for rec in console["cases"]}
+
+
+@pytest.fixture(scope="module")
+def gui(chroot_root: Path, server: dict[str, str], console: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """GIMP's GUI under Xvfb (batch_gui.py), after the console session, in its profile and test folder."""
     xvfb = ["xvfb-run", "-a", "-s", "-screen 0 1280x1024x24", "gimp-3.0"]
-    proc = run_gimp([*xvfb, *batch_args("batch_gui.py")[1:]], server)  # the GUI has no -i
-    gui = collect(test_dir, proc, "gui")
-    print(f"console session {console_s:.0f} s, GUI session {time.time() - started:.0f} s; "
-          f"commands: {shlex.join(batch_args('batch_stylize.py'))}")
-    check_gui_results(gui)
+    result = run_session(chroot_root / TEST_DIR_IN.lstrip("/"), [*xvfb, *batch_args("batch_gui.py")[1:]], server,
+                         "gui")  # the GUI has no -i
+    return {"errors": result["errors"], **{rec["name"]: rec for rec in result["cases"]}}
 
 
-def test_stylise_all_layers_in_real_gimp(chroot_root: Path, server: dict[str, str]) -> None:
-    """A 3-layer image (layers as frames) gets 3 stylised layers on top, in frame order; the 3 originals are
-    unchanged; the new layers are the server's stabilised sequence of those frames (within 1 level)."""
+@pytest.fixture(scope="module")
+def layers(chroot_root: Path, server: dict[str, str], test_images: None) -> dict[str, Any]:
+    """"Stylise all layers" on a 3-layer image (layers as frames), and once with the server down
+    (batch_layers.py), in a fresh profile; the new layers' raw pixels are kept in `pixels`."""
     from adastyle.batch.flicker import pan_clip
-    from adastyle_plugin.http import Client
 
-    if not (SHARED / "eval-dev" / "content").is_dir():
-        unavailable("GIMP", f"test images not found in {SHARED / 'eval-dev'}")
     install_plugin(chroot_root, server)
     frames = pan_clip(Image.open(SHARED / "eval-dev" / "content" / "china.jpg"), 3, (256, 192), 8)
     style = f"{TEST_DIR_IN}/in/style/{STYLES[0]}"
@@ -264,12 +232,102 @@ def test_stylise_all_layers_in_real_gimp(chroot_root: Path, server: dict[str, st
     for i, f in enumerate(frames):
         Image.fromarray(f).save(test_dir / "in" / "frames" / f"frame_{i}.png")
     subprocess.run(["chown", "-R", ARTIST, str(test_dir)], check=True)
-    started = time.time()
-    proc = run_gimp(["gimp-console-3.0", *batch_args("batch_layers.py")], server)
-    result = collect(test_dir, proc, "layers")
-    print(f"Stylise all layers: GIMP session {time.time() - started:.0f} s")
+    result = run_session(test_dir, ["gimp-console-3.0", *batch_args("batch_layers.py")], server, "layers")
+    new = result.get("styled", {}).get("new", [])
+    pixels = {n["file"]: (test_dir / "out" / n["file"]).read_bytes() for n in new if (test_dir / "out" / n["file"]).exists()}
+    return {**result, "frames": frames, "pixels": pixels, "style_file": test_dir / "in" / "style" / STYLES[0]}
 
-    styled = result["styled"]
+
+# ---- the console session: the procedure, non-interactive ------------------------------------------------
+def test_console_session_ran_without_errors(console: dict[str, Any]) -> None:
+    check_session_errors(console)
+
+
+def test_each_colour_mode_styles_the_selection_only_and_differs(console_cases) -> None:
+    cases = console_cases
+    for name in ("china-none", "china-histogram", "china-luminance-offset"):
+        check_styled(cases[name])
+    assert cases["china-histogram"]["new_name"].endswith("histogram")
+    digests = {cases[n]["new_digest"] for n in ("china-none", "china-histogram", "china-luminance-offset")}
+    assert len(digests) == 3, "preserve-color made no difference: is it passed to the server?"
+
+
+def test_two_weighted_styles_on_a_feathered_selection(console_cases) -> None:
+    two = console_cases["astronaut-two-styles"]
+    check_styled(two)
+    assert "castle + autumn" in two["new_name"]
+    assert two["cmp"]["partial"] > 0, "the feathered selection has no soft edge"
+
+
+def test_a_style_from_another_images_layer(console_cases) -> None:
+    by_layer = console_cases["china-style-layer"]  # the style is another open image's layer, no style file at all
+    check_styled(by_layer)
+    assert by_layer["new_name"] == f"{by_layer['style_layer_name']} (AdaIN)", by_layer
+    assert by_layer["style_layer_unchanged"], "the style layer's pixels changed"
+    assert by_layer["new_digest"] != console_cases["china-none"]["new_digest"], "the style layer was not used as the style"
+
+
+def test_a_grey_image_without_the_selection(console_cases) -> None:
+    gray = console_cases["grace-hopper-gray-whole"]
+    check_styled(gray)
+    assert gray["base_type"] == "gray" and not gray["new_has_mask"], gray
+    assert gray["new_box"] == [0, 0, 512, 512], gray
+
+
+@pytest.mark.parametrize("name,needle", [("down-no-command", "no start command"), ("down-command-fails", "status 3")])
+def test_a_server_that_is_down_leaves_the_image_alone(console_cases, name: str, needle: str) -> None:
+    rec = console_cases[name]
+    assert rec["status"] != "success", f"{name}: succeeded with the server down"
+    assert "adastyle serve --background" in rec["message"] and needle in rec["message"], rec["message"]
+    assert rec["layers_after"] == rec["layers_before"], f"{name}: layers changed: {rec['layers_after']}"
+    assert rec["source_unchanged"] and rec["composite_unchanged"], f"{name}: pixels changed"
+
+
+# ---- the GUI session: undo, the dialog, the progress window's Cancel ------------------------------------
+def test_gui_session_ran_without_errors(gui: dict[str, Any]) -> None:
+    check_session_errors(gui)
+
+
+def test_one_undo_and_redo_take_away_and_bring_back_the_new_layer(gui) -> None:
+    undo = gui["undo"]
+    assert undo["status"] == "success", undo
+    assert undo["after_run"] == [undo["new_name"], *undo["before"]], undo
+    assert undo["after_undo"] == undo["before"], f"one Ctrl+Z did not remove exactly the new layer: {undo}"
+    assert undo["source_unchanged_after_undo"] and undo["composite_restored"], undo
+    assert undo["after_redo"] == undo["after_run"], f"one Ctrl+Y did not bring the layer back: {undo}"
+
+
+def test_one_undo_and_redo_for_all_the_layers_of_stylise_all_layers(gui) -> None:
+    layers = gui["layers-undo"]
+    assert layers["status"] == "success" and len(layers["after_run"]) == 2 * len(layers["before"]), layers
+    assert layers["after_undo"] == layers["before"], f"one Ctrl+Z did not remove exactly the new layers: {layers}"
+    assert layers["after_redo"] == layers["after_run"], f"one Ctrl+Y did not bring the new layers back: {layers}"
+
+
+def test_the_dialogs_accepted_with_return(gui) -> None:
+    il = gui["interactive-layers"]
+    assert il["dialog_seen"] and il["status"] == "success" and len(il["after"]) == 2 * len(il["before"]), il
+    ok = gui["interactive-ok"]
+    assert ok["dialog_seen"] and ok["status"] == "success" and len(ok["after"]) == len(ok["before"]) + 1, ok
+
+
+def test_cancel_in_the_progress_window_cancels_the_servers_job(gui) -> None:
+    cancel = gui["interactive-cancel"]
+    assert cancel["dialog_seen"] and cancel["progress_window_seen"], cancel
+    assert cancel["status"] == "cancel", cancel
+    assert cancel["after"] == cancel["before"] and cancel["source_unchanged"], cancel
+    assert cancel["server_job_cancelled"], f"the plug-in's job was not cancelled on the server: {cancel}"
+
+
+# ---- the layers session: Stylise all layers ---------------------------------------------------------------
+def test_layers_session_ran_without_errors(layers: dict[str, Any]) -> None:
+    check_session_errors(layers)
+
+
+def test_stylise_all_layers_puts_new_layers_on_top_in_frame_order(layers) -> None:
+    """A 3-layer image (layers as frames) gets 3 stylised layers on top, in frame order; the 3 originals are
+    unchanged."""
+    styled = layers["styled"]
     assert styled["status"] == "success", styled
     names_before = [name for name, _ in styled["before"]]
     assert names_before == ["Frame 3", "Frame 2", "Frame 1"]
@@ -278,20 +336,29 @@ def test_stylise_all_layers_in_real_gimp(chroot_root: Path, server: dict[str, st
     assert styled["after"][3:] == styled["before"], "the original layers changed (pixels, names or order)"
     assert all(n["size"] == styled["canvas"] and n["offsets"] == [0, 0] for n in new), new
 
+
+def test_stylise_all_layers_gives_the_servers_stabilised_sequence(layers, server: dict[str, str]) -> None:
+    """The new layers are the server's stabilised sequence of the same frames (within 1 level)."""
+    from adastyle_plugin.http import Client
+
+    frames, new = layers["frames"], layers["styled"]["new"]
+    assert len(new) == len(frames), new
     # The server's own sequence of the same frames: GIMP sent them in playback order and wrote each back
     # to its own layer.
     api = Client(url=server["url"], token=server["token"], timeout=120)
     rgba = [Image.fromarray(f).convert("RGBA").tobytes() for f in frames]
-    expected = api.stylize_sequence(rgba, [str(test_dir / "in" / "style" / STYLES[0])], size=(256, 192),
+    expected = api.stylize_sequence(rgba, [str(layers["style_file"])], size=(256, 192),
                                     stability=2.0, result_format="rgba")
     for k, (data, _) in enumerate(reversed(expected)):  # new layers top first: the last frame first
-        got = np.frombuffer((test_dir / "out" / new[k]["file"]).read_bytes(), np.uint8).astype(int)
+        got = np.frombuffer(layers["pixels"][new[k]["file"]], np.uint8).astype(int)
         want = np.frombuffer(data, np.uint8).astype(int)
         assert got.shape == want.shape
         assert np.abs(got - want).max() <= 1, f"{new[k]['name']}: differs from the server's frame"
         original = np.asarray(Image.fromarray(frames[len(frames) - 1 - k]).convert("RGBA")).reshape(-1).astype(int)
         assert np.abs(got - original).mean() > 10, f"{new[k]['name']} is not stylised"
 
-    down = result["down"]
+
+def test_stylise_all_layers_with_the_server_down_leaves_the_image_alone(layers) -> None:
+    down = layers["down"]
     assert down["status"] != "success" and "adastyle serve --background" in down["message"], down
     assert down["after"] == down["before"], "a failed run changed the image"
