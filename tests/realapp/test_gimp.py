@@ -358,6 +358,15 @@ def test_stylise_all_layers_gives_the_servers_stabilised_sequence(layers, server
         assert np.abs(got - original).mean() > 10, f"{new[k]['name']} is not stylised"
 
 
+def test_stylise_all_layers_takes_a_style_layer_of_the_image_as_a_style_not_a_frame(layers) -> None:
+    by_layer = layers["style_layer"]  # the top layer as the style: the 2 layers below are the frames
+    assert by_layer["status"] == "success", by_layer
+    names_before = [name for name, _ in by_layer["before"]]
+    assert [name for name, _ in by_layer["after"]] == [f"Frame {i} - Frame 3 (AdaIN)" for i in (2, 1)] + \
+        names_before, by_layer
+    assert by_layer["after"][2:] == by_layer["before"], "the original layers changed"
+
+
 def test_stylise_all_layers_with_the_server_down_leaves_the_image_alone(layers) -> None:
     down = layers["down"]
     assert down["status"] != "success" and "adastyle serve --background" in down["message"], down

@@ -118,7 +118,11 @@ def read_layers_params(get: Callable[[str], Any]) -> Params:
 def frame_layers(top_level: List[Any], style_layer: Any = None) -> List[Any]:
     """The frames of a layers-as-frames animation, in playback order: the image's top-level layers from the
     bottom (GIMP's first frame) up; a style layer of the same image is a style, not a frame."""
-    frames = [layer for layer in reversed(top_level) if layer is not style_layer]
+    def key(layer: Any) -> Any:  # GIMP's item id where there is one (a wrapper may be a new Python object)
+        return layer.get_id() if hasattr(layer, "get_id") else id(layer)
+
+    style_key = key(style_layer) if style_layer is not None else None
+    frames = [layer for layer in reversed(top_level) if key(layer) != style_key]
     if not frames:
         raise calling_error("The image has no layers to stylise besides the style layer")
     return frames

@@ -81,9 +81,21 @@ def down_case():
             f.write(original)
 
 
+def style_layer_case():
+    """The top layer as the style layer: it is a style, not a frame; the 2 layers below are the frames."""
+    img = frames_image()
+    before = snapshot(img)
+    top = img.get_layers()[0]
+    status, message = run_layers(img, style_path="", style_layer=top, stability=0.0)
+    rec = {"status": status, "message": message, "before": before, "after": snapshot(img),
+           "style_layer": top.get_name()}
+    img.delete()
+    return rec
+
+
 def main():
     results = {"errors": []}
-    for name, case in (("styled", styled_case), ("down", down_case)):
+    for name, case in (("styled", styled_case), ("style_layer", style_layer_case), ("down", down_case)):
         try:
             results[name] = case()
         except Exception:  # noqa: BLE001 - recorded for pytest, the other case still runs
