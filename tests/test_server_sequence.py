@@ -169,7 +169,10 @@ def test_refusals_are_4xx_with_a_message(server, frames, style_png) -> None:
         "not an image": (frame_files(frames[:1]) + [("frame_1", ("x.png", b"not an image"))] + style, {}, 400,
                          "frame_1"),
         "raw of the wrong length": ([("frame_0", ("f.rgba", b"\0" * 100))] + style,
-                                    {"content_format": "rgba", "width": "8", "height": "8"}, 400, "bytes"),
+                                    {"content_format": "rgba", "width": "8", "height": "8"}, 400,
+                                    "frame_0: expected 256 bytes"),
+        "raw without a size": ([("frame_0", ("f.rgba", b"\0" * 256))] + style, {"content_format": "rgba"}, 422,
+                               "width and height"),
     }
     for name, (files, data, code, needle) in cases.items():
         r = post_sequence(server, files, data)

@@ -64,6 +64,10 @@ async def parse_sequence(form: FormData, style_store: ByteBoundedStore[Image.Ima
     if raw:
         width, height = _number(form, "width", 0, int), _number(form, "height", 0, int)
         sizes = [(width, height)] * len(frames)
+        for i, d in enumerate(data):  # named by frame here (frame 0 would be "content" in the form parser)
+            if width > 0 and height > 0 and len(d) != width * height * 4:
+                raise ApiError(400, "invalid_image", f"frame_{i}: expected {width * height * 4:,} bytes of raw RGBA "
+                                                     f"pixels for {width}x{height}, got {len(d):,}")
     else:
         sizes = [checked_header_size(d, f"frame_{i}") for i, d in enumerate(data)]
     for i, size in enumerate(sizes):
