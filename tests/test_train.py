@@ -250,3 +250,24 @@ def test_training_uses_only_the_cores_it_is_pinned_to():
             "from adastyle.train.trainer import usable_cpus; print(usable_cpus())")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "1"
+
+
+def test_style_statistics_come_from_equal_crops_in_batches() -> None:
+    """Every style image, large, small or thin, gives a side x side crop, and batching does not change its
+    statistics (within bf16 rounding of the CPU's autocast)."""
+    from adastyle.model import load_encoder
+    from adastyle.train.trainer import style_crop, style_statistics
+
+    g = torch.Generator().manual_seed(0)
+    imgs = [torch.randint(0, 256, (3, h, w), dtype=torch.uint8, generator=g) for h, w in
+            ((300, 500), (40, 90), (64, 700), (64, 64))]
+    assert all(style_crop(x, 64).shape == (3, 64, 64) for x in imgs)
+    assert torch.equal(style_crop(imgs[0], 64), imgs[0][:, 118:182, 218:282])  # a plain centre crop when it fits
+    enc = load_encoder()
+    together = style_statistics(enc, imgs, torch.device("cpu"), side=64, batch=4)
+    alone = [style_statistics(enc, [x], torch.device("cpu"), side=64, batch=1)[0] for x in imgs]
+    assert len(together) == 4
+    for a, b in zip(together, alone):
+        for (ma, sa), (mb, sb) in zip(a, b):
+            assert ma.shape == mb.shape and ma.shape[:2] == (1, ma.shape[1])
+            assert torch.allclose(ma, mb, rtol=0.05, atol=0.02) and torch.allclose(sa, sb, rtol=0.05, atol=0.02)

@@ -134,17 +134,34 @@ class ContentSampler:
         return torch.stack(out).float() / 255.0
 
 
-@torch.no_grad()
+def style_crop(img: torch.Tensor, side: int) -> torch.Tensor:
+    """A side x side centre crop of a uint8 CHW image; an image smaller than that is first scaled up to cover it.
+
+    Why one shape for all: the pool mixes thousands of sizes, and on the CPU every new input shape costs new
+    kernels and allocations (memory grew to 21 GB over 1,200 images of assorted sizes); equal shapes also let
+    the statistics be computed in batches.
+    """
+    h, w = img.shape[1:]
+    if min(h, w) < side:
+        scale = side / min(h, w)
+        img = TF.resize(img, [max(side, round(h * scale)), max(side, round(w * scale))], antialias=True)
+    return TF.center_crop(img, [side, side])
+
+
 def style_statistics(encoder: Encoder, images: list[torch.Tensor], device: torch.device,
-                     side: int = 512) -> list[list[tuple[torch.Tensor, torch.Tensor]]]:
-    """Per style image, (mean, std) at the four taps, from a centre crop of at most side x side."""
-    stats = []
-    for img in tqdm(images, desc="style statistics", leave=False):
-        x = TF.center_crop(img, [min(side, img.shape[1]), min(side, img.shape[2])]).float()[None] / 255.0
+                     side: int = 512, batch: int = 16) -> list[list[tuple[torch.Tensor, torch.Tensor]]]:
+    """Per style image, (mean, std) at the four taps, from a side x side centre crop (see style_crop)."""
+    stats: list[list[tuple[torch.Tensor, torch.Tensor]]] = []
+    bar = tqdm(total=len(images), desc="style statistics", leave=False)
+    for i in range(0, len(images), batch):
+        x = torch.stack([style_crop(img, side) for img in images[i:i + batch]]).float() / 255.0
         x = x.to(device).contiguous(memory_format=torch.channels_last)
-        with autocast_for(device):
+        with torch.no_grad(), autocast_for(device):
             taps = encoder.taps(x)
-        stats.append([tuple(t.cpu() for t in mean_std(f)) for f in taps])
+        per_tap = [tuple(t.float().cpu() for t in mean_std(f)) for f in taps]
+        stats.extend([[(m[j:j + 1], sd[j:j + 1]) for m, sd in per_tap] for j in range(x.shape[0])])
+        bar.update(x.shape[0])
+    bar.close()
     return stats
 
 
