@@ -227,3 +227,18 @@ def test_a_new_setting_is_a_new_flag(monkeypatch) -> None:
 ])
 def test_bad_settings_flags_are_one_line(args: list[str], needle: str) -> None:
     assert needle in one_line_error(adastyle(*args))
+
+
+def test_serve_on_a_busy_port_says_so_in_one_line_in_the_background_too(tmp_path) -> None:
+    """Foreground (tests/test_client.py) and background starts give the one message for a taken port."""
+    import os
+    import socket
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen(1)
+        port = taken.getsockname()[1]
+        r = adastyle("serve", "--background", "--port", str(port), env={**os.environ, "ADASTYLE_HOME": str(tmp_path)})
+    line = one_line_error(r)
+    assert f"port {port} on 127.0.0.1 is already in use" in line and "adastyle status" in line, line
+    assert not (tmp_path / "server.pid").exists()

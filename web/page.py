@@ -29,12 +29,15 @@ from adastyle.request import MaskError, RequestError, StylizeRequest
 from adastyle.server.jobs import Job, JobQueue, QueueFull
 from adastyle.settings import Settings
 from adastyle.web.upload_guard import UploadGuard
+from adastyle_plugin import rules
 
 log = logging.getLogger(__name__)
 MASK_FEATHER = 3  # pixels
 CACHE_SWEEP = (300, 1800)  # every 5 minutes, uploads and results older than 30 minutes are deleted
-COLOUR_CHOICES = [("Keep the style's colours", "none"), ("Content colours (histogram match)", "histogram"),
-                  ("Content colours (luminance only)", "luminance")]
+COLOUR_LABELS = {"none": "Keep the style's colours", "histogram": "Content colours (histogram match)",
+                 "luminance": "Content colours (luminance only)"}
+COLOUR_CHOICES = [(COLOUR_LABELS[mode], mode) for mode in rules.COLOR_MODES]  # the modes are the rules'; a new
+                                                                             # one without a label fails here
 INTRO = """# AdaStyle — arbitrary style transfer
 Upload a **content** photo and one or more **style** images, then press **Stylize**. Paint on the content with the
 brush to make a **mask**: painted = styled (or the first style), unpainted = original (or the second style).

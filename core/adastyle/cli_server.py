@@ -71,9 +71,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     settings = settings_from(args, SERVE)
     try:
         if args.background:
-            if run.port_in_use(settings.host, settings.port):
-                raise run.ServeError(f"port {settings.port} on {settings.host} is already in use "
-                                     "(is AdaStyle already running? try `adastyle status`)")
+            run.check_port_free(settings.host, settings.port)
             info = run.start_background(settings_argv(settings, SERVE))
             print(f"AdaStyle server running at {info['url']} (pid {info['pid']}, device {info['device']})")
             return 0

@@ -16,13 +16,14 @@ from pathlib import Path
 import numpy as np
 
 from adastyle.batch.atomic import clean_partials, partial_path
+from adastyle.errors import UserError
 
 log = logging.getLogger(__name__)
 
 VIDEO_SUFFIXES = (".mp4", ".m4v", ".mov", ".mkv", ".webm", ".avi")
 
 
-class VideoError(ValueError):
+class VideoError(UserError, ValueError):
     """A video that cannot be read or written, with a message fit to show a user."""
 
 

@@ -18,5 +18,5 @@ class BodyTooLarge(AdaStyleError):
     """Raised from the receive channel when a request body passes the size limit."""
 
 
-class BodyTimeout(Exception):
+class BodyTimeout(AdaStyleError):
     """Raised from the receive channel when a request body stops arriving for too long."""

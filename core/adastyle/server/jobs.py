@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING, Any
 
 from PIL import Image
 
-from adastyle.errors import Cancelled, user_message
+from adastyle.errors import AdaStyleError, Cancelled, user_message
 from adastyle.request import StylizeRequest
 from adastyle.sequence import SequenceRequest, run_sequence
 from adastyle.server.budget import PixelBudget
@@ -39,8 +39,8 @@ STATES = ("queued", "running", "done", "failed", "cancelled")
 RESULT_FORMATS = {"png": "image/png", "rgba": "application/octet-stream"}  # result format -> media type
 
 
-class QueueFull(Exception):
-    pass
+class QueueFull(AdaStyleError):
+    """The queue holds max_queue jobs already (the server answers 503, the page asks to retry)."""
 
 
 @dataclass

@@ -47,6 +47,18 @@ def logfile() -> Path:
     return config_dir() / "server.log"
 
 
+def port_taken(host: str, port: int) -> ServeError:
+    """The one message for a port another program (or another AdaStyle) holds."""
+    return ServeError(f"port {port} on {host} is already in use (is AdaStyle already running? "
+                      "try `adastyle status`, or pick another --port)")
+
+
+def check_port_free(host: str, port: int) -> None:
+    """ServeError when the port cannot be bound (checked before starting a background server)."""
+    if port_in_use(host, port):
+        raise port_taken(host, port)
+
+
 def port_in_use(host: str, port: int) -> bool:
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
     with socket.socket(family, socket.SOCK_STREAM) as s:
@@ -86,8 +98,7 @@ def _bind(host: str, port: int) -> list[socket.socket]:
                 continue
             for other in socks:
                 other.close()
-            raise ServeError(f"port {port} on {addr} is already in use (is AdaStyle already running? "
-                             "try `adastyle status`, or pick another --port)") from None
+            raise port_taken(addr, port) from None
         s.listen(128)
         s.set_inheritable(True)
         socks.append(s)
