@@ -8,6 +8,7 @@ of the one Settings. Sliders re-render on release; the engine's caches make that
 from __future__ import annotations
 
 import atexit
+import inspect
 import logging
 import os
 import shutil
@@ -26,6 +27,7 @@ from PIL import Image, ImageFilter, ImageOps
 
 from adastyle.imageio import ImageError, open_image
 from adastyle.request import MaskError, RequestError, StylizeRequest
+from adastyle.server.budget import PixelBudget
 from adastyle.server.jobs import Job, JobQueue, QueueFull
 from adastyle.settings import Settings
 from adastyle.web.upload_guard import UploadGuard
@@ -131,6 +133,12 @@ def result_image(job: Job, mode: str) -> Image.Image | None:
     return image if mode == "RGBA" else image.convert(mode)
 
 
+def held_pixels(request: StylizeRequest) -> int:
+    """The decoded pixels a queued request holds (content, styles, mask), as the server counts a job's."""
+    images = [request.content, *request.styles, *([request.mask] if request.mask is not None else [])]
+    return sum(im.width * im.height for im in images)
+
+
 class Studio:
     """The page's handlers around a job queue."""
 
@@ -157,10 +165,11 @@ class Studio:
         self.queue.cancel(job)
         return "Cancelling…"
 
-    def run(self, editor: Any, files: Any, w1: float, w2: float, w3: float, w4: float, alpha: float,
-            preserve: str, scale: float, request: gr.Request = None,
+    def run(self, editor: Any, files: Any, *controls: Any, request: gr.Request = None,
             progress: gr.Progress = gr.Progress()) -> tuple:
-        """Stylize button: (result, before/after, download file, status)."""
+        """Stylize button: (result, before/after, download file, status). `controls`: one weight per weight
+        slider (max_styles_per_request of them), then alpha, colour mode and stroke scale."""
+        *slider_weights, alpha, preserve, scale = controls
         t0 = time.time()
         try:
             content, mask = editor_content_and_mask(editor)
@@ -173,7 +182,7 @@ class Studio:
             styles = load_styles(files, self.settings)
             if not styles:
                 return self._message("Add at least one style image.")
-            weights = None if mask is not None else [w1, w2, w3, w4][:len(styles)]
+            weights = None if mask is not None else list(slider_weights)[:len(styles)]
             try:  # the request's rules, as every front end applies them
                 stylize = StylizeRequest(content, styles, weights=weights, alpha=alpha, preserve_color=preserve,
                                          mask=mask, scale=scale)
@@ -181,9 +190,19 @@ class Studio:
                 return self._message(exc.message[:1].upper() + exc.message[1:] + ".")
             key = self._session(request)
             self._cancel_asked.discard(key)
+            pixels = held_pixels(stylize)
+            budget = self.queue.budget  # the server's budget of decoded pixels, shared with the plug-ins' jobs
+            if budget is not None and pixels > budget.limit:
+                return self._message(f"These images hold {pixels:,} pixels, over the server's budget of "
+                                     f"{budget.limit:,}: use fewer or smaller style images.")
+            if budget is not None and not budget.take(pixels):
+                return self._message(f"The server is busy: queued images hold {budget.used:,} of its {budget.limit:,} "
+                                     "pixels. Try again in a few seconds.")
             try:
-                job = self.queue.submit(stylize, result_format="rgba")
+                job = self.queue.submit(stylize, pixels, result_format="rgba")  # the job gives them back
             except QueueFull:
+                if budget is not None:
+                    budget.give(pixels)
                 return self._message("The server is busy (queue full). Try again in a few seconds.")
             self._active[key] = job
             if key in self._cancel_asked:
@@ -226,6 +245,24 @@ class Studio:
         while len(self._recent) > 20:
             _, old = self._recent.popitem(last=False)
             old.unlink(missing_ok=True)
+
+
+def gradio_handler(fn: Callable[..., tuple], names: Sequence[str]) -> Callable[..., tuple]:
+    """`fn(*values, request=..., progress=...)` as a function of the positional parameters `names`, then
+    `request` and `progress`. Why: Gradio hands a handler the browser's request (whose session Cancel looks
+    up) and a progress tracker only through positional parameters it sees in the signature, and the number
+    of weight sliders is a setting (max_styles_per_request)."""
+    def handler(*args: Any) -> tuple:
+        *values, request, progress = args
+        return fn(*values, request=request, progress=progress)
+
+    param = inspect.Parameter
+    handler.__signature__ = inspect.Signature(  # type: ignore[attr-defined]
+        [param(n, param.POSITIONAL_OR_KEYWORD) for n in names] +
+        [param("request", param.POSITIONAL_OR_KEYWORD, default=None),
+         param("progress", param.POSITIONAL_OR_KEYWORD, default=gr.Progress())])
+    handler.__annotations__ = {"request": gr.Request}
+    return handler
 
 
 def style_previews(files: Any, sliders: int) -> tuple:
@@ -291,10 +328,12 @@ def build_page(queue: JobQueue, settings: Settings) -> gr.Blocks:
         inputs = [editor, styles, *weights, alpha, preserve, scale]
         outputs = [result, compare, download, status]
         styles.change(lambda files: style_previews(files, n_sliders), styles, [gallery, *weights])
-        go.click(studio.run, inputs, outputs, concurrency_limit=2)
+        names = ["editor", "files", *(f"weight_{i + 1}" for i in range(n_sliders)), "alpha", "preserve", "scale"]
+        go.click(gradio_handler(studio.run, names), inputs, outputs, concurrency_limit=2)
         stop.click(studio.cancel, None, status, concurrency_limit=None)  # never waits behind a running job
         for slider in (alpha, *weights):
-            slider.release(studio.rerun, [result, *inputs], outputs, trigger_mode="always_last")
+            slider.release(gradio_handler(studio.rerun, ["has_result", *names]), [result, *inputs], outputs,
+                           trigger_mode="always_last")
     return demo
 
 
@@ -321,7 +360,7 @@ def launch(settings: Settings) -> None:
     from adastyle.server.jobs import stylizer_runner
 
     queue = JobQueue(stylizer_runner(Stylizer(device=settings.device)), settings.max_queue, settings.result_ttl,
-                     settings.result_bytes)
+                     settings.result_bytes, PixelBudget(settings.queue_pixels))
     app = FastAPI(docs_url=None, redoc_url=None, openapi_url=None)
     guarded = mount_page(app, queue, settings, path="")(app)
     server = uvicorn.Server(uvicorn.Config(guarded, host=settings.host, port=settings.port, log_level="warning"))

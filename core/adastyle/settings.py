@@ -39,8 +39,7 @@ class Settings:
     max_body: int = setting(256 << 20, "bytes of one request body at most (413); a raw 8000x6000 RGBA canvas is 192 MB",
                             commands=(SERVE,))
     max_styles_per_request: int = setting(4, "style images one request (or the page) may use")
-    queue_pixels: int = setting(128_000_000, "decoded pixels all queued and running jobs may hold (more: 503)",
-                                commands=(SERVE,))
+    queue_pixels: int = setting(128_000_000, "decoded pixels all queued and running jobs may hold (more: 503)")
     style_keep_side: int = setting(1024, "short side uploaded and native-size styles are reduced to",
                                    commands=(SERVE,))
     style_store_bytes: int = setting(96 << 20, "bytes uploaded styles may hold (least recently used go)",
