@@ -428,18 +428,8 @@ def run_layers(procedure: Gimp.Procedure, run_mode: Gimp.RunMode, image: Gimp.Im
     interactive = run_mode == Gimp.RunMode.INTERACTIVE
     if interactive and not show_dialog(procedure, config):
         return procedure.new_return_values(Gimp.PDBStatusType.CANCEL, GLib.Error())
-    Gegl.init(None)
-    try:
-        stylize_all_layers(image, read_layers_params(config.get_property), interactive)
-    except PluginError as exc:
-        status = getattr(Gimp.PDBStatusType, status_of(exc))
-        return procedure.new_return_values(status, GLib.Error(exc.message))
-    except Exception as exc:  # noqa: BLE001 - a bug or an API surprise: an error status with a message, not a crash
-        return procedure.new_return_values(Gimp.PDBStatusType.EXECUTION_ERROR,
-                                           GLib.Error(f"AdaIN Stylise All Layers failed: {type(exc).__name__}: {exc}"))
-    finally:
-        Gimp.progress_end()
-    return procedure.new_return_values(Gimp.PDBStatusType.SUCCESS, GLib.Error())
+    return run_reporting(procedure, "AdaIN Stylise All Layers",
+                         lambda: stylize_all_layers(image, read_layers_params(config.get_property), interactive))
 
 
 def run(procedure: Gimp.Procedure, run_mode: Gimp.RunMode, image: Gimp.Image, drawables: list[Gimp.Drawable],
@@ -451,15 +441,22 @@ def run(procedure: Gimp.Procedure, run_mode: Gimp.RunMode, image: Gimp.Image, dr
                                            GLib.Error("AdaIN Style Transfer works on exactly one layer."))
     if interactive and not show_dialog(procedure, config):
         return procedure.new_return_values(Gimp.PDBStatusType.CANCEL, GLib.Error())
+    return run_reporting(procedure, "AdaIN Style Transfer",
+                         lambda: stylize_layer(image, drawables[0], read_params(config.get_property), interactive))
+
+
+def run_reporting(procedure: Gimp.Procedure, title: str, work: Callable[[], None]) -> Gimp.ValueArray:
+    """Run a procedure's work so that every failure becomes an error status with a message, never a crash, and
+    the progress bar is always ended."""
     Gegl.init(None)
     try:
-        stylize_layer(image, drawables[0], read_params(config.get_property), interactive)
+        work()
     except PluginError as exc:
         status = getattr(Gimp.PDBStatusType, status_of(exc))
         return procedure.new_return_values(status, GLib.Error(exc.message))
     except Exception as exc:  # noqa: BLE001 - a bug or an API surprise: an error status with a message, not a crash
         return procedure.new_return_values(Gimp.PDBStatusType.EXECUTION_ERROR,
-                                           GLib.Error(f"AdaIN Style Transfer failed: {type(exc).__name__}: {exc}"))
+                                           GLib.Error(f"{title} failed: {type(exc).__name__}: {exc}"))
     finally:
         Gimp.progress_end()
     return procedure.new_return_values(Gimp.PDBStatusType.SUCCESS, GLib.Error())

@@ -432,13 +432,10 @@ class AdaStyleDocker(DockWidget):
         self._start_job(preview=False)
 
     def _start_job(self, preview: bool) -> None:
-        if self.state.busy:
-            self.show_message("A job is already running; cancel it first.")
+        target = self._free_target()
+        if target is None:
             return
-        doc = Krita.instance().activeDocument()
-        if doc is None:
-            raise PluginError("open an image first")
-        source = self._source(doc)
+        doc, source = target
         s = self.settings
         spec = read_spec(doc, source, s.styles, weights=s.weights if len(s.styles) > 1 else None, alpha=s.alpha,
                          preserve_color=s.preserve_color, use_selection=s.use_selection, scale=s.scale,
@@ -451,13 +448,10 @@ class AdaStyleDocker(DockWidget):
     @guarded
     def apply_frames(self) -> None:
         """Every keyframe of the active animated layer as one stabilised sequence, into a new animated layer."""
-        if self.state.busy:
-            self.show_message("A job is already running; cancel it first.")
+        target = self._free_target()
+        if target is None:
             return
-        doc = Krita.instance().activeDocument()
-        if doc is None:
-            raise PluginError("open an image first")
-        source = self._source(doc)
+        doc, source = target
         s = self.settings
         spec = read_frames_spec(doc, source, s.styles, weights=s.weights if len(s.styles) > 1 else None,
                                 alpha=s.alpha, preserve_color=s.preserve_color, scale=s.scale,
@@ -466,6 +460,16 @@ class AdaStyleDocker(DockWidget):
         api = self.client()
         self._run_task(lambda progress, cancelled: run_frames_job(api, spec, progress, cancelled),
                        self._on_frames_done, self.state.job_started(spec, (doc, source)))
+
+    def _free_target(self) -> tuple[Any, Any] | None:
+        """(document, source layer) for a new job, or None (said in the status line) while one is running."""
+        if self.state.busy:
+            self.show_message("A job is already running; cancel it first.")
+            return None
+        doc = Krita.instance().activeDocument()
+        if doc is None:
+            raise PluginError("open an image first")
+        return doc, self._source(doc)
 
     def _run_task(self, work: Callable[..., Any], on_done: Callable[[Any], None], message: str) -> None:
         task = Task(work, self)
