@@ -34,7 +34,8 @@ from __future__ import annotations
 
 import os
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 if HERE not in sys.path:
@@ -371,6 +372,31 @@ def show_dialog(procedure: Gimp.Procedure, config: Gimp.ProcedureConfig) -> bool
         dialog.destroy()
 
 
+def style_sources(params: Params) -> list[str | bytes]:
+    """The style files of the dialog, then the style layer (as PNG bytes) when one is chosen."""
+    styles: list[str | bytes] = list(params.styles)
+    if params.style_layer is not None:
+        styles.append(style_layer_png(params.style_layer))
+    return styles
+
+
+@contextmanager
+def cancel_window(interactive: bool, title: str) -> Iterator[CancelWindow | None]:
+    """A Cancel window while a job runs (interactive only), always closed afterwards. None where it cannot open
+    (no display, GTK trouble): GIMP's progress bar still works."""
+    window = None
+    if interactive:
+        try:
+            window = CancelWindow(title)
+        except Exception:  # noqa: BLE001 - see above
+            window = None
+    try:
+        yield window
+    finally:
+        if window is not None:
+            window.close()
+
+
 def stylize_layer(image: Gimp.Image, drawable: Gimp.Drawable, params: Params, interactive: bool) -> Gimp.Layer:
     """Everything after the dialog: check the server, read pixels, stylise, add the layer."""
     layer = resolve_layer(drawable)
@@ -378,20 +404,8 @@ def stylize_layer(image: Gimp.Image, drawable: Gimp.Drawable, params: Params, in
     conn = connect(params.server_url)
     rgba = read_rect(layer.get_buffer(), region.box[0], region.box[1], region.width, region.height,
                      PIXEL_FORMAT, Gegl.AbyssPolicy.CLAMP)
-    styles: list[str | bytes] = list(params.styles)
-    if params.style_layer is not None:
-        styles.append(style_layer_png(params.style_layer))
-    window = None
-    if interactive:
-        try:
-            window = CancelWindow("AdaStyle: stylising…")
-        except Exception:  # noqa: BLE001 - no display or GTK trouble: GIMP's progress bar still works
-            window = None
-    try:
-        result = stylize(conn, params, styles, rgba, region, window)
-    finally:
-        if window is not None:
-            window.close()
+    with cancel_window(interactive, "AdaStyle: stylising…") as window:
+        result = stylize(conn, params, style_sources(params), rgba, region, window)
     new_layer = add_result_layer(image, layer, region, result, layer_name(params.style_names, params.preserve_color))
     Gimp.displays_flush()
     return new_layer
@@ -402,20 +416,9 @@ def stylize_all_layers(image: Gimp.Image, params: Params, interactive: bool) -> 
     sources = frame_layers(list(image.get_layers()), params.style_layer)
     conn = connect(params.server_url)
     frames = [read_frame(image, layer) for layer in sources]
-    styles: list[str | bytes] = list(params.styles)
-    if params.style_layer is not None:
-        styles.append(style_layer_png(params.style_layer))
-    window = None
-    if interactive:
-        try:
-            window = CancelWindow(f"AdaStyle: stylising {len(frames)} frames…")
-        except Exception:  # noqa: BLE001 - no display or GTK trouble: GIMP's progress bar still works
-            window = None
-    try:
-        results = stylize_frames(conn, params, styles, frames, (image.get_width(), image.get_height()), window)
-    finally:
-        if window is not None:
-            window.close()
+    with cancel_window(interactive, f"AdaStyle: stylising {len(frames)} frames…") as window:
+        results = stylize_frames(conn, params, style_sources(params), frames, (image.get_width(), image.get_height()),
+                                 window)
     names = [frame_layer_name(layer.get_name(), params.style_names, params.preserve_color) for layer in sources]
     made = add_frame_layers(image, names, results)
     Gimp.displays_flush()
