@@ -486,6 +486,10 @@ class AdaStyleDocker(DockWidget):
     def _on_frames_done(self, frames: Any) -> None:
         spec, (doc, source) = self.state.spec, self.state.target
         layer = write_frames(doc, source, spec, frames)
+        self._show_done(layer, spec)
+
+    def _show_done(self, layer: Any, spec: Any) -> None:
+        """A finished job (one picture or all frames): full progress, what was made, the server's state."""
         self.progress.setValue(100)
         self.show_message(self.state.job_done(self.client().url, layer.name(), spec))
         self.render_connection()
@@ -512,9 +516,7 @@ class AdaStyleDocker(DockWidget):
     def _on_job_done(self, bgra: Any) -> None:
         spec, (doc, source) = self.state.spec, self.state.target
         layer = write_result(doc, source, spec, bgra)
-        self.progress.setValue(100)
-        self.show_message(self.state.job_done(self.client().url, layer.name(), spec))
-        self.render_connection()
+        self._show_done(layer, spec)
 
     def _on_job_failed(self, exc: Any) -> None:
         message, is_error = self.state.job_failed(self.client().url, exc)
