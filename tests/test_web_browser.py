@@ -289,7 +289,7 @@ def test_example_thumbnail_loads_content_and_style(browser_page) -> None:
 
 def test_adastyle_web_console_is_quiet(tmp_path) -> None:
     """`adastyle web` prints its own address, not Gradio's banner with its share=True hint; run alone, its
-    uploads get the server's checks (images only, each within --page-max-upload)."""
+    uploads get the server's checks (images only, each within --page-max-upload) and requests its Host check."""
     import os
     import subprocess
     import sys
@@ -314,6 +314,10 @@ def test_adastyle_web_console_is_quiet(tmp_path) -> None:
         import httpx
 
         assert httpx.get(f"http://127.0.0.1:{port}/", timeout=30).status_code == 200
+        # A name other than the local ones (DNS rebinding from a foreign site) is refused, like on the server.
+        foreign = httpx.get(f"http://127.0.0.1:{port}/", headers={"Host": "rebind.example:80"}, timeout=30)
+        assert foreign.status_code == 403 and "127.0.0.1, localhost or [::1]" in foreign.text, foreign.text
+        assert httpx.get(f"http://localhost:{port}/", timeout=30).status_code == 200
         upload = f"http://127.0.0.1:{port}/gradio_api/upload"
         small = io.BytesIO()
         Image.new("RGB", (8, 8), (1, 2, 3)).save(small, format="PNG")

@@ -98,3 +98,14 @@ def test_gradio_passes_the_request_and_progress_to_the_handlers() -> None:
     handler(*inputs)
     (values, got_request, got_progress), = calls
     assert values == tuple(range(len(names))) and got_request is request and isinstance(got_progress, gr.Progress)
+
+
+def test_the_page_sends_no_usage_reports(tmp_path) -> None:
+    """Gradio reports usage to its makers unless told not to; a page for private pictures must not."""
+    from adastyle.web.page import build_page
+
+    _, queue, _ = make_studio(tmp_path, 1 << 20)
+    try:
+        assert build_page(queue, Settings()).analytics_enabled is False
+    finally:
+        queue.stop()

@@ -290,7 +290,8 @@ def build_page(queue: JobQueue, settings: Settings) -> gr.Blocks:
     studio = Studio(queue, root / "results", settings)
     n_sliders = settings.max_styles_per_request
     ex = examples_dir()
-    with gr.Blocks(title="AdaStyle", delete_cache=CACHE_SWEEP) as demo:
+    # No usage reports: a local tool for private pictures does not phone home.
+    with gr.Blocks(title="AdaStyle", delete_cache=CACHE_SWEEP, analytics_enabled=False) as demo:
         gr.Markdown(INTRO)
         example_gallery = gr.Gallery(
             value=[(example_thumbnail(ex / c, [ex / st for st in ss]), example_caption(c, ss)) for c, ss in EXAMPLES],
@@ -358,11 +359,12 @@ def launch(settings: Settings) -> None:
 
     from adastyle.engine import Stylizer
     from adastyle.server.jobs import stylizer_runner
+    from adastyle.server.security import HostGuard
 
     queue = JobQueue(stylizer_runner(Stylizer(device=settings.device)), settings.max_queue, settings.result_ttl,
                      settings.result_bytes, PixelBudget(settings.queue_pixels))
     app = FastAPI(docs_url=None, redoc_url=None, openapi_url=None)
-    guarded = mount_page(app, queue, settings, path="")(app)
+    guarded = HostGuard(mount_page(app, queue, settings, path="")(app), settings.allow_remote)
     server = uvicorn.Server(uvicorn.Config(guarded, host=settings.host, port=settings.port, log_level="warning"))
 
     def announce() -> None:  # once it listens; quiet otherwise (Gradio's banner suggests share=True)

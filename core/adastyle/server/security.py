@@ -66,6 +66,32 @@ async def send_json(send, status: int, code: str, message: str, extra_headers: l
     await send({"type": "http.response.body", "body": body})
 
 
+def host_allowed(scope, allow_remote: bool) -> bool:
+    """The Host check both listeners make: a local name only, unless the bind address is not local."""
+    host = dict(scope.get("headers") or []).get(b"host", b"").decode("latin-1")
+    return host_is_wellformed(host) if allow_remote else host_is_local(host)
+
+
+async def refuse_host(scope, send) -> None:
+    """Answer a request whose Host failed the check (a WebSocket is simply not accepted)."""
+    if scope["type"] == "http":
+        await send_json(send, 403, "forbidden_host", "requests must be addressed to 127.0.0.1, localhost or [::1]")
+
+
+class HostGuard:
+    """The Host check alone, for `adastyle web` (the page has no API token to guard). Why: without it a
+    foreign site could reach the page on 127.0.0.1 through DNS rebinding and use it (and read results)."""
+
+    def __init__(self, app, allow_remote: bool) -> None:
+        self.app = app
+        self.allow_remote = allow_remote
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] in ("http", "websocket") and not host_allowed(scope, self.allow_remote):
+            return await refuse_host(scope, send)
+        return await self.app(scope, receive, send)
+
+
 class SecurityMiddleware:
     """Host check (unless remote mode), Origin check, credentials, body size and body idle limits."""
 
@@ -115,11 +141,8 @@ class SecurityMiddleware:
         http = scope["type"] == "http"
         headers = dict(scope.get("headers") or [])
         host = headers.get(b"host", b"").decode("latin-1")
-        if not (host_is_local(host) if not self.allow_remote else host_is_wellformed(host)):
-            if http:
-                return await send_json(send, 403, "forbidden_host",
-                                       "requests must be addressed to 127.0.0.1, localhost or [::1]")
-            return
+        if not host_allowed(scope, self.allow_remote):
+            return await refuse_host(scope, send)
         method = scope.get("method", "GET")
         origin = headers.get(b"origin")
         if origin is not None and not origin_is_own(origin.decode("latin-1"), host) and (
