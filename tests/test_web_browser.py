@@ -69,11 +69,31 @@ def wait_status(page, needle: str, timeout: float = 240.0) -> str:
     raise AssertionError(f"status never showed {needle!r}; last: {text!r}")
 
 
-def upload_content(page, path) -> None:
-    """Put a file into the content editor; the editor draws it asynchronously, so give it time to settle."""
+def middle_grey(picture: Image.Image) -> float:
+    """Mean grey level of the middle third (both ways) of a picture."""
+    grey = np.asarray(picture.convert("L"), float)
+    h, w = grey.shape
+    return float(grey[h // 3:2 * h // 3, w // 3:2 * w // 3].mean())
+
+
+def upload_content(page, path, timeout: float = 120.0) -> None:
+    """Put a photo into the content editor and wait until the editor shows it. Why: the editor first shows
+    a blank white 800x800 canvas and draws the photo seconds later on a loaded machine; a brush stroke made
+    in between lands on the blank canvas and the mask is lost. The photo is there once the middle of the
+    editor has the photo's mean grey (within 40 levels: 4-12 for the examples; blank is about 250)."""
     page.locator("#content-editor input[type=file]").first.set_input_files(str(path))
-    page.locator("#content-editor canvas").first.wait_for(timeout=30_000)
-    time.sleep(3.0)  # once (in CI, 1 s after the upload) a stroke landed on the editor's blank 800x800 canvas
+    canvas = page.locator("#content-editor canvas").first
+    canvas.wait_for(timeout=30_000)
+    want = middle_grey(Image.open(path))
+    deadline = time.time() + timeout
+    seen = float("nan")
+    while time.time() < deadline:
+        seen = middle_grey(Image.open(io.BytesIO(canvas.screenshot())))
+        if abs(seen - want) < 40:
+            time.sleep(0.5)  # the fit-to-view zoom settles just after the first frame
+            return
+        time.sleep(0.25)
+    raise AssertionError(f"the editor never showed {path.name} (middle grey {seen:.0f}, the photo's {want:.0f})")
 
 
 def test_stylize_with_painted_mask_in_the_browser(browser_page, page_server) -> None:
