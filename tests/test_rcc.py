@@ -63,3 +63,7 @@ def test_not_a_bundle_is_a_clear_error() -> None:
         RccBundle(b"PK\x03\x04 a zip file")
     with pytest.raises(RccError, match="version"):
         RccBundle(b"qres" + struct.pack(">IIII", 9, 0, 0, 0))
+    from adastyle.errors import AdaStyleError
+
+    with pytest.raises(AdaStyleError):  # under the one error root, like every error AdaStyle raises on purpose
+        RccBundle(b"")

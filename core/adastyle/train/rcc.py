@@ -13,13 +13,15 @@ import zlib
 from collections.abc import Iterator
 from pathlib import Path
 
+from adastyle.errors import AdaStyleError
+
 COMPRESSED_ZLIB = 0x01
 DIRECTORY = 0x02
 COMPRESSED_ZSTD = 0x04
 
 
-class RccError(ValueError):
-    """The file is not a Qt resource bundle this reader understands."""
+class RccError(AdaStyleError, ValueError):
+    """The file is not a Qt resource bundle this reader understands (a ValueError too: it is bad input)."""
 
 
 def _decompress_zstd(blob: bytes) -> bytes:
