@@ -66,9 +66,13 @@ async def send_json(send, status: int, code: str, message: str, extra_headers: l
     await send({"type": "http.response.body", "body": body})
 
 
-def host_allowed(scope, allow_remote: bool) -> bool:
+def host_of(scope) -> str:
+    """The request's Host header ("" when it has none)."""
+    return dict(scope.get("headers") or []).get(b"host", b"").decode("latin-1")
+
+
+def host_allowed(host: str, allow_remote: bool) -> bool:
     """The Host check both listeners make: a local name only, unless the bind address is not local."""
-    host = dict(scope.get("headers") or []).get(b"host", b"").decode("latin-1")
     return host_is_wellformed(host) if allow_remote else host_is_local(host)
 
 
@@ -87,7 +91,7 @@ class HostGuard:
         self.allow_remote = allow_remote
 
     async def __call__(self, scope, receive, send):
-        if scope["type"] in ("http", "websocket") and not host_allowed(scope, self.allow_remote):
+        if scope["type"] in ("http", "websocket") and not host_allowed(host_of(scope), self.allow_remote):
             return await refuse_host(scope, send)
         return await self.app(scope, receive, send)
 
@@ -141,7 +145,7 @@ class SecurityMiddleware:
         http = scope["type"] == "http"
         headers = dict(scope.get("headers") or [])
         host = headers.get(b"host", b"").decode("latin-1")
-        if not host_allowed(scope, self.allow_remote):
+        if not host_allowed(host, self.allow_remote):
             return await refuse_host(scope, send)
         method = scope.get("method", "GET")
         origin = headers.get(b"origin")
