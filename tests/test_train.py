@@ -307,3 +307,59 @@ def test_decoders_average_with_their_weights(tmp_path, capsys) -> None:
                  "--to", str(tmp_path / "x.safetensors")]) == 2
     assert "nope.safetensors" in capsys.readouterr().err
     assert not (tmp_path / "x.safetensors").exists()
+
+
+def test_balancing_weights_equalise_each_items_share_of_the_style_loss() -> None:
+    from adastyle.train.losses import balancing_weights, style_loss, style_loss_per_item, style_scale
+
+    scale = torch.tensor([1.0, 30.0, 0.0, 100.0])
+    keep = torch.tensor([True, True, False, True])
+    w = balancing_weights(scale, keep, limit=5.0)
+    ref = (1.0 + 30.0 + 100.0) / 3
+    assert w[2] == 1.0                                   # an identity item keeps its weight
+    assert w[0] == pytest.approx(5.0)                    # clipped at the limit
+    assert w[1] == pytest.approx(ref / 30.0) and w[3] == pytest.approx(ref / 100.0)
+    assert not w.requires_grad
+    # the per-item loss averages to the batch loss, and a style's magnitude is its own mean square
+    taps = [torch.rand(3, c, 4, 4) for c in (4, 6, 8, 10)]
+    stats = [(torch.rand(3, c, 1, 1), torch.rand(3, c, 1, 1)) for c in (4, 6, 8, 10)]
+    norms = [torch.full((1, c, 1, 1), 2.0) for c in (4, 6, 8, 10)]
+    per_item = style_loss_per_item(taps, stats, norms)
+    assert per_item.shape == (3,)
+    assert per_item.mean().item() == pytest.approx(style_loss(taps, stats, norms).item(), rel=1e-5)
+    zero = [(torch.zeros_like(m), torch.zeros_like(s)) for m, s in stats]
+    assert torch.allclose(style_scale(stats, norms), style_loss_per_item(
+        [torch.zeros(3, c, 4, 4) for c in (4, 6, 8, 10)], stats, norms), rtol=1e-2)  # std of 0 is sqrt(eps)
+    assert torch.all(style_scale(zero, norms) == 0)
+
+
+@pytest.mark.parametrize("style_norm", ["style", "pair"])
+def test_training_with_normalised_style_loss_and_painted_identity_items(tmp_path, style_norm) -> None:
+    from adastyle.train.trainer import TrainConfig, train
+
+    data = tiny_dataset(tmp_path / "data")
+    cfg = TrainConfig(data=str(data), out=str(tmp_path / "run"), steps=2, batch=4, crop=32, device="cpu",
+                      identity=0.5, identity_art=1.0, style_norm=style_norm)
+    train(cfg)
+    rows = list(csv.DictReader((tmp_path / "run" / "log.csv").open()))
+    assert len(rows) == 2 and all(float(r["style"]) > 0 and float(r["grad_norm"]) > 0 for r in rows)
+
+
+def test_photos_inside_a_theme_file_and_group_photos_cut_into_patches(tmp_path) -> None:
+    import io
+
+    from adastyle.train.data import cut_patches, largest_jpeg
+
+    def jpeg(size: tuple[int, int], colour: str) -> bytes:
+        buf = io.BytesIO()
+        Image.new("RGB", size, colour).save(buf, "JPEG")
+        return buf.getvalue()
+
+    blob = b"EDJ\x00" + jpeg((64, 32), "red") + b"\xff\xd8\xffnoise" + jpeg((300, 240), "blue") + b"tail"
+    im = largest_jpeg(blob)
+    assert im.size == (300, 240) and im.getpixel((5, 5))[2] > 200
+    with pytest.raises(ValueError):
+        largest_jpeg(b"no image here")
+    patches = cut_patches(Image.new("RGB", (1000, 600)), 400)
+    assert len(patches) == 4 * 2 and all(p.size == (400, 400) for p in patches)   # half a side apart
+    assert len(cut_patches(Image.new("RGB", (300, 300)), 400)) == 1

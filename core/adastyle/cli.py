@@ -112,7 +112,7 @@ def cmd_train(args: argparse.Namespace) -> int:
                       style_ramp=args.style_ramp, ema=args.ema, anneal=args.anneal,
                       layer_weights=tuple(args.layer_weights), variants=args.variants, sketches=args.sketches,
                       mix=args.mix, identity=args.identity, identity_pixel=args.identity_pixel,
-                      style_side=args.style_side)
+                      style_side=args.style_side, identity_art=args.identity_art, style_norm=args.style_norm)
     print(train(cfg))
     return 0
 
@@ -224,6 +224,11 @@ def build_parser() -> argparse.ArgumentParser:
                    help="run: weight of the identity term's pixel loss")
     t.add_argument("--style-side", type=cli_args.positive_int, default=512,
                    help="run: side of the style crop its statistics come from")
+    t.add_argument("--identity-art", type=cli_args.unit_float, default=0.0,
+                   help="run: share of the identity items that are crops of paintings instead of photos")
+    t.add_argument("--style-norm", choices=("none", "style", "pair"), default="none",
+                   help="run: weight each item's style loss by its style's magnitude (style) or by its own "
+                        "content-to-style distance (pair)")
     t.add_argument("--device", type=cli_args.device, default="auto", help="run: auto, cpu, cuda, cuda:N or mps")
     t.add_argument("--init", help="run: decoder .safetensors to start from (when the run has no checkpoint)")
     t.add_argument("--budget-mb", type=cli_args.positive_float, default=50.0, help="pack: size budget in MB")

@@ -7,6 +7,7 @@ kept in the cache folder) and idempotent.
 from __future__ import annotations
 
 import csv
+import dataclasses
 import fnmatch
 import gzip
 import hashlib
@@ -66,7 +67,10 @@ def unpack_bundles(source: Source, root: Path) -> None:
         if dest.exists():
             continue
         tmp = dest.with_name(dest.name + ".partial")
-        if Path(rel).suffix.lower() in (".pk3", ".zip"):
+        if Path(rel).suffix.lower() == ".edj":
+            tmp.mkdir(parents=True, exist_ok=True)
+            largest_jpeg((root / rel).read_bytes()).save(tmp / f"{dest.name}.png")
+        elif Path(rel).suffix.lower() in (".pk3", ".zip"):
             # Only what the source's globs ask for: a game's archive holds gigabytes we do not need.
             prefix = f"rcc/{dest.name}/"
             globs = [g for other in SOURCES if rel in other.bundles for g in other.globs]
@@ -77,6 +81,36 @@ def unpack_bundles(source: Source, root: Path) -> None:
         else:
             extract(root / rel, tmp, suffixes)
         tmp.rename(dest)
+
+
+def largest_jpeg(blob: bytes) -> Image.Image:
+    """The largest JPEG image stored plainly inside a container file (an Edje theme keeps its background photo
+    so). Pillow decodes from each start marker and stops at the image's end, whatever follows."""
+    best: Image.Image | None = None
+    start = blob.find(b"\xff\xd8\xff")
+    while start >= 0:
+        try:
+            with Image.open(io.BytesIO(blob[start:])) as im:
+                im.load()
+                if best is None or im.width * im.height > best.width * best.height:
+                    best = im.convert("RGB")
+        except Exception:  # a marker inside other data, not an image
+            pass
+        start = blob.find(b"\xff\xd8\xff", start + 3)
+    if best is None:
+        raise ValueError("no JPEG image inside")
+    return best
+
+
+def cut_patches(im: Image.Image, side: int) -> list[Image.Image]:
+    """Overlapping side x side patches (half a side apart) at native resolution: a large group photo becomes
+    many face patches instead of one picture in which every face is a few pixels wide."""
+    if min(im.size) < side:
+        return [im]
+    step = side // 2
+    xs = range(0, im.width - side + 1, step)
+    ys = range(0, im.height - side + 1, step)
+    return [im.crop((x, y, x + side, y + side)) for y in ys for x in xs]
 
 
 def is_eval_file(path: str) -> bool:
@@ -127,7 +161,8 @@ def tile_up(im: Image.Image, side: int) -> Image.Image:
     return out
 
 
-def prepare_image(path: Path, short_side: int, role: str, tile: bool = False) -> Image.Image | None:
+def prepare_image(path: Path, short_side: int, role: str, tile: bool = False,
+                  grey_ok: bool = False) -> Image.Image | None:
     """RGB image resized to `short_side` on its short side, or None if unsuitable (tiny, grey, blank, broken)."""
     try:
         if path.suffix.lower() in (".svg", ".svgz"):
@@ -146,7 +181,7 @@ def prepare_image(path: Path, short_side: int, role: str, tile: bool = False) ->
     small = im.resize((64, 64))
     hsv = small.convert("HSV")
     sat = ImageStat.Stat(hsv.getchannel("S")).mean[0]
-    if role == "content" and sat < 12:  # greyscale or near-greyscale photos teach nothing about colour
+    if role == "content" and sat < 12 and not grey_ok:  # greyscale or near-greyscale photos teach nothing about colour
         return None
     if role == "style" and max(small.convert("L").getextrema()) - min(small.convert("L").getextrema()) < 8 and sat < 8:
         return None   # a blank page or a flat grey: no style to learn
@@ -168,10 +203,18 @@ def _open_raster(path: Path, short_side: int) -> Image.Image:
         return im.convert("RGB")
 
 
+# Source fields added after the first builds: at their defaults they are left out of a source's key, so adding
+# a field does not rebuild every source built before it.
+LATER_FIELDS = ("patches", "grey_ok")
+
+
 def source_key(index: int, source: Source) -> str:
     """The name of a source's finished part of the manifest: its place and a hash of its definition, so an
     edited source is built again and an unchanged one is not."""
-    return f"{index:02d}-{hashlib.sha1(repr(source).encode()).hexdigest()[:10]}.csv"
+    parts = [f"{f.name}={getattr(source, f.name)!r}" for f in dataclasses.fields(source)
+             if f.name not in LATER_FIELDS or getattr(source, f.name) != f.default]
+    definition = f"Source({', '.join(parts)})"
+    return f"{index:02d}-{hashlib.sha1(definition.encode()).hexdigest()[:10]}.csv"
 
 
 FIELDS = ["file", "role", "package", "source", "licence"]
@@ -203,19 +246,20 @@ def build_dataset(out: Path, cache: Path) -> Path:
         for path in select_files(source, root):
             if source.limit and taken >= source.limit:
                 break
-            im = prepare_image(path, CONTENT_SIDE if source.role == "content" else STYLE_SIDE, source.role,
-                               source.tile)
+            side = source.patches * 8 if source.patches else CONTENT_SIDE if source.role == "content" else STYLE_SIDE
+            im = prepare_image(path, side, source.role, source.tile, source.grey_ok)
             if im is None:
                 continue
-            digest = hashlib.sha1(im.tobytes()).hexdigest()[:12]
-            if digest in seen:
-                continue
-            seen.add(digest)
-            taken += 1
-            name = f"{source.package.replace(':', '_')}-{path.stem[:40]}-{digest}.jpg"
-            im.save(out / source.role / name, quality=92)
-            new.append({"file": f"{source.role}/{name}", "role": source.role, "package": source.package,
-                        "source": str(path.relative_to(root)), "licence": source.licence})
+            for part_im in cut_patches(im, source.patches) if source.patches else [im]:
+                digest = hashlib.sha1(part_im.tobytes()).hexdigest()[:12]
+                if digest in seen:
+                    continue
+                seen.add(digest)
+                taken += 1
+                name = f"{source.package.replace(':', '_')}-{path.stem[:40]}-{digest}.jpg"
+                part_im.save(out / source.role / name, quality=92)
+                new.append({"file": f"{source.role}/{name}", "role": source.role, "package": source.package,
+                            "source": str(path.relative_to(root)), "licence": source.licence})
         write_rows(part, new)
         rows += new
     manifest = out / "manifest.csv"

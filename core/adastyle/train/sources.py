@@ -25,6 +25,8 @@ class Source:
     bundles: tuple[str, ...] = field(default=())  # .rcc (Qt) or .pk3/.zip files to unpack first, into rcc/<stem>/
     limit: int = 0          # at most this many images (a fixed pseudo-random choice); 0 = all
     tile: bool = False      # small seamless textures are tiled up to the working size instead of dropped
+    patches: int = 0        # cut each image into overlapping square patches of this side (native resolution)
+    grey_ok: bool = False   # keep greyscale photos (old photos of people: faces matter more than colour)
 
 
 # The eval-dev and eval-wide sources (shared/eval-*/MANIFEST.md): never train on them. Substrings of paths;
@@ -121,12 +123,48 @@ SOURCES: tuple[Source, ...] = (
     Source("gnome-backgrounds", ("usr/share/backgrounds/gnome/*.jpg", "usr/share/backgrounds/gnome/*.png",
                                  "usr/share/backgrounds/gnome/*.webp"), "style", "CC-BY-SA-3.0"),
     Source("ukui-wallpapers", ("usr/share/backgrounds/*.jpg", "usr/share/backgrounds/*.png"), "style", "CC-BY-SA-3.0"),
+    # These wallpapers are photos (landscapes, flowers): content, not style.
     Source("plasma-workspace-wallpapers", ("usr/share/wallpapers/*/contents/images/*.jpg",
-                                           "usr/share/wallpapers/*/contents/images/*.png"), "style", "GPL-2+"),
+                                           "usr/share/wallpapers/*/contents/images/*.png"), "content", "GPL-2+"),
     Source("mate-backgrounds", ("usr/share/backgrounds/mate/abstract/*",), "style", "GPL-2+"),
     Source("lomiri-wallpapers-20.04", ("usr/share/backgrounds/Painting-Colors*",), "style", "CC-BY-SA (see copyright)"),
     Source("gcompris-qt-data", tuple(f"rcc/details/**/*{p}*_background.webp" for p in GCOMPRIS_PAINTINGS),
            "style", "GPL-3+ (see copyright)", bundles=(f"{GCOMPRIS_RCC}/details.rcc",)),
     Source("opencv-doc", ("usr/share/doc/opencv-doc/examples/data/starry_night.jpg",
                           "usr/share/doc/opencv-doc/examples/data/graf*.png"), "style", "Apache-2.0 / BSD (see copyright)"),
+    # ---- more photos (content); appended so the sources above keep their build keys ----
+    # Landscapes (morgueFile public-domain photos; a few CC-BY-SA, see the copyright file), at 1440x720.
+    Source("endless-sky-high-dpi", ("usr/share/games/endless-sky/plugins/endless-sky-high-dpi/images/land/*.jpg",
+                                    "usr/share/games/endless-sky/plugins/endless-sky-high-dpi/images/land/*.png"),
+           "content", "public domain (morgueFile) / CC-BY-SA-3.0 / CC-BY-SA-4.0 per file (see copyright)"),
+    # 1940s photos of people at work (Library of Congress, US Army, NASA): greyscale, kept for their faces.
+    Source("endless-sky-data", tuple(f"usr/share/games/endless-sky/images/scene/{n}.jpg" for n in (
+           "loc0", "loc1", "loc2", "loc3", "loc4", "loc5", "loc6", "loc7", "loc8", "loc9", "army0", "engine",
+           "engine2", "lobby")), "content", "public domain (see copyright)", grey_ok=True),
+    Source("scratch", tuple(f"usr/share/scratch/Media/Backgrounds/{d}/*.{e}" for d in ("Nature", "Outdoors", "Indoors",
+                                                                                     "Sports") for e in ("jpg", "png")),
+           "content", "CC-BY-SA-3.0",
+           exclude=("woods-and-bench", "school2", "brick-wall1", "room1", "room2", "room3", "chalkboard",
+                    "spotlight-stage", "party-room")),
+    # Enlightenment's 4K photo backgrounds are plain JPEGs inside Edje (.edj) files.
+    Source("enlightenment-data", tuple(f"rcc/{n}/*.png" for n in (
+           "Bamboo", "Foggy-Trees", "God-Rays", "Green-Maple", "Lichen-Branches", "Mountain", "Peaks", "Red-Maple",
+           "Sea-of-Lanterns", "Snow-Trees", "Spruce-Needles", "Sunset-Clouds", "White-Flower", "Yellow-Flower")),
+           "content", "BSD-2-Clause",
+           bundles=tuple(f"usr/share/enlightenment/data/backgrounds/{n}.edj" for n in (
+               "Bamboo", "Foggy-Trees", "God-Rays", "Green-Maple", "Lichen-Branches", "Mountain", "Peaks",
+               "Red-Maple", "Sea-of-Lanterns", "Snow-Trees", "Spruce-Needles", "Sunset-Clouds", "White-Flower",
+               "Yellow-Flower"))),
+    Source("lxqt-themes", tuple(f"usr/share/lxqt/wallpapers/{n}" for n in (
+           "Butterfly-Kenneth-Wimer.jpg", "Valendas.png", "after-the-rain.jpg", "appleflower.png", "butterfly.png",
+           "cloud.png", "drop.png", "flowers.png", "fog.jpg")), "content", "CC-BY-SA-3.0 (wallpapers/License)"),
+    Source("gcompris-qt-data", tuple(f"rcc/{b}/**/*.webp" for b in ("louis-braille", "explore_world_music",
+                                                                    "clickgame")),
+           "content", "GPL-3+ (see copyright)",
+           bundles=tuple(f"{GCOMPRIS_RCC}/{b}.rcc" for b in ("louis-braille", "explore_world_music", "clickgame"))),
+    # The Solvay conference of 1927: 29 faces in one public-domain group photo, cut into overlapping patches.
+    Source("visp-images-data", ("usr/share/visp-images-data/ViSP-images/Solvay/*2126x1463.png",), "content",
+           "GPL-2 (ViSP image set, Inria; the 1927 photograph is public domain)", patches=384, grey_ok=True),
+    Source("dde-account-faces", ("var/lib/AccountsService/icons/bigger/*.png",), "content", "GPL-3+"),
+    Source("sddm-theme-maldives", ("usr/share/sddm/themes/maldives/background.jpg",), "content", "CC-BY-SA-3.0"),
 )

@@ -48,7 +48,8 @@ except ImportError:  # a bare GPU machine may have torch, torchvision, numpy, pi
 
 from adastyle.device import pick_device
 from adastyle.model import Decoder, Encoder, adain_with_stats, load_encoder, mean_std
-from adastyle.train.losses import channel_means, content_loss, style_loss
+from adastyle.train.losses import (balancing_weights, channel_means, content_loss, style_loss, style_loss_per_item,
+                                   style_scale)
 
 log = logging.getLogger(__name__)
 
@@ -80,6 +81,9 @@ class TrainConfig:
     identity: float = 0.0       # share of batch items decoded from their own features (no style): identity term
     identity_pixel: float = 10.0  # weight of the pixel loss on those items (beside their feature losses)
     style_side: int = 512       # style statistics from a centre crop of this side (the paper: 256 crops at 512 px)
+    identity_art: float = 0.0   # share of the identity items that are crops of paintings instead of photos
+    style_norm: str = "none"    # per-item style loss weights: none | style (by the style's own magnitude, Cheng et
+                                # al. 2021) | pair (by the item's own content-to-style distance)
 
 
 def usable_cpus() -> int:
@@ -302,6 +306,7 @@ def train(cfg: TrainConfig) -> Path:
         encoder.to(device)
     if cfg.ema > 0 and not ema:
         ema = {k: v.detach().float().clone() for k, v in decoder.state_dict().items()}
+    art_sampler = ContentSampler(styles, cfg.crop, seed=cfg.seed + 11 + step) if cfg.identity_art > 0 else None
     styles = style_pool(styles, contents, cfg)
     pool_key = f"{len(styles)}:{cfg.variants}:{cfg.sketches}:{cfg.seed}:{cfg.style_side}"
     s_stats = cached_style_statistics(out / "style_stats.safetensors", encoder, styles, device, pool_key,
@@ -334,7 +339,14 @@ def train(cfg: TrainConfig) -> Path:
         for g in opt.param_groups:
             g["lr"] = lr
         sw = cfg.style_weight * min(1.0, step / cfg.style_ramp) if cfg.style_ramp else cfg.style_weight
-        x = sampler.batch(cfg.batch).to(device).contiguous(memory_format=torch.channels_last)
+        x = sampler.batch(cfg.batch)
+        if art_sampler is not None:
+            # A decoder that gives back a painting from its own features does not carry a photo's colours
+            # into a monochrome style.
+            for i in range(n_identity):
+                if rng.random() < cfg.identity_art:
+                    x[i] = art_sampler.batch(1)[0]
+        x = x.to(device).contiguous(memory_format=torch.channels_last)
         per_item = [pick_style_statistics(s_stats, rng, cfg.mix) for _ in range(cfg.batch)]
         target_stats = [(torch.cat([st[k][0] for st in per_item]).to(device),
                          torch.cat([st[k][1] for st in per_item]).to(device)) for k in range(4)]
@@ -352,7 +364,7 @@ def train(cfg: TrainConfig) -> Path:
             y = decoder(t)
             y_taps = encoder.taps(y)
         lc = content_loss(y_taps[3], t, norms[3])
-        ls = style_loss(y_taps, target_stats, norms, cfg.layer_weights)
+        ls = weighted_style_loss(y_taps, c_taps, target_stats, norms, cfg, n_identity)
         loss = lc + sw * ls
         if n_identity:
             loss = loss + identity_loss(y[:n_identity], x[:n_identity], y_taps, c_taps, norms, n_identity,
@@ -384,6 +396,26 @@ def train(cfg: TrainConfig) -> Path:
     save_checkpoint(ckpt, decoder, opt, step, norms, cfg, ema)
     logf.close()
     return ckpt
+
+
+def weighted_style_loss(y_taps: list[torch.Tensor], c_taps: list[torch.Tensor],
+                        target_stats: list[tuple[torch.Tensor, torch.Tensor]], norms: list[torch.Tensor],
+                        cfg: TrainConfig, n_identity: int) -> torch.Tensor:
+    """The batch's style loss, each item weighted by cfg.style_norm (identity items, whose target is their own
+    statistics, weigh 1)."""
+    per_item = style_loss_per_item(y_taps, target_stats, norms, cfg.layer_weights)
+    if cfg.style_norm == "none":
+        return per_item.mean()
+    keep = torch.ones(per_item.shape[0], dtype=torch.bool, device=per_item.device)
+    keep[:n_identity] = False
+    with torch.no_grad():
+        if cfg.style_norm == "pair":
+            scale = style_loss_per_item(c_taps, target_stats, norms, cfg.layer_weights)
+        elif cfg.style_norm == "style":
+            scale = style_scale(target_stats, norms, cfg.layer_weights)
+        else:
+            raise ValueError(f"unknown style_norm {cfg.style_norm!r}: none, style or pair")
+    return (per_item * balancing_weights(scale, keep)).mean()
 
 
 def pick_style_statistics(s_stats: list[list[tuple[torch.Tensor, torch.Tensor]]], rng: random.Random,
