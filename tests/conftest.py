@@ -9,8 +9,8 @@ import pytest
 from PIL import Image
 
 REPO = Path(__file__).resolve().parents[1]
-SHARED = REPO.parent / "shared"
-EVAL_DEV = SHARED / "eval-dev"
+EVAL_SETS = REPO / "eval" / "sets"
+EVAL_DEV = EVAL_SETS / "eval-dev"
 EXAMPLES = REPO / "core" / "adastyle" / "examples"
 ARTIFACTS = REPO / "test-artifacts"
 

@@ -108,7 +108,7 @@ def test_dataset_selection_leaves_out_evaluation_files(tmp_path, package, folder
     # (every eval file named in both MANIFEST.md files: test_every_evaluation_source_is_excluded_from_training)
 
 
-SHARED = Path(__file__).resolve().parents[2] / "shared"
+EVAL_SETS = Path(__file__).resolve().parents[1] / "eval" / "sets"
 
 
 def manifest_paths(manifest: Path, column: str) -> list[str]:
@@ -128,8 +128,8 @@ def test_every_evaluation_source_is_excluded_from_training() -> None:
     """Both evaluation sets stay held out: each file they were made from matches the exclusion list."""
     from adastyle.train.data import is_eval_file
 
-    wide = manifest_paths(SHARED / "eval-wide" / "MANIFEST.md", "original path inside the package")
-    dev = manifest_paths(SHARED / "eval-dev" / "MANIFEST.md", "original file")
+    wide = manifest_paths(EVAL_SETS / "eval-wide" / "MANIFEST.md", "original path inside the package")
+    dev = manifest_paths(EVAL_SETS / "eval-dev" / "MANIFEST.md", "original file")
     assert len(wide) == 14 and len(dev) == 10, (wide, dev)
     for path in wide + dev:
         assert is_eval_file("/cache/unpacked/pkg/" + path.lstrip("/")), path

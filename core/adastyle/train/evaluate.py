@@ -1,4 +1,4 @@
-"""`adastyle eval`: the metrics of shared/eval-dev/MANIFEST.md, and a contact sheet to look at.
+"""`adastyle eval`: the metrics of the evaluation sets (eval/sets/*/MANIFEST.md), and a contact sheet to look at.
 
 s = L_s(output, style) / L_s(content, style)  (lower = more stylised)
 c = L_c(output, content) / L_c(style, content) (lower = keeps more content)

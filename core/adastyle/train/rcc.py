@@ -1,7 +1,7 @@
 """Read Qt binary resource bundles (`.rcc`), to take training photos out of gcompris-qt-data.
 
 Why our own reader: GCompris ships about 280 photos (animals, monuments, objects) only inside `.rcc`
-bundles, and the Qt tool that unpacks them (`rcc --list` does not extract) is not on our machines.
+bundles, and the Qt tool that unpacks them (`rcc --list` does not extract) is not part of a Python install.
 The format (Qt's rcc.cpp, versions 1-3): a header, a tree of 14-byte nodes (22 from version 2, which adds a
 modification time), a name table (UTF-16) and a data table; each file's bytes may be zlib- or
 zstd-compressed.

@@ -1,7 +1,7 @@
 """Where our training images come from: registry packages, which files, what role, which licence.
 
 Photos are content, paintings and artwork are style. Every file of the two evaluation sets
-(`shared/eval-dev/MANIFEST.md`, `shared/eval-wide/MANIFEST.md`) and its source file is excluded here by name,
+(`eval/sets/eval-dev/MANIFEST.md`, `eval/sets/eval-wide/MANIFEST.md`) and its source file is excluded here by name,
 so the evaluations stay held out.
 
 Why so many packages: a decoder only learns to reach the feature statistics of the styles it sees. With
@@ -29,7 +29,7 @@ class Source:
     grey_ok: bool = False   # keep greyscale photos (old photos of people: faces matter more than colour)
 
 
-# The eval-dev and eval-wide sources (shared/eval-*/MANIFEST.md): never train on them. Substrings of paths;
+# The eval-dev and eval-wide sources (eval/sets/*/MANIFEST.md): never train on them. Substrings of paths;
 # the KPhotoAlbum demo keeps other photos of the eval-wide portraits' sitter, so every one of them is out.
 EVAL_SOURCES = (
     # eval-dev
