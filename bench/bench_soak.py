@@ -148,9 +148,13 @@ class PageTraffic:
     def session(self) -> None:
         from gradio_client import Client, handle_file
 
-        client = Client(self.url + "/ui/", headers={"Cookie": self.cookie}, verbose=False, download_files=False)
-        endpoint = next(name for name in client.view_api(print_info=False, return_format="dict")["named_endpoints"]
-                        if name.startswith("/handler"))
+        try:
+            client = Client(self.url + "/ui/", headers={"Cookie": self.cookie}, verbose=False, download_files=False,
+                            httpx_kwargs={"timeout": 300})
+            endpoint = "/handler"  # the Stylize button (gradio_handler's function name)
+        except Exception as exc:
+            self.soak.note("page", f"no session ({type(exc).__name__}: {str(exc)[:60]})")
+            return
         editor = {"background": handle_file(str(self.content)), "layers": [], "composite": handle_file(str(self.content))}
         while time.time() < self.soak.deadline:
             try:
@@ -203,6 +207,7 @@ def main() -> None:
             clients = [httpx.Client(timeout=300) for _ in range(5)]
             page = PageTraffic(soak, srv.url, page_cookie(srv.url, srv.token), Path(home),
                                defaults.max_styles_per_request)
+            soak.deadline = time.time() + args.seconds  # from now: making the inputs took a while
             threads = [threading.Thread(target=sample),
                        threading.Thread(target=soak.big_jobs, args=(clients[0], True)),
                        threading.Thread(target=soak.big_jobs, args=(clients[1], False)),
