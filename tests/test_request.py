@@ -70,7 +70,8 @@ def test_mask_rules() -> None:
 
 
 def test_work_pixels_is_what_budgets_are_checked_against() -> None:
-    assert StylizeRequest(CONTENT, STYLE, scale=0.5).work_pixels == 40 * 30 / 4
+    assert StylizeRequest(CONTENT, STYLE, scale=0.5).work_pixels == 43 * 32  # 20 x 15, enlarged to 32 across
+    assert StylizeRequest(CONTENT, STYLE, scale=2).work_pixels == 80 * 60
 
 
 def test_shared_rules_limits() -> None:

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import io
 import socket
+import threading
 import time
 
 import httpx
@@ -148,17 +149,104 @@ def test_idle_slow_header_and_slow_body_connections_are_closed(server) -> None:
             sock.close()
 
 
-def test_connections_over_the_cap_are_closed(server) -> None:
+def test_at_the_cap_the_oldest_idle_connection_goes(server) -> None:
+    """A cap that closed the newest connection let idle sockets lock everyone out; the oldest idle one goes."""
     held = [socket.create_connection(("127.0.0.1", server.port)) for _ in range(12)]
     try:
-        extra = socket.create_connection(("127.0.0.1", server.port))
-        assert closed_within(extra, 1.5), "a connection over the cap was kept"
-        extra.close()
+        time.sleep(0.2)
+        r = httpx.get(server.url + "/v1/health", timeout=5)  # a new connection past the cap is served
+        assert r.status_code == 200
+        assert closed_within(held[0], 1.5), "the oldest idle connection was kept"
     finally:
         for sock in held:
             sock.close()
     time.sleep(0.3)
     assert server.alive()
+
+
+def test_idle_sockets_without_the_token_cannot_lock_out_clients_with_it(server) -> None:
+    """Sockets that never show the token may fill the cap less a reserve; a client with the token gets in
+    even while they keep reconnecting."""
+    stop = False
+    socks: list[socket.socket] = []
+
+    def flood() -> None:
+        while not stop:
+            try:
+                socks.append(socket.create_connection(("127.0.0.1", server.port)))
+            except OSError:
+                pass
+            time.sleep(0.01)
+
+    threading.Thread(target=flood, daemon=True).start()
+    try:
+        time.sleep(0.5)
+        answers = []
+        for _ in range(12):
+            try:
+                with httpx.Client(timeout=5) as client:
+                    answers.append(client.get(server.url + "/v1/jobs/x", headers=server.auth).status_code)
+            except httpx.HTTPError as exc:
+                answers.append(type(exc).__name__)
+        assert answers == [404] * 12, answers
+    finally:
+        stop = True
+        time.sleep(0.1)
+        for sock in socks:
+            sock.close()
+
+
+def test_a_trickling_body_is_cut_by_the_least_rate(server) -> None:
+    """One byte every half second never stalls for the body timeout (2 s here), but it is far below the rate."""
+    sock = socket.create_connection(("127.0.0.1", server.port))
+    sock.sendall(f"POST /v1/styles HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer {server.token}\r\n"
+                 "Content-Type: multipart/form-data; boundary=x\r\nContent-Length: 100000\r\n\r\n"
+                 "--x\r\nContent-Disposition: form-data; name=\"style\"; filename=\"s.png\"\r\n\r\n".encode())
+    sock.settimeout(0.5)
+    t0 = time.time()
+    answer = b""
+    try:
+        while time.time() - t0 < 10:
+            try:
+                sock.sendall(b"a")
+                data = sock.recv(4096)
+                if not data:
+                    break
+                answer += data
+                break
+            except (socket.timeout, TimeoutError):
+                continue
+            except (BrokenPipeError, ConnectionResetError):
+                break
+    finally:
+        sock.close()
+    assert time.time() - t0 < 8, "the trickling body was still being read after 8 s"
+    assert not answer or b" 408 " in answer.split(b"\r\n")[0], answer[:80]
+
+
+# ---- the page's credential is bound to this server ----------------------------------------------------
+def page_cookie(server) -> dict[str, str]:
+    r = httpx.get(f"{server.url}/ui/?token={server.token}")
+    name, value = r.headers["set-cookie"].split(";")[0].split("=", 1)
+    return {name: value}
+
+
+@pytest.mark.parametrize("headers", [{"Sec-Fetch-Site": "same-site"}, {"Sec-Fetch-Site": "cross-site"},
+                                     {"Origin": "http://127.0.0.1:1"}])
+def test_page_routes_refuse_requests_another_page_makes(server, headers) -> None:
+    jar = page_cookie(server)
+    for path in ("/ui/", "/ui/config", "/ui/gradio_api/info"):
+        r = httpx.get(server.url + path, cookies=jar, headers=headers)
+        assert r.status_code == 403 and r.json()["error"] == "forbidden_origin", (path, r.status_code)
+    own = {"Sec-Fetch-Site": "same-origin", "Origin": f"http://127.0.0.1:{server.port}"}
+    assert httpx.get(server.url + "/ui/config", cookies=jar, headers=own).status_code == 200
+
+
+def test_the_page_cannot_be_framed(server) -> None:
+    r = httpx.get(server.url + "/ui/", cookies=page_cookie(server))
+    assert r.status_code == 200
+    assert r.headers["x-frame-options"] == "DENY"
+    assert "frame-ancestors 'none'" in r.headers["content-security-policy"]
 
 
 # ---- the page's uploads ----------------------------------------------------------------------------
@@ -206,6 +294,9 @@ def test_upload_guard_size_limit() -> None:
         assert len(starts) == 1, starts  # the app's own answer after a refusal is dropped
         return starts[0]
 
-    png_head = b"\x89PNG\r\n\x1a\n" + b"\x00" * 8
-    assert run(png_head + b"\x00" * 4000) == 200
-    assert run(png_head + b"\x00" * 6000) == 413
+    real = style_png()
+    assert run(real + b"\x00" * (4000 - len(real))) == 200
+    assert run(real + b"\x00" * 6000) == 413
+    # Starting like an image is not enough: the header must read as one of the six formats.
+    assert run(b"BM" + b"<html><script>alert(1)</script></html>" * 20) == 415
+    assert run(b"GIF89a" + b"<html></html>" * 50) == 415

@@ -2,6 +2,8 @@
 job is queued, reads its result back exactly, and has one weight per style slider of the settings."""
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 from conftest import EXAMPLES
 from PIL import Image
@@ -11,7 +13,7 @@ pytest.importorskip("gradio")
 from adastyle.server.budget import PixelBudget  # noqa: E402
 from adastyle.server.jobs import JobQueue  # noqa: E402
 from adastyle.settings import Settings  # noqa: E402
-from adastyle.web.page import Studio, held_pixels  # noqa: E402
+from adastyle.web.page import Studio  # noqa: E402
 
 STYLES = [str(EXAMPLES / "style-castle.jpg"), str(EXAMPLES / "style-swamp.jpg")]
 
@@ -43,7 +45,9 @@ def test_a_run_holds_the_budget_while_queued_and_gives_it_back(tmp_path) -> None
         (request, used_while_running), = seen
         assert request.weights == pytest.approx((0.2, 0.8)) and request.alpha == 0.7 and request.scale == 0.5
         assert request.preserve_color == "histogram" and request.style_size == 512 and request.tile is None
-        assert used_while_running == held_pixels(request) > 64 * 48
+        from adastyle.server.admission import request_pixels
+
+        assert used_while_running == request_pixels(request) > 64 * 48
         assert queue.budget.used == 0, "the finished job gave its pixels back"
         result = out[0]
         assert result.mode == "RGB" and result.size == (64, 48) and result.getpixel((3, 3)) == (5, 6, 7)
@@ -56,10 +60,10 @@ def test_a_busy_budget_and_an_oversized_request_are_said_and_nothing_is_queued(t
     content = Image.new("RGB", (64, 48), (200, 100, 50))
     try:
         out = studio.run(content, STYLES, *[1] * 6, 1.0, "none", 1.0, request=None, progress=no_progress)
-        assert "over the server's budget of 500,000" in out[3], out[3]
+        assert "server's 500,000 decoded pixels" in out[3] and "busy" in out[3], out[3]  # charged image by image
         assert queue.budget.take(300_000)  # plug-ins' jobs hold part of it
         out = studio.run(content, STYLES[:1], *[1] * 6, 1.0, "none", 1.0, request=None, progress=no_progress)
-        assert "The server is busy" in out[3] and "300,000 of its 500,000" in out[3], out[3]
+        assert "The server is busy" in out[3] and "of the server's 500,000" in out[3], out[3]
         assert seen == [] and queue.queued() == 0 and queue.budget.used == 300_000
     finally:
         queue.stop()
@@ -109,3 +113,82 @@ def test_the_page_sends_no_usage_reports(tmp_path) -> None:
         assert build_page(queue, Settings()).analytics_enabled is False
     finally:
         queue.stop()
+
+
+class FakeRequest:
+    def __init__(self, session: str) -> None:
+        self.session_hash = session
+
+
+def test_results_are_per_job_and_per_session(tmp_path) -> None:
+    """Every job of a run shares the first 8 characters of its id: a name made of them was shared, and one
+    session could download another's picture."""
+    colours = {}
+
+    def run(job):
+        return Image.new("RGB", job.request.content.size, colours[job.request.content.getpixel((0, 0))])
+
+    settings = Settings()
+    queue = JobQueue(run, 8, 600, 1 << 26, PixelBudget(settings.queue_pixels))
+    studio = Studio(queue, tmp_path / "results", settings)
+    try:
+        paths = {}
+        for session, colour in (("alice", (255, 0, 0)), ("bob", (0, 0, 255))):
+            content = Image.new("RGB", (64, 48), colour)
+            colours[colour] = colour
+            out = studio.run(content, STYLES[:1], *[1] * 6, 1.0, "none", 1.0, request=FakeRequest(session),
+                             progress=no_progress)
+            assert out[3].startswith("✅"), out[3]
+            paths[session] = out[2]
+        assert paths["alice"] != paths["bob"]
+        assert Path(paths["alice"]).parent != Path(paths["bob"]).parent, "sessions share a folder"
+        assert Image.open(paths["alice"]).getpixel((1, 1)) == (255, 0, 0)
+        assert Image.open(paths["bob"]).getpixel((1, 1)) == (0, 0, 255)
+    finally:
+        queue.stop()
+
+
+def test_thin_and_working_size_refusals_on_the_page(tmp_path) -> None:
+    studio, queue, seen = make_studio(tmp_path, 128_000_000)
+    try:
+        out = studio.run(Image.new("RGB", (2, 1000)), STYLES[:1], *[1] * 6, 1.0, "none", 1.0, request=None,
+                         progress=no_progress)
+        assert "too thin" in out[3], out[3]
+        thin = tmp_path / "thin.png"
+        Image.new("L", (1, 300_000)).save(thin)
+        out = studio.run(Image.new("RGB", (64, 48)), [str(thin)], *[1] * 6, 1.0, "none", 1.0, request=None,
+                         progress=no_progress)
+        assert "too thin" in out[3], out[3]
+        assert seen == [] and queue.budget.used == 0
+    finally:
+        queue.stop()
+
+
+def test_the_editor_admits_its_images_before_gradio_decodes_them(tmp_path) -> None:
+    """Gradio decodes the editor's images before any handler: the editor sizes them by their headers and
+    takes their pixels first, so a busy server refuses without decoding."""
+    import gradio as gr
+    from gradio.data_classes import FileData
+    from gradio.components.image_editor import EditorData
+
+    from adastyle.server.admission import Reservation
+    from adastyle.web.page import admit_editor_images
+
+    big = tmp_path / "big.png"
+    Image.new("RGB", (3000, 3000)).save(big)
+    budget = PixelBudget(20_000_000)
+    editor = gr.ImageEditor(type="pil", image_mode="RGBA")
+    admit_editor_images(editor, lambda: Reservation(budget, 5), 36_000_000)
+    payload = EditorData(background=FileData(path=str(big)), layers=[], composite=FileData(path=str(big)))
+    value = editor.preprocess(payload)
+    assert budget.used == 2 * 3000 * 3000 and value["reservation"].pixels == budget.used
+    assert budget.take(budget.limit - budget.used)  # now the server is full
+    with pytest.raises(gr.Error, match="busy"):
+        editor.preprocess(payload)
+    assert budget.used == budget.limit, "a refused request keeps nothing"
+    budget.give(budget.limit)
+    budget.used = 2 * 3000 * 3000
+    del value
+    import gc
+    gc.collect()
+    assert budget.used == 0, "an editor value dropped unused gives its pixels back"

@@ -8,12 +8,14 @@ of the one Settings. Sliders re-render on release; the engine's caches make that
 from __future__ import annotations
 
 import atexit
+import hashlib
 import inspect
 import logging
 import os
 import shutil
 import tempfile
 import time
+import weakref
 from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from functools import partial
@@ -26,16 +28,21 @@ import numpy as np
 from PIL import Image, ImageFilter, ImageOps
 
 from adastyle.imageio import ImageError, open_image
-from adastyle.request import MaskError, RequestError, StylizeRequest
+from adastyle.request import MaskError, RequestError, StylizeRequest, content_work_size, style_work_size
+from adastyle.server.admission import Reservation, admit, checked_header_size, request_pixels
 from adastyle.server.budget import PixelBudget
+from adastyle.server.errors import ApiError
+from adastyle.server.forms import admit_encoded, decode_admitted
 from adastyle.server.jobs import Job, JobQueue, QueueFull
 from adastyle.settings import Settings
 from adastyle.web.upload_guard import UploadGuard
 from adastyle_plugin import rules
+from adastyle_plugin.errors import RuleError
 
 log = logging.getLogger(__name__)
 MASK_FEATHER = 3  # pixels
 CACHE_SWEEP = (300, 1800)  # every 5 minutes, uploads and results older than 30 minutes are deleted
+STYLIZE_GROUP = "stylize"  # the page's handlers that decode images and queue jobs share one concurrency limit
 COLOUR_LABELS = {"none": "Keep the style's colours", "histogram": "Content colours (histogram match)",
                  "luminance": "Content colours (luminance only)"}
 COLOUR_CHOICES = [(COLOUR_LABELS[mode], mode) for mode in rules.COLOR_MODES]  # the modes are the rules'; a new
@@ -117,11 +124,74 @@ def editor_content_and_mask(value: Any) -> tuple[Image.Image | None, Image.Image
     return background, mask
 
 
-def load_styles(files: Sequence[Any] | None, settings: Settings) -> list[Image.Image]:
+def load_styles(files: Sequence[Any] | None, settings: Settings, reservation: Reservation) -> list[Image.Image]:
+    """The style files, each admitted by its header (admission.admit) before it is decoded, reduced while
+    decoding to the size it is used at (the request's default style size)."""
     paths = [f if isinstance(f, str) else getattr(f, "name", None) or str(f) for f in (files or [])]
     if len(paths) > settings.max_styles_per_request:
         raise ImageError(f"use at most {settings.max_styles_per_request} style images (got {len(paths)})")
-    return [open_image(p, name=Path(p).name, max_pixels=settings.page_max_pixels) for p in paths]
+    images = []
+    for i, path in enumerate(paths):
+        data, name = Path(path).read_bytes(), f"style {i + 1}"
+        size = checked_header_size(data, name)
+        held = admit_encoded(size, name, settings.page_max_pixels, reservation, rules.DEFAULT_STYLE_SIZE,
+                             lambda size: style_work_size(size, rules.DEFAULT_STYLE_SIZE))
+        images.append(decode_admitted(data, name, settings.page_max_pixels, reservation, held,
+                                      rules.DEFAULT_STYLE_SIZE))
+    return images
+
+
+def page_text(exc: ApiError) -> str:
+    """An admission refusal as the page says it."""
+    if exc.status == 503:
+        return f"The server is busy — {exc.message}."
+    if exc.status == 413:
+        return f"{exc.message}. Use the GIMP/Krita plug-in or the CLI for huge canvases."
+    return exc.message
+
+
+def admit_editor_images(editor: gr.ImageEditor, new_reservation: Callable[[], Reservation], max_pixels: int) -> None:
+    """Make the content editor admit its images by their headers before Gradio decodes them.
+
+    Why: Gradio decodes the editor's images (background, layers, composite) in the editor's preprocess,
+    before any handler runs; here each is first sized from its file, checked (shape, the page's pixel limit)
+    and its pixels taken from the server's budget. The reservation travels to the handler in the value (key
+    "reservation"); if the value is dropped unused, its pixels are given back. (The instance's preprocess is
+    wrapped: a subclass of a Gradio component makes Gradio write a stub file beside this module.)
+    """
+    decode = editor.preprocess
+
+    def preprocess(payload: Any) -> Any:
+        if payload is None:
+            return None
+        cached = editor.blob_storage.get(payload.id) if getattr(payload, "id", None) is not None else None
+        source = cached or payload
+        reservation = new_reservation()
+        try:
+            for item in [source.background, *(source.layers or []), source.composite]:
+                if item is None:
+                    continue
+                data = Path(item.path).read_bytes() if getattr(item, "path", None) else bytes(item)
+                admit(reservation, checked_header_size(data, "content"), "content", max_pixels)
+            value = decode(payload)
+        except ApiError as exc:
+            reservation.release()
+            raise gr.Error(page_text(exc), print_exception=False) from None
+        except BaseException:
+            reservation.release()
+            raise
+        if value is None:
+            reservation.release()
+            return None
+        admitted = _AdmittedValue(value, reservation=reservation)
+        weakref.finalize(admitted, reservation.release)
+        return admitted
+
+    editor.preprocess = preprocess  # type: ignore[method-assign]
+
+
+class _AdmittedValue(dict):
+    """An editor value with its reservation (a dict subclass: it can be watched by weakref.finalize)."""
 
 
 def result_image(job: Job, mode: str) -> Image.Image | None:
@@ -131,12 +201,6 @@ def result_image(job: Job, mode: str) -> Image.Image | None:
         return None
     image = Image.frombytes("RGBA", (job.width, job.height), job.result)
     return image if mode == "RGBA" else image.convert(mode)
-
-
-def held_pixels(request: StylizeRequest) -> int:
-    """The decoded pixels a queued request holds (content, styles, mask), as the server counts a job's."""
-    images = [request.content, *request.styles, *([request.mask] if request.mask is not None else [])]
-    return sum(im.width * im.height for im in images)
 
 
 class Studio:
@@ -168,67 +232,88 @@ class Studio:
     def run(self, editor: Any, files: Any, *controls: Any, request: gr.Request = None,
             progress: gr.Progress = gr.Progress()) -> tuple:
         """Stylize button: (result, before/after, download file, status). `controls`: one weight per weight
-        slider (max_styles_per_request of them), then alpha, colour mode and stroke scale."""
-        *slider_weights, alpha, preserve, scale = controls
-        t0 = time.time()
+        slider (max_styles_per_request of them), then alpha, colour mode and stroke scale. Every image is
+        admitted (its pixels and working size taken from the server's budget) before it is decoded: by the
+        editor (admit_editor_images) or here."""
+        reservation = editor.pop("reservation", None) if isinstance(editor, dict) else None
+        admitted = reservation is not None
+        reservation = reservation or self._reservation()
         try:
-            content, mask = editor_content_and_mask(editor)
-            if content is None:
-                return self._message("Upload a content image first.")
-            limit = self.settings.page_max_pixels
-            if content.width * content.height > limit:
-                return self._message(f"The content is {content.width}x{content.height}: over the page's limit of "
-                                     f"{limit:,} pixels. Use the GIMP/Krita plug-in or the CLI for huge canvases.")
-            styles = load_styles(files, self.settings)
-            if not styles:
-                return self._message("Add at least one style image.")
-            weights = None if mask is not None else list(slider_weights)[:len(styles)]
-            try:  # the request's rules, as every front end applies them
-                stylize = StylizeRequest(content, styles, weights=weights, alpha=alpha, preserve_color=preserve,
-                                         mask=mask, scale=scale)
-            except (RequestError, MaskError) as exc:
-                return self._message(exc.message[:1].upper() + exc.message[1:] + ".")
-            key = self._session(request)
-            self._cancel_asked.discard(key)
-            pixels = held_pixels(stylize)
-            budget = self.queue.budget  # the server's budget of decoded pixels, shared with the plug-ins' jobs
-            if budget is not None and pixels > budget.limit:
-                return self._message(f"These images hold {pixels:,} pixels, over the server's budget of "
-                                     f"{budget.limit:,}: use fewer or smaller style images.")
-            if budget is not None and not budget.take(pixels):
-                return self._message(f"The server is busy: queued images hold {budget.used:,} of its {budget.limit:,} "
-                                     "pixels. Try again in a few seconds.")
-            try:
-                job = self.queue.submit(stylize, pixels, result_format="rgba")  # the job gives them back
-            except QueueFull:
-                if budget is not None:
-                    budget.give(pixels)
-                return self._message("The server is busy (queue full). Try again in a few seconds.")
-            self._active[key] = job
-            if key in self._cancel_asked:
-                self.queue.cancel(job)
-            try:
-                progress(0.0, desc="queued")
-                while not job.done_event.wait(0.1):
-                    progress(job.progress, desc=job.state)
-            finally:
-                self._cancel_asked.discard(key)
-                if self._active.get(key) is job:
-                    del self._active[key]
-            if job.state == "cancelled":
-                return (gr.update(), gr.update(), gr.update(), "Cancelled.")
-            result = result_image(job, content.mode) if job.state == "done" else None
-            if result is None:
-                return self._message(f"Stylization {job.state}: {job.error or 'no result'}")
+            return self._run(editor, files, controls, reservation, admitted, request, progress)
+        except ApiError as exc:
+            return self._message(page_text(exc))
         except ImageError as exc:
             return self._message(f"Cannot use that image — {exc}")
-        path = self.outdir / f"adastyle-{job.id[:8]}.png"
+        finally:
+            reservation.release()  # what no job took over
+
+    def _reservation(self) -> Reservation:
+        budget = self.queue.budget or PixelBudget(self.settings.queue_pixels)
+        return Reservation(budget, self.settings.retry_after)
+
+    def _run(self, editor: Any, files: Any, controls: tuple, reservation: Reservation, admitted: bool,
+             request: gr.Request | None, progress: gr.Progress) -> tuple:
+        *slider_weights, alpha, preserve, scale = controls
+        t0 = time.time()
+        content, mask = editor_content_and_mask(editor)
+        if content is None:
+            return self._message("Upload a content image first.")
+        try:
+            rules.check_scale(scale)
+        except RuleError as exc:
+            return self._message(exc.message[:1].upper() + exc.message[1:] + ".")
+        # The working image (stroke scale, at least 32 pixels across); the decoded content when the editor
+        # has not admitted it already.
+        admit(reservation, content.size, "content", self.settings.page_max_pixels,
+              held=0 if admitted else content.width * content.height, work=content_work_size(content.size, scale))
+        styles = load_styles(files, self.settings, reservation)
+        if not styles:
+            return self._message("Add at least one style image.")
+        weights = None if mask is not None else list(slider_weights)[:len(styles)]
+        try:  # the request's rules, as every front end applies them
+            stylize = StylizeRequest(content, styles, weights=weights, alpha=alpha, preserve_color=preserve,
+                                     mask=mask, scale=scale)
+        except (RequestError, MaskError) as exc:
+            return self._message(exc.message[:1].upper() + exc.message[1:] + ".")
+        reservation.settle(request_pixels(stylize), "these images")  # what the job holds, no more
+        key = self._session(request)
+        self._cancel_asked.discard(key)
+        try:
+            job = self.queue.submit(stylize, reservation.pixels, result_format="rgba")  # the job gives them back
+        except QueueFull:
+            return self._message("The server is busy (queue full). Try again in a few seconds.")
+        reservation.hand_over()
+        self._active[key] = job
+        if key in self._cancel_asked:
+            self.queue.cancel(job)
+        try:
+            progress(0.0, desc="queued")
+            while not job.done_event.wait(0.1):
+                progress(job.progress, desc=job.state)
+        finally:
+            self._cancel_asked.discard(key)
+            if self._active.get(key) is job:
+                del self._active[key]
+        if job.state == "cancelled":
+            return (gr.update(), gr.update(), gr.update(), "Cancelled.")
+        result = result_image(job, content.mode) if job.state == "done" else None
+        if result is None:
+            return self._message(f"Stylization {job.state}: {job.error or 'no result'}")
+        self.queue.mark_delivered(job)
+        path = self.result_path(key, job)
         result.save(path)
         self._remember(path)
         before = content.convert(result.mode) if content.size == result.size else content
         return (result, (before, result), str(path),
                 f"✅ Done in {time.time() - t0:.1f} s — {result.width}x{result.height}"
                 f"{' with mask' if mask is not None else ''}")
+
+    def result_path(self, session: str, job: Job) -> Path:
+        """Where a session's result is written: a folder of its own (named by a hash of the session, never by
+        what the browser sent) and the whole job id, so no two jobs, or sessions, share a file."""
+        folder = self.outdir / hashlib.sha256(session.encode("utf-8", "replace")).hexdigest()[:24]
+        folder.mkdir(exist_ok=True)
+        return folder / f"adastyle-{job.id}.png"
 
     def rerun(self, has_result: Any, *args: Any, request: gr.Request = None,
               progress: gr.Progress = gr.Progress()) -> tuple:
@@ -245,6 +330,8 @@ class Studio:
         while len(self._recent) > 20:
             _, old = self._recent.popitem(last=False)
             old.unlink(missing_ok=True)
+            if old.parent != self.outdir and not any(old.parent.iterdir()):
+                old.parent.rmdir()
 
 
 def gradio_handler(fn: Callable[..., tuple], names: Sequence[str]) -> Callable[..., tuple]:
@@ -275,14 +362,33 @@ def style_previews(files: Any, sliders: int) -> tuple:
 def page_temp_dir() -> Path:
     """One private temporary folder per process for Gradio's uploads and the page's results.
 
-    Why: Gradio otherwise keeps every upload in a shared /tmp/gradio for good, and each start left
-    an /tmp/adastyle-web-* folder behind. This one is removed when the process exits, and Gradio
-    sweeps old files out of it while it runs (CACHE_SWEEP).
+    Why: Gradio otherwise keeps every upload in a shared /tmp/gradio for good. This one is removed when the
+    process exits (atexit: SIGTERM and SIGINT end the server normally), and Gradio sweeps old files out of
+    it while it runs (CACHE_SWEEP); the folders of page processes that were killed outright (kill -9, no
+    exit code ran) are removed when the next one starts, recognised by the process id in their name.
     """
-    root = Path(tempfile.mkdtemp(prefix="adastyle-web-"))
+    remove_orphaned_temp_dirs()
+    root = Path(tempfile.mkdtemp(prefix=f"adastyle-web-{os.getpid()}-"))
     atexit.register(shutil.rmtree, root, ignore_errors=True)
     os.environ["GRADIO_TEMP_DIR"] = str(root / "uploads")  # read by gr.Blocks and Gradio's app when created
     return root
+
+
+def remove_orphaned_temp_dirs() -> list[Path]:
+    """Remove this user's page folders whose process is gone; returns them."""
+    from adastyle.server.process import alive
+
+    gone = []
+    for folder in Path(tempfile.gettempdir()).glob("adastyle-web-*-*"):
+        pid = folder.name.split("-")[2]
+        try:
+            mine = folder.is_dir() and not folder.is_symlink() and folder.stat().st_uid == os.getuid()
+        except OSError:
+            continue
+        if mine and pid.isdigit() and not alive(int(pid)):
+            shutil.rmtree(folder, ignore_errors=True)
+            gone.append(folder)
+    return gone
 
 
 def build_page(queue: JobQueue, settings: Settings) -> gr.Blocks:
@@ -304,6 +410,7 @@ def build_page(queue: JobQueue, settings: Settings) -> gr.Blocks:
                                         sources=["upload", "webcam", "clipboard"], image_mode="RGBA",
                                         brush=gr.Brush(colors=["#ffffff"], color_mode="fixed", default_size=40),
                                         layers=False, elem_id="content-editor", height=420)
+                admit_editor_images(editor, studio._reservation, settings.page_max_pixels)
                 styles = gr.File(label="Style images (one or more)", file_count="multiple",
                                  file_types=["image"], elem_id="style-files", height=120)
                 gallery = gr.Gallery(label="Styles", columns=4, height=140, elem_id="style-gallery",
@@ -330,11 +437,14 @@ def build_page(queue: JobQueue, settings: Settings) -> gr.Blocks:
         outputs = [result, compare, download, status]
         styles.change(lambda files: style_previews(files, n_sliders), styles, [gallery, *weights])
         names = ["editor", "files", *(f"weight_{i + 1}" for i in range(n_sliders)), "alpha", "preserve", "scale"]
-        go.click(gradio_handler(studio.run, names), inputs, outputs, concurrency_limit=2)
+        # Stylize and every slider release share one limit: at most page_jobs of them decode images at once.
+        go.click(gradio_handler(studio.run, names), inputs, outputs, concurrency_limit=settings.page_jobs,
+                 concurrency_id=STYLIZE_GROUP)
         stop.click(studio.cancel, None, status, concurrency_limit=None)  # never waits behind a running job
         for slider in (alpha, *weights):
             slider.release(gradio_handler(studio.rerun, ["has_result", *names]), [result, *inputs], outputs,
-                           trigger_mode="always_last")
+                           trigger_mode="always_last", concurrency_limit=settings.page_jobs,
+                           concurrency_id=STYLIZE_GROUP)
     return demo
 
 
@@ -350,31 +460,28 @@ def mount_page(app: Any, queue: JobQueue, settings: Settings, path: str = "/ui")
 
 
 def launch(settings: Settings) -> None:
-    """`adastyle web`: the page alone on 127.0.0.1 with its own model and queue, its uploads checked as on
-    the server."""
-    import threading
-
-    import uvicorn
+    """`adastyle web`: the page alone on 127.0.0.1 with its own model and queue, served as the server is
+    (run.serve_asgi: header deadline, fair connection cap, clean stop on SIGTERM/SIGINT) behind the same
+    security middleware (Host, Origin and Sec-Fetch-Site checks, no CORS, frame denial, body limits, the
+    upload checks), only without a credential."""
     from fastapi import FastAPI
 
     from adastyle.engine import Stylizer
     from adastyle.server.jobs import stylizer_runner
-    from adastyle.server.security import HostGuard
+    from adastyle.server.run import bind, serve_asgi, url_for
+    from adastyle.server.security import SecurityMiddleware
 
+    socks = bind(settings.host, settings.port)
     queue = JobQueue(stylizer_runner(Stylizer(device=settings.device)), settings.max_queue, settings.result_ttl,
                      settings.result_bytes, PixelBudget(settings.queue_pixels))
-    app = FastAPI(docs_url=None, redoc_url=None, openapi_url=None)
-    guarded = HostGuard(mount_page(app, queue, settings, path="")(app), settings.allow_remote)
-    server = uvicorn.Server(uvicorn.Config(guarded, host=settings.host, port=settings.port, log_level="warning"))
-
-    def announce() -> None:  # once it listens; quiet otherwise (Gradio's banner suggests share=True)
-        while not server.started and not server.should_exit:
-            time.sleep(0.1)
-        if server.started:
-            print(f"AdaStyle web page: http://{settings.host}:{settings.port}  (Ctrl+C to stop)", flush=True)
-
-    threading.Thread(target=announce, daemon=True).start()
     try:
-        server.run()
+        app = FastAPI(docs_url=None, redoc_url=None, openapi_url=None)
+        asgi = SecurityMiddleware(mount_page(app, queue, settings, path="")(app), None, settings.allow_remote,
+                                  settings.max_body, ui_prefix="", body_timeout=settings.body_timeout,
+                                  min_body_rate=settings.min_body_rate)
+        url = url_for(settings.host, settings.port)
+        # Quiet otherwise (Gradio's banner suggests share=True).
+        serve_asgi(asgi, settings, socks,
+                   on_started=lambda: print(f"AdaStyle web page: {url}  (Ctrl+C to stop)", flush=True))
     finally:
         queue.stop()

@@ -1,11 +1,21 @@
 """An ASGI guard for the page's file uploads: images of the allowed formats only, each within a size.
 
 Why: Gradio's upload route stores whatever it is sent, of any type, until the process ends; the page
-only ever needs images. The guard reads the multipart stream as it passes (nothing is buffered),
-refuses a part whose first bytes are not PNG, JPEG, WebP, TIFF, BMP or GIF (415), and a part over
-the size limit (413), before Gradio has written it anywhere.
+only ever needs images. The guard reads the multipart stream as it passes, refuses a part whose first
+bytes are not PNG, JPEG, WebP, TIFF, BMP or GIF (415) or that is over the size limit (413) at once, and
+at the end of each part reads its header the way the server reads an image (Pillow, the six formats
+only, off the event loop): a file that merely starts like an image ("BM" and then HTML) is refused
+(415) before Gradio answers. Each part is kept in a spooled temporary file (memory up to 1 MB) for that
+check, because a TIFF may keep its header at the end.
 """
 from __future__ import annotations
+
+import tempfile
+
+from PIL import Image
+
+from adastyle.imageio import ALLOWED_FORMATS
+from adastyle.server.admission import off_loop_headers
 
 try:
     from python_multipart.multipart import MultipartParser, parse_options_header
@@ -30,16 +40,30 @@ class _Refused(Exception):
         self.message = message
 
 
+def is_readable_image(file) -> bool:
+    """Whether Pillow reads a header of one of the allowed formats from `file` (nothing decoded)."""
+    try:
+        file.seek(0)
+        with Image.open(file, formats=ALLOWED_FORMATS) as im:
+            return im.size[0] > 0 and im.size[1] > 0
+    except Exception:
+        return False
+
+
 class _PartChecker:
-    """Callbacks for python-multipart's streaming parser, checking each part as its bytes arrive."""
+    """Callbacks for python-multipart's streaming parser, checking each part as its bytes arrive; parts that
+    are complete wait in `finished` for their header check."""
 
     def __init__(self, max_file: int) -> None:
         self.max_file = max_file
         self.head = b""
         self.size = 0
+        self.spool: tempfile.SpooledTemporaryFile | None = None
+        self.finished: list[tempfile.SpooledTemporaryFile] = []
 
     def on_part_begin(self) -> None:
         self.head, self.size = b"", 0
+        self.spool = tempfile.SpooledTemporaryFile(max_size=1 << 20)
 
     def on_part_data(self, data: bytes, start: int, end: int) -> None:
         self.size += end - start
@@ -49,10 +73,31 @@ class _PartChecker:
                 raise _Refused(415, "only PNG, JPEG, WebP, TIFF, BMP and GIF images can be uploaded")
         if self.size > self.max_file:
             raise _Refused(413, f"an uploaded file is over the page's limit of {self.max_file:,} bytes")
+        if self.spool is not None:
+            self.spool.write(data[start:end])
 
     def on_part_end(self) -> None:
         if not is_allowed_image(self.head):
             raise _Refused(415, "only PNG, JPEG, WebP, TIFF, BMP and GIF images can be uploaded")
+        if self.spool is not None:
+            self.finished.append(self.spool)
+            self.spool = None
+
+    async def check_finished(self) -> None:
+        """Read the header of each finished part off the event loop; 415 for one that is no image."""
+        while self.finished:
+            spool = self.finished.pop(0)
+            try:
+                ok = await off_loop_headers(is_readable_image, spool)
+            finally:
+                spool.close()
+            if not ok:
+                raise _Refused(415, "the file is not a readable PNG, JPEG, WebP, TIFF, BMP or GIF image")
+
+    def close(self) -> None:
+        for spool in [*self.finished, *([self.spool] if self.spool else [])]:
+            spool.close()
+        self.finished, self.spool = [], None
 
 
 class UploadGuard:
@@ -84,6 +129,7 @@ class UploadGuard:
             if msg["type"] == "http.request" and msg.get("body"):
                 try:
                     parser.write(msg["body"])
+                    await checker.check_finished()
                 except _Refused as exc:  # answer now; the app below sees a client that went away
                     refused = True
                     if not started:
@@ -104,6 +150,8 @@ class UploadGuard:
         except Exception:
             if not refused:
                 raise
+        finally:
+            checker.close()
 
 
 async def _answer(send, status: int, message: str) -> None:

@@ -30,15 +30,13 @@ from adastyle.errors import Cancelled
 from adastyle.imageio import ImageLike, split_alpha, to_pil
 from adastyle.masks import feature_weights
 from adastyle.model import Decoder, Encoder, load_decoder, load_encoder
-from adastyle.request import RequestError, StylizeRequest
+from adastyle.request import MAX_STYLE_SIDE, RequestError, StylizeRequest, content_work_size, style_work_size
 
 log = logging.getLogger(__name__)
 
 Progress = Callable[[float], None]
 CancelCheck = Callable[[], bool]
 Stats = tuple[torch.Tensor, torch.Tensor]  # a region's content mean and std, each (1, C, 1, 1)
-MIN_SIDE = 32          # smaller images are upscaled for the network (VGG pools 3 times)
-MAX_STYLE_SIDE = 2048  # a native-size style is capped here (statistics do not need more)
 CONTEXT = 48           # pixels of context encoded around each tile's core
 OVERLAP = 64           # pixels where neighbouring tiles blend
 
@@ -111,10 +109,8 @@ class Stylizer:
             if key in self._styles:
                 self._styles.move_to_end(key)
                 return self._styles[key]
-        if style_size:
-            s = style_size / min(img.size)
-            img = img.resize((max(MIN_SIDE, round(img.width * s)), max(MIN_SIDE, round(img.height * s))),
-                             Image.Resampling.LANCZOS)
+        if style_size:  # the size admission charged for (request.style_work_size)
+            img = img.resize(style_work_size(img.size, style_size), Image.Resampling.LANCZOS)
         elif max(img.size) > MAX_STYLE_SIDE:
             img = img.copy()
             img.thumbnail((MAX_STYLE_SIDE, MAX_STYLE_SIDE), Image.Resampling.LANCZOS)
@@ -179,9 +175,7 @@ class Stylizer:
                     fixed: ContentStats | None = None, measure_only: bool = False) -> Any:
         rgb, alpha_ch = split_alpha(r.content)
         full_size, mask_full, styles, scale, preserve_color = rgb.size, r.mask, r.styles, r.scale, r.preserve_color
-        work_size = (max(1, round(full_size[0] * scale)), max(1, round(full_size[1] * scale)))
-        upscale = max(1.0, MIN_SIDE / min(work_size))
-        work_size = (round(work_size[0] * upscale), round(work_size[1] * upscale))
+        work_size = content_work_size(full_size, scale)  # the size admission charged for
         visible = fill_transparent(rgb, alpha_ch) if alpha_ch is not None else rgb
         work = visible if work_size == full_size else visible.resize(work_size, Image.Resampling.LANCZOS)
         net_in = color.luminance(work) if preserve_color == "luminance" else work

@@ -32,13 +32,51 @@ class MaskMismatch(MaskError):
     """A mask whose size (or aspect ratio) does not match the content's."""
 
 
+class ShapeError(RequestError):
+    """An image too thin for the network: one side over MAX_ASPECT times the other (refused, never stretched)."""
+
+
+MIN_SIDE = 32          # the network's smallest side: smaller images are upscaled to it (VGG pools 3 times)
+MAX_STYLE_SIDE = 2048  # a native-size style is capped here (statistics do not need more)
+MAX_ASPECT = 64        # longest side / shortest side an image may have
+
+
+def check_shape(size: tuple[int, int], name: str = "image") -> None:
+    """ShapeError for an image over MAX_ASPECT:1. Why: the engine works on no less than MIN_SIDE pixels
+    across, so a 1 x 300,000 strip would become 32 x 9,600,000 pixels of work from a 1 KB file."""
+    w, h = size
+    if w >= 1 and h >= 1 and max(w, h) > MAX_ASPECT * min(w, h):
+        raise ShapeError(f"{name}: {w}x{h} is too thin (its sides are over {MAX_ASPECT}:1); crop or pad it")
+
+
+def content_work_size(size: tuple[int, int], scale: float = 1.0) -> tuple[int, int]:
+    """The size the engine works at for a content of `size` at stroke `scale`: scaled, then enlarged until its
+    short side is MIN_SIDE. Budgets and limits are checked against this, not the file's size."""
+    w, h = max(1, round(size[0] * scale)), max(1, round(size[1] * scale))
+    up = max(1.0, MIN_SIDE / min(w, h))
+    return round(w * up), round(h * up)
+
+
+def style_work_size(size: tuple[int, int], style_size: int | None) -> tuple[int, int]:
+    """The size a style of `size` is encoded at: its short side at `style_size` (no less than MIN_SIDE per
+    side), or, native (None), no more than MAX_STYLE_SIDE on its long side."""
+    w, h = size
+    if style_size:
+        s = style_size / min(w, h)
+        return max(MIN_SIDE, round(w * s)), max(MIN_SIDE, round(h * s))
+    if max(w, h) > MAX_STYLE_SIDE:
+        s = MAX_STYLE_SIDE / max(w, h)
+        return max(1, int(w * s)), max(1, int(h * s))
+    return w, h
+
+
 def fit_mask(mask: Image.Image, size: tuple[int, int]) -> Image.Image:
     """The mask as 8-bit grey at `size`; resized only when its aspect ratio matches (within 1%)."""
-    if mask.mode in ("RGBA", "LA"):
+    try:
         # A painted layer: its alpha marks where the user painted.
-        grey = mask.getchannel("A")
-    else:
-        grey = mask.convert("L")
+        grey = mask.getchannel("A") if mask.mode in ("RGBA", "LA") else mask.convert("L")
+    except ValueError:  # modes Pillow cannot turn into grey (LAB, HSV, ...)
+        raise MaskError(f"a mask of colour mode {mask.mode} cannot be used; send a greyscale or RGB mask") from None
     if grey.size == size:
         return grey
     mw, mh = grey.size
@@ -102,6 +140,9 @@ class StylizeRequest:
         content = to_pil(self.content)
         if content.width < 1 or content.height < 1:
             raise ImageError("content image has zero size")
+        check_shape(content.size, "content")
+        for i, style in enumerate(styles):
+            check_shape(to_pil(style).size, f"style {i + 1}")
         mask = fit_mask(to_pil(self.mask), content.size) if self.mask is not None else None
         if mask is not None and len(styles) == 1 and mask.getextrema() == (0, 0):
             raise MaskError("the mask is completely black: nothing would be stylised")
@@ -112,6 +153,8 @@ class StylizeRequest:
             set_(self, name, value)
 
     @property
-    def work_pixels(self) -> float:
-        """Pixels the engine works on (content x scale^2): what pixel budgets are checked against."""
-        return self.content.width * self.scale * self.content.height * self.scale
+    def work_pixels(self) -> int:
+        """Pixels the engine works on (content x scale^2, short side at least MIN_SIDE): what pixel limits are
+        checked against."""
+        w, h = content_work_size(self.content.size, self.scale)
+        return w * h

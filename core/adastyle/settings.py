@@ -36,8 +36,7 @@ class Settings:
     max_queue: int = setting(8, "jobs waiting in the queue at most (more: 503 with Retry-After)")
     max_pixels: int = setting(64_000_000, "pixels of one image (and of the working size) at most (413)",
                               commands=(SERVE,))
-    max_body: int = setting(256 << 20, "bytes of one request body at most (413); a raw 8000x6000 RGBA canvas is 192 MB",
-                            commands=(SERVE,))
+    max_body: int = setting(256 << 20, "bytes of one request body at most (413); a raw 8000x6000 RGBA canvas is 192 MB")
     max_styles_per_request: int = setting(4, "style images one request (or the page) may use")
     queue_pixels: int = setting(128_000_000, "decoded pixels all queued and running jobs may hold (more: 503)")
     style_keep_side: int = setting(1024, "short side uploaded and native-size styles are reduced to",
@@ -48,11 +47,15 @@ class Settings:
     result_bytes: int = setting(256 << 20, "bytes finished results may hold (then the oldest go early)")
     retry_after: int = setting(5, "seconds a busy answer (503) asks the client to wait", commands=(SERVE,))
     header_timeout: float = setting(10.0, "seconds a connection may take to send its request headers "
-                                    "(then it is closed)", commands=(SERVE,))
-    body_timeout: float = setting(30.0, "seconds a request body may stall (408)", commands=(SERVE,))
-    max_connections: int = setting(64, "open connections at most (more requests in flight: 503)", commands=(SERVE,))
+                                    "(then it is closed)")
+    body_timeout: float = setting(30.0, "seconds a request body may stall (408)")
+    min_body_rate: int = setting(16384, "bytes/s a request body must arrive at, on average, after its first "
+                                 "body-timeout seconds (408)")
+    max_connections: int = setting(64, "open connections at most (then the oldest idle one is closed; a quarter "
+                                   "are kept for clients with the token)")
     page_max_pixels: int = setting(36_000_000, "pixels of an image the web page takes (bigger canvases: the "
                                    "plug-ins or the CLI)")
+    page_jobs: int = setting(2, "page requests (Stylize, slider releases) decoding images at once; more wait")
     page_max_upload: int = setting(50 << 20, "bytes of one file uploaded to the web page at most (413)")
 
     @property
@@ -62,8 +65,10 @@ class Settings:
 
     @property
     def result_ttl_text(self) -> str:
-        """The result time as users read it ("10 minutes")."""
-        return f"{self.result_ttl / 60:g} minutes"
+        """The result time as users read it ("10 minutes", "25 seconds", "1.5 minutes")."""
+        if self.result_ttl < 60:
+            return f"{self.result_ttl:.0f} second{'s' if round(self.result_ttl) != 1 else ''}"
+        return f"{round(self.result_ttl / 60, 1):g} minutes"
 
 
 def flag_fields(command: str) -> list[Any]:

@@ -7,6 +7,7 @@ the page imports it for).
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import logging
 import time
 from collections.abc import Callable, Sequence
@@ -24,7 +25,8 @@ from adastyle.engine import Stylizer
 from adastyle.server.budget import ByteBoundedStore, PixelBudget
 from adastyle.server.docs import mount_docs
 from adastyle.server.errors import ApiError, BodyTimeout, BodyTooLarge
-from adastyle.server.forms import Reservation, parse_job, parse_style_upload
+from adastyle.server.admission import Reservation
+from adastyle.server.forms import parse_job, parse_style_upload
 from adastyle.server.jobs import Job, JobQueue, QueueFull, stylizer_runner
 from adastyle.server.security import SecurityMiddleware
 from adastyle.server.sequence import MAX_FORM_FILES, parse_sequence
@@ -43,12 +45,15 @@ def _error(status: int, code: str, message: str, headers: dict[str, str] | None 
     return JSONResponse({"error": code, "message": message}, status_code=status, headers=headers)
 
 
-def create_app(settings: Settings, stylizer: Stylizer | None = None, front_ends: Sequence[FrontEnd] = ()) -> FastAPI:
-    """The app with its own Stylizer and worker (`app.state.queue`), and each of `front_ends` mounted on it."""
+def create_app(settings: Settings, stylizer: Stylizer | None = None, front_ends: Sequence[FrontEnd] = (),
+               id_key: bytes | None = None) -> FastAPI:
+    """The app with its own Stylizer and worker (`app.state.queue`), and each of `front_ends` mounted on it.
+    `id_key` signs job ids across restarts (JobQueue)."""
     stylizer = stylizer or Stylizer(device=settings.device)
     styles: ByteBoundedStore[Image.Image] = ByteBoundedStore(settings.style_store_bytes)
     budget = PixelBudget(settings.queue_pixels)
-    queue = JobQueue(stylizer_runner(stylizer), settings.max_queue, settings.result_ttl, settings.result_bytes, budget)
+    queue = JobQueue(stylizer_runner(stylizer), settings.max_queue, settings.result_ttl, settings.result_bytes, budget,
+                     id_key)
     ttl_text = settings.result_ttl_text
     app = FastAPI(title="AdaStyle", version=__version__, docs_url=None, redoc_url=None,
                   description="Local AdaIN style transfer server for GIMP, Krita and the browser. "
@@ -67,7 +72,7 @@ def create_app(settings: Settings, stylizer: Stylizer | None = None, front_ends:
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(_: Request, exc: StarletteHTTPException) -> JSONResponse:
-        return _error(exc.status_code, "http_error", str(exc.detail))
+        return _error(exc.status_code, "http_error", str(exc.detail), exc.headers)  # a 405 keeps its Allow
 
     @app.exception_handler(BodyTooLarge)
     async def too_large(_: Request, exc: BodyTooLarge) -> JSONResponse:
@@ -79,8 +84,8 @@ def create_app(settings: Settings, stylizer: Stylizer | None = None, front_ends:
 
     @app.exception_handler(Exception)
     async def unexpected(_: Request, exc: Exception) -> JSONResponse:
-        log.exception("unexpected error")
-        return _error(500, "internal_error", f"{type(exc).__name__}: {exc}")
+        log.exception("unexpected error")  # the details go to the log, never to the client
+        return _error(500, "internal_error", "the server failed on this request; its log says why")
 
     async def read_form(request: Request, max_files: int = 16):
         ctype = request.headers.get("content-type", "")
@@ -100,7 +105,9 @@ def create_app(settings: Settings, stylizer: Stylizer | None = None, front_ends:
         reservation = Reservation(budget, settings.retry_after)
         try:
             parsed = await (parse_sequence if sequence else parse_job)(form, styles, settings, reservation)
-            return queue.submit(parsed.request, reservation.pixels, parsed.result_format)
+            job = queue.submit(parsed.request, reservation.pixels, parsed.result_format)
+            reservation.hand_over()
+            return job
         except QueueFull:
             reservation.release()
             raise ApiError(503, "queue_full", f"the queue is full ({settings.max_queue} jobs); retry shortly",
@@ -135,6 +142,8 @@ def create_app(settings: Settings, stylizer: Stylizer | None = None, front_ends:
                 raise ApiError(422, "invalid_parameter", f"give frame=0..{count - 1} for the result of this job "
                                                          f"({count} frame{'s' if count != 1 else ''})")
             data = job.frames[frame] if job.frames is not None else job.result
+        if job.frame_count == 0 or frame == job.frame_count - 1:
+            queue.mark_delivered(job)
         return Response(data, media_type=job.result_type,
                         headers={"X-Width": str(job.width), "X-Height": str(job.height)})
 
@@ -222,7 +231,8 @@ def build_asgi(settings: Settings, token: str, stylizer: Stylizer | None = None,
                front_ends: Sequence[FrontEnd] = ()):
     """The app, inside the wrappers its front ends asked for, inside the security middleware (what uvicorn
     serves); `token` is the one requests carry."""
-    app = create_app(settings, stylizer, front_ends)
+    id_key = hashlib.sha256(b"adastyle job ids\0" + token.encode()).digest()  # stable while the token is
+    app = create_app(settings, stylizer, front_ends, id_key)
     asgi: Any = app
     for wrap in app.state.wrappers:
         asgi = wrap(asgi)

@@ -2,9 +2,9 @@
 
 Everything that can be checked before the job runs is checked here (image headers and pixel
 counts, decoding; the request's own rules when it is built), so a bad request is answered at once
-and never reaches the worker. Memory: every image's pixels are taken from the server's PixelBudget, by its header, before
-it is decoded (503 when they do not fit); style images are reduced while decoding to the size they
-are used at. Decoding runs on a small pool of its own (two threads, which also bounds how many
+and never reaches the worker. Memory: every image is admitted by its header before it is decoded
+(admission.admit: its pixels and its working size taken from the server's PixelBudget); style images
+are reduced while decoding to the size they are used at. Decoding runs on a small pool of its own (two threads, which also bounds how many
 full-size decodes are in memory at once), never on the event loop.
 """
 from __future__ import annotations
@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import math
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from functools import partial
 from typing import Any, NamedTuple
@@ -20,9 +21,10 @@ from PIL import Image
 from starlette.datastructures import FormData, UploadFile
 
 from adastyle.errors import UserError
-from adastyle.imageio import ImageError, ImageTooLarge, header_size, open_image
-from adastyle.request import MaskError, MaskMismatch, RequestError, StylizeRequest
-from adastyle.server.budget import ByteBoundedStore, PixelBudget
+from adastyle.imageio import ImageError, ImageTooLarge, open_image
+from adastyle.request import MaskError, MaskMismatch, RequestError, StylizeRequest, content_work_size, style_work_size
+from adastyle.server.admission import Reservation, admit, checked_header_size, off_loop_headers
+from adastyle.server.budget import ByteBoundedStore
 from adastyle.server.errors import ApiError
 from adastyle.server.jobs import RESULT_FORMATS
 from adastyle.settings import Settings
@@ -35,32 +37,6 @@ DECODER = ThreadPoolExecutor(max_workers=2, thread_name_prefix="adastyle-decode"
 async def off_loop(fn, *args, **kwargs):
     """Run fn on the decoding pool (PIL releases the GIL while it decodes)."""
     return await asyncio.get_running_loop().run_in_executor(DECODER, partial(fn, *args, **kwargs))
-
-
-class Reservation:
-    """The pixels one request has taken from the budget so far (all given back if it fails)."""
-
-    def __init__(self, budget: PixelBudget, retry_after: int) -> None:
-        self.budget = budget
-        self.retry_after = retry_after
-        self.pixels = 0
-
-    def take(self, pixels: int, name: str) -> None:
-        if pixels > self.budget.limit:
-            raise ApiError(413, "image_too_large", f"{name}: {pixels:,} pixels is over the server's budget of "
-                                                   f"{self.budget.limit:,} decoded pixels for all queued jobs")
-        if not self.budget.take(pixels):
-            raise ApiError(503, "busy", f"{name}: the queued jobs hold {self.budget.used:,} of the server's "
-                                        f"{self.budget.limit:,} decoded pixels; retry shortly",
-                           {"Retry-After": str(self.retry_after)})
-        self.pixels += pixels
-
-    def give(self, pixels: int) -> None:
-        self.budget.give(pixels)
-        self.pixels -= pixels
-
-    def release(self) -> None:
-        self.give(self.pixels)
 
 
 def _number(form: FormData, name: str, default: float, kind: type = float) -> Any:
@@ -96,37 +72,39 @@ def decode_image(data: bytes, name: str, max_pixels: int, short_side: int | None
         raise ApiError(400, "invalid_image", str(exc)) from None
 
 
-def checked_header_size(data: bytes, name: str) -> tuple[int, int]:
-    """Width and height of an encoded image by its header (nothing decoded), or a 4xx."""
-    if not data:
-        raise ApiError(400, "invalid_image", f"{name}: empty file")
-    try:
-        return header_size(data, name)
-    except ImageTooLarge as exc:
-        raise ApiError(413, "image_too_large", str(exc)) from None
-    except ImageError as exc:
-        raise ApiError(400, "invalid_image", str(exc)) from None
-
-
-async def decode_within(data: bytes, name: str, max_pixels: int, reservation: Reservation,
-                        short_side: int | None = None) -> Image.Image:
-    """Take the image's pixels from the budget by its header, decode it off the loop, and give back
-    what the reduction while decoding saved beyond the estimate.
+def admit_encoded(size: tuple[int, int], name: str, max_pixels: int, reservation: Reservation,
+                  short_side: int | None = None,
+                  work_size: Callable[[tuple[int, int]], tuple[int, int]] | None = None) -> int:
+    """Admit an encoded image of header `size` (admission.admit: its pixels as decoded, reduced to `short_side`,
+    and its working size `work_size(size)`); returns the decoded pixels estimated.
 
     A reduced image keeps less than twice `short_side` on its short side, so at most (2 x short_side /
-    short side)^2 of its pixels are held; the full-size decode in between is bounded by the pool's
-    two threads, not by the budget.
+    short side)^2 of its pixels are held; the full-size decode in between is bounded by the decoding
+    pool's two threads, not by the budget.
     """
-    w, h = checked_header_size(data, name)
-    if w * h > max_pixels:  # the same 413 open_image gives, without taking the budget first
-        return decode_image(data, name, max_pixels)
+    w, h = size
     held = w * h
     if short_side and min(w, h) > 2 * short_side:
         held = min(held, math.ceil(held * (2 * short_side / min(w, h)) ** 2))
-    reservation.take(held, name)
-    image = await off_loop(decode_image, data, name, max_pixels, short_side)
+    admit(reservation, size, name, max_pixels, held, work_size(size) if work_size else None)
+    return held
+
+
+def decode_admitted(data: bytes, name: str, max_pixels: int, reservation: Reservation, held: int,
+                    short_side: int | None = None) -> Image.Image:
+    """Decode an admitted image and give back what the reduction saved beyond the estimate `held`."""
+    image = decode_image(data, name, max_pixels, short_side)
     reservation.give(max(0, held - image.width * image.height))
     return image
+
+
+async def decode_within(data: bytes, name: str, max_pixels: int, reservation: Reservation,
+                        short_side: int | None = None,
+                        work_size: Callable[[tuple[int, int]], tuple[int, int]] | None = None) -> Image.Image:
+    """Size the image by its header (off the loop), admit it (admit_encoded), then decode it off the loop."""
+    size = await off_loop_headers(checked_header_size, data, name)
+    held = admit_encoded(size, name, max_pixels, reservation, short_side, work_size)
+    return await off_loop(decode_admitted, data, name, max_pixels, reservation, held, short_side)
 
 
 def decode_raw(data: bytes, width: int, height: int, channels: int, name: str, max_pixels: int) -> Image.Image:
@@ -189,8 +167,16 @@ async def parse_job(form: FormData, style_store: ByteBoundedStore[Image.Image], 
         raise ApiError(422, "too_many_styles", f"use at most {settings.max_styles_per_request} styles in one "
                                                f"request (got {len(style_files) + len(style_ids)})")
     style_size = _number(form, "style_size", rules.DEFAULT_STYLE_SIZE, int)
+    scale = _number(form, "scale", 1.0)
+    try:  # checked before admission, which sizes the working images by them
+        rules.check_scale(scale)
+        used_size = rules.check_style_size(style_size)
+    except RuleError as exc:
+        raise ApiError(422, "invalid_parameter", exc.message) from None
     # Styles are used with their short side at style_size: decode them no larger (native: keep_side).
-    short_side = min(style_size, rules.STYLE_SIZE_MAX) if style_size > 0 else settings.style_keep_side
+    short_side = used_size or settings.style_keep_side
+    content_work = partial(content_work_size, scale=scale)
+    style_work = partial(style_work_size, style_size=used_size)
     content_format = str(form.get("content_format") or "encoded")
     if content_format not in ("encoded", "rgba"):
         raise ApiError(422, "invalid_parameter", "content_format must be 'encoded' or 'rgba'")
@@ -199,23 +185,27 @@ async def parse_job(form: FormData, style_store: ByteBoundedStore[Image.Image], 
     if data is None:
         raise ApiError(422, "missing_field", "upload the content image in the field 'content'")
     if content_format == "rgba":
-        if 0 < width * height <= max_pixels:
-            reservation.take(width * height, "content")
+        if width > 0 and height > 0:
+            admit(reservation, (width, height), "content", max_pixels, work=content_work((width, height)))
         content = decode_raw(data, width, height, 4, "content", max_pixels)
     else:
-        content = await decode_within(data, "content", max_pixels, reservation)
+        content = await decode_within(data, "content", max_pixels, reservation, work_size=content_work)
     del data
 
     styles: list[Image.Image] = []
     for i, item in enumerate(style_files):
         if not isinstance(item, UploadFile):
             raise ApiError(400, "invalid_image", "style must be an uploaded file (or use style_id)")
-        styles.append(await decode_within(await item.read(), f"style {i + 1}", max_pixels, reservation, short_side))
+        styles.append(await decode_within(await item.read(), f"style {i + 1}", max_pixels, reservation, short_side,
+                                          style_work))
     for sid in style_ids:
-        stored = style_store.get(sid) if isinstance(sid, str) else None
+        if not isinstance(sid, str):
+            raise ApiError(422, "invalid_parameter", "style_id must be a form field, not a file")
+        stored = style_store.get(sid)
         if stored is None:
-            raise ApiError(404, "unknown_style", f"no uploaded style with id {str(sid)[:40]!r} (upload it again)")
-        styles.append(stored)
+            raise ApiError(404, "unknown_style", f"no uploaded style with id {sid[:40]!r} (upload it again)")
+        admit(reservation, stored.size, "style_id", max_pixels, held=0, work=style_work(stored.size))  # the store
+        styles.append(stored)                                                                       # holds it
     if not styles:
         raise ApiError(422, "missing_field", "give at least one style: a 'style' file or a 'style_id'")
 
@@ -223,7 +213,7 @@ async def parse_job(form: FormData, style_store: ByteBoundedStore[Image.Image], 
     mask_data = await _read_upload(form, "mask")
     if mask_data is not None:
         if str(form.get("mask_format") or "encoded") == "gray":
-            reservation.take(content.width * content.height, "mask")
+            admit(reservation, content.size, "mask", max_pixels)
             mask = decode_raw(mask_data, content.width, content.height, 1, "mask", max_pixels)
         else:
             mask = await decode_within(mask_data, "mask", max_pixels, reservation)
@@ -238,9 +228,5 @@ async def parse_job(form: FormData, style_store: ByteBoundedStore[Image.Image], 
         raise ApiError(422, "invalid_parameter", f"result_format must be {' or '.join(map(repr, RESULT_FORMATS))}")
     request = await off_loop(build_request, content, styles, mask, weights=weights, alpha=_number(form, "alpha", 1.0),
                             preserve_color=str(form.get("preserve_color") or "none"),
-                            scale=_number(form, "scale", 1.0), tile=_number(form, "tile", 0, int),
-                            style_size=style_size)
-    if request.work_pixels > max_pixels:
-        raise ApiError(413, "image_too_large", f"working size {request.work_pixels:,.0f} pixels (content x scale^2) "
-                                               f"is over the limit of {max_pixels:,}")
+                            scale=scale, tile=_number(form, "tile", 0, int), style_size=style_size)
     return JobForm(request, result_format)

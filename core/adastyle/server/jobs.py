@@ -6,13 +6,15 @@ queue knows no front end; each converts the bytes it gets as it needs.
 
 Why one worker: a GPU (or a 2-core CPU) runs one stylisation at a time best, and a single owner of
 the model avoids races in its caches. Finished results are kept for `result_ttl` seconds within
-`result_bytes`: only when newer results need the room are the oldest dropped early, and their jobs then
-say so. Jobs may hold pixels of a PixelBudget, given back when they end. Job ids start with an id of
+`result_bytes`: only when newer results need the room are results dropped early (those already
+delivered first, then the oldest), and their jobs then say so. Jobs may hold pixels of a PixelBudget, given back when they end. Job ids start with an id of
 this run of the server, so a job of an earlier run (a restart or a crash since) is told apart from an
 unknown one.
 """
 from __future__ import annotations
 
+import hashlib
+import hmac
 import io
 import logging
 import secrets
@@ -65,6 +67,7 @@ class Job:
     evicted: float | None = None  # when its result was dropped to stay within the byte budget
     frames: list[bytes] | None = None  # a sequence's results, one per frame (`result` stays None)
     frame_count: int = 0  # frames of a sequence job (0: a single image)
+    delivered: bool = False  # its result was sent to its submitter (it goes first when room is needed)
 
     def info(self) -> dict[str, Any]:
         return {"id": self.id, "state": self.state, "progress": round(self.progress, 4), "error": self.error,
@@ -108,7 +111,7 @@ class JobQueue:
     """Bounded FIFO of jobs with one worker thread calling `run(job)` (which returns a PIL image)."""
 
     def __init__(self, run: Callable[[Job], Image.Image | list[bytes]], max_queue: int, result_ttl: float, result_bytes: int,
-                 budget: PixelBudget | None = None) -> None:
+                 budget: PixelBudget | None = None, id_key: bytes | None = None) -> None:
         self._run = run
         self.max_queue = max_queue
         self.result_ttl = result_ttl
@@ -116,6 +119,9 @@ class JobQueue:
         self.results_held = 0
         self.budget = budget
         self.run_id = secrets.token_hex(4)  # the first 8 characters of every job id of this run
+        # The last 8 characters sign the rest, with a key that outlives a restart (the server derives it from
+        # its token): an id of an earlier run is told apart from one never issued.
+        self._id_key = id_key or secrets.token_bytes(32)
         self._pending: deque[Job] = deque()
         self._jobs: OrderedDict[str, Job] = OrderedDict()
         self._cond = threading.Condition()
@@ -133,8 +139,8 @@ class JobQueue:
             self._expire()
             if len(self._pending) >= self.max_queue:
                 raise QueueFull()
-            job = Job(request=request, result_format=result_format, id=self.run_id + uuid.uuid4().hex[:24],
-                      pixels=pixels)
+            body = self.run_id + uuid.uuid4().hex[:16]
+            job = Job(request=request, result_format=result_format, id=body + self._id_tag(body), pixels=pixels)
             if isinstance(request, SequenceRequest):
                 job.frame_count = len(request.frames)
             self._jobs[job.id] = job
@@ -142,10 +148,18 @@ class JobQueue:
             self._cond.notify()
             return job
 
+    def _id_tag(self, body: str) -> str:
+        return hmac.new(self._id_key, body.encode(), hashlib.sha256).hexdigest()[:8]
+
     def of_earlier_run(self, job_id: str) -> bool:
-        """An id of the form this queue gives, made by another run of the server."""
+        """An id this server issued (its tag checks out) in another run."""
         return len(job_id) == 32 and all(c in "0123456789abcdef" for c in job_id) and \
-            not job_id.startswith(self.run_id)
+            not job_id.startswith(self.run_id) and hmac.compare_digest(job_id[24:], self._id_tag(job_id[:24]))
+
+    def mark_delivered(self, job: Job) -> None:
+        """Its submitter has the result: it no longer holds room that results not yet fetched need."""
+        with self._cond:
+            job.delivered = True
 
     def get(self, job_id: str) -> Job | None:
         with self._cond:
@@ -204,7 +218,8 @@ class JobQueue:
         for j in [j for j in self._jobs.values() if j.finished is not None and now - j.finished > self.result_ttl]:
             self._jobs.pop(j.id, None)
             self._drop_result(j)
-        for j in [j for j in self._jobs.values() if j.result_size and j is not keep]:  # oldest first
+        held = [j for j in self._jobs.values() if j.result_size and j is not keep]
+        for j in sorted(held, key=lambda j: not j.delivered):  # delivered ones first, then the oldest (stable)
             if self.results_held <= self.result_bytes:
                 break
             self._drop_result(j)

@@ -8,10 +8,11 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from adastyle.config import config_dir
 from adastyle.errors import UserError
@@ -75,7 +76,7 @@ def url_for(host: str, port: int) -> str:
     return f"http://[{shown}]:{port}" if ":" in shown else f"http://{shown}:{port}"
 
 
-def _bind(host: str, port: int) -> list[socket.socket]:
+def bind(host: str, port: int) -> list[socket.socket]:
     """Listening sockets: for a local host both 127.0.0.1 and [::1] (both are accepted as Host).
 
     Why bind ourselves: uvicorn binds one address; a browser that resolves localhost to ::1 first
@@ -108,10 +109,7 @@ def _bind(host: str, port: int) -> list[socket.socket]:
 def serve(settings: Settings, front_ends: Sequence[FrontEnd] = ()) -> None:
     """Run in the foreground until SIGTERM/SIGINT; then remove the pidfile and return (exit status 0).
     `front_ends`: mounted beside the API on the same queue (the web page; see app.FrontEnd)."""
-    import uvicorn
-
     from adastyle.server.app import build_asgi
-    from adastyle.server.guarded_http import GuardedH11Protocol
 
     host, port = settings.host, settings.port
     folder = private_dir(config_dir())
@@ -120,16 +118,46 @@ def serve(settings: Settings, front_ends: Sequence[FrontEnd] = ()) -> None:
         read_private(folder / name, private_read=False)
     if settings.allow_remote:
         log.warning("listening on %s: other machines can reach this server; the token is the only protection", host)
-    socks = _bind(host, port)
+    socks = bind(host, port)
     asgi = build_asgi(settings, token, front_ends=front_ends)
     url = url_for(host, port)
-    protocol = type("Protocol", (GuardedH11Protocol,), {"header_timeout": settings.header_timeout})
-    config = uvicorn.Config(asgi, log_level="warning", timeout_graceful_shutdown=5, http=protocol,
-                            timeout_keep_alive=IDLE_TIMEOUT, limit_concurrency=settings.max_connections, lifespan="on")
-    server = uvicorn.Server(config)
     write_private(pidfile(), json.dumps({"pid": os.getpid(), "host": host, "port": port, "url": url}))
     write_private(folder / "server.json", json.dumps({"url": url}))
     log.info("AdaStyle server on %s (web page: %s/ui/?token=...)", url, url)
+    try:
+        serve_asgi(asgi, settings, socks, reserve=True)
+    finally:
+        try:
+            info = json.loads(read_private(pidfile(), private_read=False) or "{}")
+            if info.get("pid") == os.getpid():
+                remove_private(pidfile())
+        except (OSError, ValueError, UnsafeFileError):
+            pass
+
+
+def serve_asgi(asgi: Any, settings: Settings, socks: list[socket.socket], reserve: bool = False,
+               on_started: Callable[[], None] | None = None) -> None:
+    """Serve `asgi` on the bound `socks` with the guarded protocol (header deadline, fair connection cap; with
+    `reserve`, a quarter of the cap kept for clients with the credential) until SIGTERM/SIGINT, then return
+    normally, so callers and atexit clean up (`adastyle serve` and `adastyle web` alike)."""
+    import uvicorn
+
+    from adastyle.server.guarded_http import GuardedH11Protocol
+
+    protocol = type("Protocol", (GuardedH11Protocol,), {
+        "header_timeout": settings.header_timeout, "max_connections": settings.max_connections,
+        "reserved": max(1, settings.max_connections // 4) if reserve else 0})
+    config = uvicorn.Config(asgi, log_level="warning", timeout_graceful_shutdown=5, http=protocol,
+                            timeout_keep_alive=IDLE_TIMEOUT, lifespan="on")
+    server = uvicorn.Server(config)
+    if on_started is not None:
+        def announce() -> None:
+            while not server.started and not server.should_exit:
+                time.sleep(0.1)
+            if server.started:
+                on_started()
+
+        threading.Thread(target=announce, daemon=True).start()
     # uvicorn turns SIGTERM/SIGINT into a graceful shutdown and afterwards re-raises the signal with
     # the handler it found; a handler of ours makes that a no-op, so we clean up and exit 0.
     previous = {sig: signal.signal(sig, lambda *_: None) for sig in (signal.SIGTERM, signal.SIGINT)}
@@ -140,12 +168,6 @@ def serve(settings: Settings, front_ends: Sequence[FrontEnd] = ()) -> None:
             signal.signal(sig, handler)
         for s in socks:
             s.close()
-        try:
-            info = json.loads(read_private(pidfile(), private_read=False) or "{}")
-            if info.get("pid") == os.getpid():
-                remove_private(pidfile())
-        except (OSError, ValueError, UnsafeFileError):
-            pass
 
 
 def start_background(args: list[str], wait: float = 180.0) -> dict:

@@ -1,4 +1,5 @@
-"""Host, Origin and credential checks, as a pure ASGI middleware (it also bounds the request body).
+"""Host, Origin, Sec-Fetch-Site and credential checks, as a pure ASGI middleware (it also bounds the request body:
+its size, how long it may stall, and the least rate at which it must arrive).
 
 Why a Host check: a web page on another site could make the browser send requests to 127.0.0.1
 through a DNS name it controls (DNS rebinding); such requests carry that foreign name in Host.
@@ -11,11 +12,20 @@ the `Authorization: Bearer` header. The web page gets its own credential instead
 start, kept in an HttpOnly cookie scoped to /ui, and it opens /ui only. `/ui/?token=<API token>` is
 exchanged for it and redirected to a clean URL, so the token leaves the address bar and never sits in
 a cookie another local server could receive.
+Why Sec-Fetch-Site and frame denial: cookies ignore ports, so a page served by any other local program is
+"same-site" and its browser requests carry the page credential. Browsers say where a request comes from
+in Sec-Fetch-Site (and Origin); any request a browser makes for another site or port is refused, on
+every route, and no answer may be shown in a frame (X-Frame-Options, frame-ancestors). What this cannot
+stop: a local program that receives the cookie (a page on another port under /ui) and replays it from a
+script; the credential then opens the page only, until this server restarts.
+`adastyle web` (the page alone, no token) runs behind the same middleware with `token=None`: every check
+but the credentials.
 """
 from __future__ import annotations
 
 import asyncio
 import hmac
+import time
 import json
 import logging
 import re
@@ -30,6 +40,9 @@ OPEN_PATHS = ("/v1/health", "/docs", "/openapi.json")  # status and the API's de
 OPEN_PREFIXES = ("/docs/assets/",)  # the API page's bundled Swagger UI files
 SAFE_METHODS = ("GET", "HEAD")
 PAGE_COOKIE = "adastyle_page"
+FOREIGN_FETCH = (b"cross-site", b"same-site")  # Sec-Fetch-Site of a request another site or port made
+FRAME_DENIAL = [(b"x-frame-options", b"DENY"), (b"content-security-policy", b"frame-ancestors 'none'")]
+TRUST_EXTENSION = "adastyle.trust"  # scope["extensions"][...]: called once a request proved its credential
 # A local Host: the name, then an optional port; nothing else (no userinfo, no trailing junk).
 _LOCAL_HOST = re.compile(r"(?:127\.0\.0\.1|localhost|\[::1\])(?::[0-9]{1,5})?")
 _ANY_HOST = re.compile(r"(?:[a-z0-9.\-]+|\[[0-9a-f:.]+\])(?::[0-9]{1,5})?")
@@ -66,6 +79,18 @@ async def send_json(send, status: int, code: str, message: str, extra_headers: l
     await send({"type": "http.response.body", "body": body})
 
 
+def guarded_headers(headers: list) -> list:
+    """A response's headers without CORS ones, and never to be shown in a frame of another page."""
+    kept = [(k, v) for k, v in headers if not k.lower().startswith(b"access-control-")
+            and k.lower() != b"x-frame-options"]
+    for i, (k, v) in enumerate(kept):
+        if k.lower() == b"content-security-policy":
+            if b"frame-ancestors" not in v:
+                kept[i] = (k, v + b"; frame-ancestors 'none'")
+            return kept + FRAME_DENIAL[:1]
+    return kept + FRAME_DENIAL
+
+
 def host_of(scope) -> str:
     """The request's Host header ("" when it has none)."""
     return dict(scope.get("headers") or []).get(b"host", b"").decode("latin-1")
@@ -82,27 +107,15 @@ async def refuse_host(scope, send) -> None:
         await send_json(send, 403, "forbidden_host", "requests must be addressed to 127.0.0.1, localhost or [::1]")
 
 
-class HostGuard:
-    """The Host check alone, for `adastyle web` (the page has no API token to guard). Why: without it a
-    foreign site could reach the page on 127.0.0.1 through DNS rebinding and use it (and read results)."""
-
-    def __init__(self, app, allow_remote: bool) -> None:
-        self.app = app
-        self.allow_remote = allow_remote
-
-    async def __call__(self, scope, receive, send):
-        if scope["type"] in ("http", "websocket") and not host_allowed(host_of(scope), self.allow_remote):
-            return await refuse_host(scope, send)
-        return await self.app(scope, receive, send)
-
-
 class SecurityMiddleware:
-    """Host check (unless remote mode), Origin check, credentials, body size and body idle limits."""
+    """Host check (unless remote mode), Origin and Sec-Fetch-Site checks, credentials (none when `token` is
+    None: the page alone), frame denial, body size, stall and rate limits."""
 
-    def __init__(self, app, token: str, allow_remote: bool, max_body: int, ui_prefix: str = "/ui",
-                 body_timeout: float = 30.0) -> None:
+    def __init__(self, app, token: str | None, allow_remote: bool, max_body: int, ui_prefix: str = "/ui",
+                 body_timeout: float = 30.0, min_body_rate: float = 16384) -> None:
         self.app = app
-        self.token = _ascii(token)
+        self.token = _ascii(token) if token is not None else None
+        self.min_body_rate = min_body_rate
         self.page_secret = secrets.token_urlsafe(32).encode()  # new on every start, never the API token
         self.allow_remote = allow_remote
         self.max_body = max_body
@@ -112,7 +125,7 @@ class SecurityMiddleware:
     # ---- credentials ---------------------------------------------------------------------------
     def _bearer_ok(self, headers: dict[bytes, bytes]) -> bool:
         auth = headers.get(b"authorization", b"")
-        return auth[:7].lower() == b"bearer " and _same(auth[7:].strip(), self.token)
+        return self.token is not None and auth[:7].lower() == b"bearer " and _same(auth[7:].strip(), self.token)
 
     def _page_cookie_ok(self, scope, headers: dict[bytes, bytes]) -> bool:
         cookie = SimpleCookie()
@@ -132,7 +145,7 @@ class SecurityMiddleware:
             return None
         pairs = parse_qsl(scope.get("query_string", b"").decode("latin-1"), keep_blank_values=True)
         given = [v for k, v in pairs if k == "token"]
-        if not given or not _same(given[0], self.token):
+        if not given or self.token is None or not _same(given[0], self.token):
             return None
         rest = urlencode([(k, v) for k, v in pairs if k != "token"])
         path = quote(scope.get("root_path", "") + scope["path"])
@@ -148,18 +161,25 @@ class SecurityMiddleware:
         if not host_allowed(host, self.allow_remote):
             return await refuse_host(scope, send)
         method = scope.get("method", "GET")
+        path = scope["path"]
         origin = headers.get(b"origin")
-        if origin is not None and not origin_is_own(origin.decode("latin-1"), host) and (
-                not http or method not in SAFE_METHODS):
+        foreign_origin = origin is not None and not origin_is_own(origin.decode("latin-1"), host)
+        # Another site's (or local port's) page: refused for any change, and for anything of the page at all.
+        if headers.get(b"sec-fetch-site", b"").lower() in FOREIGN_FETCH or (foreign_origin and (
+                not http or method not in SAFE_METHODS or self.token is None or self._in_ui(path))):
             if http:
                 return await send_json(send, 403, "forbidden_origin",
                                        "requests from another web origin are refused; use this server's own "
                                        "page or send the token from a program")
             return
-        path = scope["path"]
-        if not ((path in OPEN_PATHS or path.startswith(OPEN_PREFIXES)) and method in SAFE_METHODS):
+        if self.token is not None and not (
+                (path in OPEN_PATHS or path.startswith(OPEN_PREFIXES)) and method in SAFE_METHODS):
             ok = self._bearer_ok(headers) or (self._in_ui(path) and self._page_cookie_ok(scope, headers))
-            if not ok:
+            if ok:
+                trust = (scope.get("extensions") or {}).get(TRUST_EXTENSION)
+                if trust is not None:
+                    trust()  # the connection counts as one of a client with the credential (guarded_http)
+            else:
                 clean = self._token_exchange(scope)
                 if clean is not None and http:
                     return await self._redirect_with_page_cookie(scope, send, clean)
@@ -181,8 +201,7 @@ class SecurityMiddleware:
             nonlocal started
             if msg["type"] == "http.response.start":
                 started = True
-                msg = {**msg, "headers": [(k, v) for k, v in msg.get("headers", [])
-                                          if not k.lower().startswith(b"access-control-")]}
+                msg = {**msg, "headers": guarded_headers(msg.get("headers", []))}
             await send(msg)
 
         try:
@@ -193,7 +212,8 @@ class SecurityMiddleware:
         except BodyTimeout:
             if not started:
                 await send_json(send, 408, "body_timeout",
-                                f"the request body stalled for over {self.body_timeout:.0f} s", [(b"connection", b"close")])
+                                f"the request body stalled (over {self.body_timeout:g} s) or came slower than "
+                                f"{self.min_body_rate:,.0f} bytes/s", [(b"connection", b"close")])
 
     def _cookie_name(self, scope) -> str:
         """One cookie name per port: two AdaStyle servers on one machine do not overwrite each other's."""
@@ -209,16 +229,23 @@ class SecurityMiddleware:
         await send({"type": "http.response.body", "body": b""})
 
     def _limited(self, receive):
-        """The receive channel with the body size limit and an idle limit while the body arrives."""
+        """The receive channel with the body size limit, a stall limit, and a least rate: by any moment the
+        body must have come at min_body_rate bytes/s after its first body_timeout seconds. Why a rate: a
+        per-chunk limit alone lets a client hold its connection for ever with a byte every few seconds."""
         seen = 0
         body_done = False
+        started = time.monotonic()
 
         async def wrapped():
             nonlocal seen, body_done
             if body_done:
                 return await receive()  # afterwards only a disconnect can come: wait as long as it takes
+            deadline = started + self.body_timeout + seen / self.min_body_rate
+            wait = min(self.body_timeout, deadline - time.monotonic())
             try:
-                msg = await asyncio.wait_for(receive(), self.body_timeout)
+                if wait <= 0:
+                    raise asyncio.TimeoutError
+                msg = await asyncio.wait_for(receive(), wait)
             except asyncio.TimeoutError:
                 raise BodyTimeout() from None
             if msg["type"] == "http.request":

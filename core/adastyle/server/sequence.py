@@ -19,15 +19,9 @@ from adastyle.errors import UserError
 from adastyle.sequence import DEFAULT_STABILITY, MAX_FRAMES, SequenceRequest
 from adastyle.server.budget import ByteBoundedStore
 from adastyle.server.errors import ApiError
-from adastyle.server.forms import (
-    JobForm,
-    Reservation,
-    _number,
-    checked_header_size,
-    decode_raw,
-    decode_within,
-    parse_job,
-)
+from adastyle.request import content_work_size
+from adastyle.server.admission import Reservation, admit, check_api_shape, checked_header_size, off_loop_headers
+from adastyle.server.forms import JobForm, _number, decode_raw, decode_within, parse_job
 from adastyle.settings import Settings
 
 MAX_FORM_FILES = MAX_FRAMES + 8  # the frames, up to 4 styles and a mask
@@ -51,7 +45,7 @@ async def parse_sequence(form: FormData, style_store: ByteBoundedStore[Image.Ima
     """The job's SequenceRequest (all frames decoded) and result format, or ApiError.
 
     The whole sequence is sized before anything is decoded: by the width and height fields for raw
-    frames, by each file's header otherwise. Its working pixels (all frames x scale^2) must fit
+    frames, by each file's header otherwise. Its working pixels (all frames x the working size, admission's) must fit
     max_pixels, the most one request may make the engine work on; its decoded pixels are taken from
     the queue's budget like any job's.
     """
@@ -69,18 +63,20 @@ async def parse_sequence(form: FormData, style_store: ByteBoundedStore[Image.Ima
                 raise ApiError(400, "invalid_image", f"frame_{i}: expected {width * height * 4:,} bytes of raw RGBA "
                                                      f"pixels for {width}x{height}, got {len(d):,}")
     else:
-        sizes = [checked_header_size(d, f"frame_{i}") for i, d in enumerate(data)]
+        sizes = await off_loop_headers(lambda: [checked_header_size(d, f"frame_{i}") for i, d in enumerate(data)])
     for i, size in enumerate(sizes):
         if size != sizes[0]:
             raise ApiError(422, "frame_size_mismatch", f"all frames must have the same size: frame_0 is "
                                                        f"{sizes[0][0]}x{sizes[0][1]}, frame_{i} is {size[0]}x{size[1]}")
+    check_api_shape(sizes[0], "frame_0")
     scale = _number(form, "scale", 1.0)
-    total = sum(w * h for w, h in sizes) * (scale * scale if scale > 0 else 1.0)
+    work = content_work_size(sizes[0], scale if scale > 0 else 1.0) if min(sizes[0]) > 0 else sizes[0]
+    total = len(frames) * work[0] * work[1]
     if total > settings.max_pixels:
         raise ApiError(413, "image_too_large",
-                       f"the sequence is {len(frames)} frames of {sizes[0][0]}x{sizes[0][1]} = {total:,.0f} working "
-                       f"pixels (frames x scale^2), over the limit of {settings.max_pixels:,} for one request; "
-                       f"send fewer frames at a time or smaller ones")
+                       f"the sequence is {len(frames)} frames of {sizes[0][0]}x{sizes[0][1]}, worked at "
+                       f"{work[0]}x{work[1]} = {total:,} working pixels (frames x working size), over the limit of "
+                       f"{settings.max_pixels:,} for one request; send fewer frames at a time or smaller ones")
     stability = _number(form, "stability", DEFAULT_STABILITY)
 
     # The options and frame 0 through the one form parser (frame 0 stands in as its content).
@@ -89,8 +85,8 @@ async def parse_sequence(form: FormData, style_store: ByteBoundedStore[Image.Ima
     parsed = await parse_job(first, style_store, settings, reservation)
     frames = [parsed.request]
     for i, d in enumerate(data[1:], start=1):
-        if raw:
-            reservation.take(sizes[i][0] * sizes[i][1], f"frame_{i}")
+        if raw:  # frames are worked one at a time: frame 0 paid for the working image
+            admit(reservation, sizes[i], f"frame_{i}", settings.max_pixels)
             content = decode_raw(d, sizes[i][0], sizes[i][1], 4, f"frame_{i}", settings.max_pixels)
         else:
             content = await decode_within(d, f"frame_{i}", settings.max_pixels, reservation)
