@@ -38,8 +38,33 @@ def _check(st: os.stat_result, path: Path, private_read: bool) -> None:
                               + _fix_hint(path, is_dir))
 
 
+def check_parents(folder: Path) -> None:
+    """Every folder above the config folder must keep others out of it: owned by us or root, and not writable
+    by others unless sticky (like /tmp, where others cannot rename what is ours).
+
+    Why: whoever can write to a parent can rename the config folder away and put one of theirs in its place,
+    with a token of their choosing; checking the folder alone does not see that.
+    """
+    if not hasattr(os, "geteuid"):
+        return
+    for parent in folder.absolute().parents:
+        try:
+            st = parent.stat()
+        except OSError:
+            continue  # not made yet: private_dir creates it with our own umask
+        if st.st_uid not in (0, os.geteuid()):
+            raise UnsafeFileError(f"{parent}, above the config folder {folder}, belongs to another user "
+                                  f"(uid {st.st_uid}): set ADASTYLE_HOME to a folder of your own")
+        if st.st_mode & stat.S_IWOTH and not st.st_mode & stat.S_ISVTX:
+            raise UnsafeFileError(f"{parent}, above the config folder {folder}, is writable by every user "
+                                  f"(mode {stat.S_IMODE(st.st_mode):o}), so another user could replace the "
+                                  f"config folder: run `chmod o-w {parent}`, or set ADASTYLE_HOME to a private folder")
+
+
 def private_dir(folder: Path) -> Path:
-    """The config folder, created 0700; an existing one must be ours and not writable by others."""
+    """The config folder, created 0700; an existing one must be ours and not writable by others, and so must
+    every folder above it be (see check_parents)."""
+    check_parents(folder)
     if not folder.exists():
         folder.mkdir(parents=True, mode=0o700, exist_ok=True)
         os.chmod(folder, 0o700)
@@ -104,6 +129,28 @@ def write_private(path: Path, text: str) -> None:
     tmp = path.with_name(f".{path.name}.{secrets.token_hex(6)}")
     create_private(tmp, text)
     os.replace(tmp, path)
+
+
+def open_private_append(path: Path) -> int:
+    """An fd appending to a file of ours, the log or the lock (created 0600); a link, someone else's file or one
+    others may write to is refused with UnsafeFileError, as for the other private files."""
+    if path.is_symlink():
+        raise UnsafeFileError(f"{path} is a symbolic link: refusing to write through it; remove it "
+                              "(AdaStyle makes a new one)")
+    flags = os.O_WRONLY | os.O_APPEND | os.O_CREAT | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0)
+    try:
+        fd = os.open(str(path), flags, 0o600)
+    except OSError as exc:  # ELOOP: a link swapped in between the check and the open
+        raise UnsafeFileError(f"{path}: cannot open it safely ({exc.strerror}); remove it") from None
+    try:
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode):
+            raise UnsafeFileError(f"{path} is not a regular file: remove it")
+        _check(st, path, private_read=False)
+    except BaseException:
+        os.close(fd)
+        raise
+    return fd
 
 
 def remove_private(path: Path) -> None:
