@@ -24,6 +24,7 @@ from adastyle.imageio import ImageError, ImageTooLarge, header_size, open_image
 from adastyle.request import MaskError, MaskMismatch, RequestError, StylizeRequest
 from adastyle.server.budget import ByteBoundedStore, PixelBudget
 from adastyle.server.errors import ApiError
+from adastyle.server.fields import FIELDS
 from adastyle.server.jobs import RESULT_FORMATS
 from adastyle.settings import Settings
 from adastyle_plugin import rules
@@ -63,7 +64,9 @@ class Reservation:
         self.give(self.pixels)
 
 
-def _number(form: FormData, name: str, default: float, kind: type = float) -> Any:
+def _number(form: FormData, name: str) -> Any:
+    """A number field, its default and kind from the one table of fields (fields.py, also what /docs shows)."""
+    default, kind = FIELDS[name].default, int if FIELDS[name].kind == "integer" else float
     raw = form.get(name)
     if raw is None or (isinstance(raw, str) and raw.strip() == ""):
         return default
@@ -188,13 +191,13 @@ async def parse_job(form: FormData, style_store: ByteBoundedStore[Image.Image], 
     if len(style_files) + len(style_ids) > settings.max_styles_per_request:
         raise ApiError(422, "too_many_styles", f"use at most {settings.max_styles_per_request} styles in one "
                                                f"request (got {len(style_files) + len(style_ids)})")
-    style_size = _number(form, "style_size", rules.DEFAULT_STYLE_SIZE, int)
+    style_size = _number(form, "style_size")
     # Styles are used with their short side at style_size: decode them no larger (native: keep_side).
     short_side = min(style_size, rules.STYLE_SIZE_MAX) if style_size > 0 else settings.style_keep_side
-    content_format = str(form.get("content_format") or "encoded")
+    content_format = str(form.get("content_format") or FIELDS["content_format"].default)
     if content_format not in ("encoded", "rgba"):
         raise ApiError(422, "invalid_parameter", "content_format must be 'encoded' or 'rgba'")
-    width, height = _number(form, "width", 0, int), _number(form, "height", 0, int)
+    width, height = _number(form, "width"), _number(form, "height")
     data = await _read_upload(form, "content")
     if data is None:
         raise ApiError(422, "missing_field", "upload the content image in the field 'content'")
@@ -222,7 +225,7 @@ async def parse_job(form: FormData, style_store: ByteBoundedStore[Image.Image], 
     mask = None
     mask_data = await _read_upload(form, "mask")
     if mask_data is not None:
-        if str(form.get("mask_format") or "encoded") == "gray":
+        if str(form.get("mask_format") or FIELDS["mask_format"].default) == "gray":
             reservation.take(content.width * content.height, "mask")
             mask = decode_raw(mask_data, content.width, content.height, 1, "mask", max_pixels)
         else:
@@ -233,12 +236,12 @@ async def parse_job(form: FormData, style_store: ByteBoundedStore[Image.Image], 
         weights = rules.parse_weights(weights_raw) if isinstance(weights_raw, str) else None
     except RuleError as exc:
         raise ApiError(422, "invalid_parameter", exc.message) from None
-    result_format = str(form.get("result_format") or "png")
+    result_format = str(form.get("result_format") or FIELDS["result_format"].default)
     if result_format not in RESULT_FORMATS:
         raise ApiError(422, "invalid_parameter", f"result_format must be {' or '.join(map(repr, RESULT_FORMATS))}")
-    request = await off_loop(build_request, content, styles, mask, weights=weights, alpha=_number(form, "alpha", 1.0),
-                            preserve_color=str(form.get("preserve_color") or "none"),
-                            scale=_number(form, "scale", 1.0), tile=_number(form, "tile", 0, int),
+    request = await off_loop(build_request, content, styles, mask, weights=weights, alpha=_number(form, "alpha"),
+                            preserve_color=str(form.get("preserve_color") or FIELDS["preserve_color"].default),
+                            scale=_number(form, "scale"), tile=_number(form, "tile"),
                             style_size=style_size)
     if request.work_pixels > max_pixels:
         raise ApiError(413, "image_too_large", f"working size {request.work_pixels:,.0f} pixels (content x scale^2) "

@@ -16,9 +16,10 @@ from PIL import Image
 from starlette.datastructures import FormData, UploadFile
 
 from adastyle.errors import UserError
-from adastyle.sequence import DEFAULT_STABILITY, MAX_FRAMES, SequenceRequest
+from adastyle.sequence import MAX_FRAMES, SequenceRequest
 from adastyle.server.budget import ByteBoundedStore
 from adastyle.server.errors import ApiError
+from adastyle.server.fields import FIELDS
 from adastyle.server.forms import (
     JobForm,
     Reservation,
@@ -59,10 +60,10 @@ async def parse_sequence(form: FormData, style_store: ByteBoundedStore[Image.Ima
     for i, item in enumerate(frames):
         if not isinstance(item, UploadFile):
             raise ApiError(400, "invalid_image", f"frame_{i} must be an uploaded file")
-    raw = str(form.get("content_format") or "encoded") == "rgba"
+    raw = str(form.get("content_format") or FIELDS["content_format"].default) == "rgba"
     data = [await item.read() for item in frames]  # type: ignore[union-attr]
     if raw:
-        width, height = _number(form, "width", 0, int), _number(form, "height", 0, int)
+        width, height = _number(form, "width"), _number(form, "height")
         sizes = [(width, height)] * len(frames)
         for i, d in enumerate(data):  # named by frame here (frame 0 would be "content" in the form parser)
             if width > 0 and height > 0 and len(d) != width * height * 4:
@@ -74,14 +75,14 @@ async def parse_sequence(form: FormData, style_store: ByteBoundedStore[Image.Ima
         if size != sizes[0]:
             raise ApiError(422, "frame_size_mismatch", f"all frames must have the same size: frame_0 is "
                                                        f"{sizes[0][0]}x{sizes[0][1]}, frame_{i} is {size[0]}x{size[1]}")
-    scale = _number(form, "scale", 1.0)
+    scale = _number(form, "scale")
     total = sum(w * h for w, h in sizes) * (scale * scale if scale > 0 else 1.0)
     if total > settings.max_pixels:
         raise ApiError(413, "image_too_large",
                        f"the sequence is {len(frames)} frames of {sizes[0][0]}x{sizes[0][1]} = {total:,.0f} working "
                        f"pixels (frames x scale^2), over the limit of {settings.max_pixels:,} for one request; "
                        f"send fewer frames at a time or smaller ones")
-    stability = _number(form, "stability", DEFAULT_STABILITY)
+    stability = _number(form, "stability")
 
     # The options and frame 0 through the one form parser (frame 0 stands in as its content).
     first = FormData([(k, v) for k, v in form.multi_items() if not k.startswith("frame_") and k != "content"]
