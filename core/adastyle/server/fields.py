@@ -39,7 +39,7 @@ class FormField:
             out = {"type": {"text": "string"}.get(self.kind, self.kind)}
         for key, value in (("default", self.default), ("minimum", self.minimum), ("maximum", self.maximum)):
             if value is not None:
-                out[key] = value
+                out[key] = list(value) if isinstance(value, tuple) else value
         if self.choices:
             out["enum"] = list(self.choices)
         out["description"] = self.help
@@ -50,9 +50,9 @@ COLOR_HELP = "keep the content's colours: histogram (match the style's colours f
 OPTION_FIELDS = (
     FormField("style", "files", "style image(s) (PNG, JPEG, WebP, TIFF, BMP or GIF); repeat the field for several"),
     FormField("style_id", "texts", "id of a style uploaded before with POST /v1/styles; repeatable, instead of or "
-                                   "beside 'style'"),
-    FormField("weights", "text", "comma-separated weights, one per style, e.g. 0.3,0.7 (default: equal; not with "
-                                 "a mask)"),
+                                   "beside 'style'", ()),
+    FormField("weights", "text", "comma-separated weights, one per style, e.g. 0.3,0.7 (empty: equal; not with "
+                                 "a mask)", ""),
     FormField("alpha", "number", "content-style trade-off: 0 = the content decoded, 1 = full style", 1.0,
               rules.ALPHA_MIN, rules.ALPHA_MAX),
     FormField("preserve_color", "text", COLOR_HELP, "none", choices=rules.COLOR_MODES),

@@ -81,13 +81,16 @@ def _number(form: FormData, name: str) -> Any:
     return value
 
 
-async def _read_upload(form: FormData, name: str) -> bytes | None:
+async def _read_upload(form: FormData, name: str, optional: bool = False) -> bytes | None:
+    """The bytes of an uploaded file; None when it is not given. An `optional` one (the mask) that is empty is not
+    given either: HTML forms and /docs send an empty file for an optional file input left empty."""
     item = form.get(name)
     if item is None:
         return None
     if isinstance(item, str):
         raise ApiError(400, "invalid_image", f"{name} must be an uploaded file")
-    return await item.read()
+    data = await item.read()
+    return None if optional and not data else data
 
 
 def decode_image(data: bytes, name: str, max_pixels: int, short_side: int | None = None) -> Image.Image:
@@ -187,7 +190,9 @@ async def parse_job(form: FormData, style_store: ByteBoundedStore[Image.Image], 
     gives them back when anything fails).
     """
     max_pixels = settings.max_pixels
-    style_files, style_ids = form.getlist("style"), form.getlist("style_id")
+    # An empty style_id is one not given (HTML forms and /docs send empty fields), as an empty number field is.
+    style_files = form.getlist("style")
+    style_ids = [sid for sid in form.getlist("style_id") if not (isinstance(sid, str) and not sid.strip())]
     if len(style_files) + len(style_ids) > settings.max_styles_per_request:
         raise ApiError(422, "too_many_styles", f"use at most {settings.max_styles_per_request} styles in one "
                                                f"request (got {len(style_files) + len(style_ids)})")
@@ -223,7 +228,7 @@ async def parse_job(form: FormData, style_store: ByteBoundedStore[Image.Image], 
         raise ApiError(422, "missing_field", "give at least one style: a 'style' file or a 'style_id'")
 
     mask = None
-    mask_data = await _read_upload(form, "mask")
+    mask_data = await _read_upload(form, "mask", optional=True)
     if mask_data is not None:
         if str(form.get("mask_format") or FIELDS["mask_format"].default) == "gray":
             reservation.take(content.width * content.height, "mask")
