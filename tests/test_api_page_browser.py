@@ -5,42 +5,20 @@ from __future__ import annotations
 import shutil
 
 import pytest
-from conftest import ARTIFACTS, EXAMPLES, in_ci
-from server_fixture import start_server
-
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-         "--disable-background-networking", "--disable-component-update", "--disable-sync"]
-
-
-def sync_playwright():
-    try:
-        from playwright.sync_api import sync_playwright as run
-    except ImportError:
-        if in_ci():
-            raise
-        pytest.skip("playwright is not installed")
-    if not shutil.which("chromium") and not in_ci():
-        pytest.skip("Debian's chromium is not installed (apt-get install chromium)")
-    return run
-
-
-@pytest.fixture(scope="module")
-def server(tmp_path_factory):
-    srv = start_server(tmp_path_factory.mktemp("docs-home"))
-    yield srv
-    srv.stop()
+from conftest import ARTIFACTS, EXAMPLES
+from test_openapi import server  # noqa: F401 (the module's server fixture)
+from test_web_browser import CHROMIUM, FLAGS, _playwright
 
 
 @pytest.mark.browser
-def test_authorize_and_try_stylize_on_the_api_page(server, tmp_path) -> None:
+def test_authorize_and_try_stylize_on_the_api_page(server, tmp_path) -> None:  # noqa: F811
     content, style = tmp_path / "content.jpg", tmp_path / "style.jpg"
     from PIL import Image
 
     Image.open(EXAMPLES / "content-grace_hopper.jpg").resize((256, 256)).save(content)
     shutil.copy(EXAMPLES / "style-castle.jpg", style)
     requests: list[tuple[str, str | None]] = []
-    with sync_playwright()() as p:
+    with _playwright()() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
         page = browser.new_page(viewport={"width": 1280, "height": 1800})
         page.set_default_timeout(120_000)

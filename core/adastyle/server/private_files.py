@@ -77,14 +77,13 @@ def private_dir(folder: Path) -> Path:
     return folder
 
 
-def _open_existing(path: Path, private_read: bool) -> int | None:
-    """A read-only fd on an existing regular file of ours (None when there is no file)."""
-    flags = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0)
+def _open_checked(path: Path, flags: int, private_read: bool, verb: str = "follow") -> int | None:
+    """An fd on a regular file of ours, never through a link (None when there is no file and flags make none)."""
     if path.is_symlink():
-        raise UnsafeFileError(f"{path} is a symbolic link: refusing to follow it; remove it "
+        raise UnsafeFileError(f"{path} is a symbolic link: refusing to {verb} it; remove it "
                               "(AdaStyle makes a new one)")
     try:
-        fd = os.open(str(path), flags)
+        fd = os.open(str(path), flags | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0), 0o600)
     except FileNotFoundError:
         return None
     except OSError as exc:  # ELOOP: a link swapped in between the check and the open
@@ -98,6 +97,11 @@ def _open_existing(path: Path, private_read: bool) -> int | None:
         os.close(fd)
         raise
     return fd
+
+
+def _open_existing(path: Path, private_read: bool) -> int | None:
+    """A read-only fd on an existing regular file of ours (None when there is no file)."""
+    return _open_checked(path, os.O_RDONLY, private_read)
 
 
 def read_private(path: Path, private_read: bool = True) -> str | None:
@@ -134,22 +138,8 @@ def write_private(path: Path, text: str) -> None:
 def open_private_append(path: Path) -> int:
     """An fd appending to a file of ours, the log or the lock (created 0600); a link, someone else's file or one
     others may write to is refused with UnsafeFileError, as for the other private files."""
-    if path.is_symlink():
-        raise UnsafeFileError(f"{path} is a symbolic link: refusing to write through it; remove it "
-                              "(AdaStyle makes a new one)")
-    flags = os.O_WRONLY | os.O_APPEND | os.O_CREAT | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0)
-    try:
-        fd = os.open(str(path), flags, 0o600)
-    except OSError as exc:  # ELOOP: a link swapped in between the check and the open
-        raise UnsafeFileError(f"{path}: cannot open it safely ({exc.strerror}); remove it") from None
-    try:
-        st = os.fstat(fd)
-        if not stat.S_ISREG(st.st_mode):
-            raise UnsafeFileError(f"{path} is not a regular file: remove it")
-        _check(st, path, private_read=False)
-    except BaseException:
-        os.close(fd)
-        raise
+    fd = _open_checked(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, private_read=False, verb="write through")
+    assert fd is not None  # O_CREAT: there is a file now
     return fd
 
 
