@@ -3,9 +3,10 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
-from conftest import EXAMPLES
+from conftest import EXAMPLES, REPO
 from PIL import Image
 
 
@@ -129,8 +130,11 @@ def test_progress_with_several_files_has_no_rate_unit_or_escape_codes(tmp_path) 
     assert r.stdout.split() == [str(tmp_path / "out" / "content-rocket.png"), str(tmp_path / "out" / "content-coffee.png")]
 
 
-@pytest.mark.parametrize("command", ["stylize", "doctor", "eval", "train", "convert-vgg", "serve", "stop", "status",
-                                     "web", "install-plugin", "uninstall-plugin"])
+COMMANDS = ["stylize", "batch", "doctor", "eval", "train", "convert-vgg", "serve", "stop", "status", "open", "web",
+            "install-plugin", "uninstall-plugin"]
+
+
+@pytest.mark.parametrize("command", COMMANDS)
 def test_every_command_has_help_with_descriptions_and_defaults(command: str) -> None:
     from adastyle.cli import build_parser
     from adastyle.cli_args import HelpFormatter
@@ -242,3 +246,116 @@ def test_serve_on_a_busy_port_says_so_in_one_line_in_the_background_too(tmp_path
     line = one_line_error(r)
     assert f"port {port} on 127.0.0.1 is already in use" in line and "adastyle status" in line, line
     assert not (tmp_path / "server.pid").exists()
+
+
+@pytest.mark.parametrize("command", COMMANDS)
+def test_help_states_each_default_once(command: str) -> None:
+    """No "(default 2) (default: 2.0)": a help text that speaks of its default gets no second one, and 0 is a
+    default that is shown."""
+    r = adastyle(command, "--help")
+    assert r.returncode == 0, r.stderr
+    from adastyle.cli import build_parser
+    from adastyle.cli_args import HelpFormatter
+
+    sub = next(a for a in build_parser()._actions if a.dest == "command").choices[command]
+    formatter = HelpFormatter(sub.prog)
+    for action in sub._actions:
+        text = (formatter._get_help_string(action) if action.help else "").replace("%(default)s", str(action.default))
+        if "default" in (action.help or ""):
+            assert text == action.help, f"{command} {action.option_strings}: a second default added: {text}"
+        assert text.count("(default:") <= 1, f"{command} {action.option_strings}: {text}"
+        if action.option_strings and action.default == 0 and action.default is not False:
+            assert "(default: " in text or "default" in text, f"{command} {action.option_strings}: {text}"
+
+
+def test_help_gives_scale_range_tile_default_and_the_eval_folder() -> None:
+    out = " ".join(adastyle("stylize", "--help").stdout.split())
+    assert "--scale SCALE stroke scale, 0.05 to 4" in out, out
+    assert "tile side in pixels for large images, 128 to 8192 (0 = chosen from free memory) (default: 0)" in out, out
+    stability = " ".join(adastyle("batch", "--help").stdout.split())
+    assert "(0 = frame by frame) (default: 2.0)" in stability and "default 2)" not in stability
+    assert "evaluation set (required, there is none built in)" in " ".join(adastyle("eval", "--help").stdout.split())
+
+
+def no_torch(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess:
+    """The CLI in a Python where importing torch fails: what it reports then was checked before the model loads."""
+    code = ("import sys; sys.modules['torch'] = None; from adastyle.cli import main; "
+            f"sys.exit(main({list(args)!r}))")
+    return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, cwd=cwd)
+
+
+@pytest.mark.parametrize("case", ["missing content", "missing style", "unknown output format", "no extension",
+                                  "scale out of range", "weights for another number of styles", "mask with 3 styles",
+                                  "output is the content"])
+def test_every_check_runs_before_torch_and_the_model_load(tmp_path, case: str) -> None:
+    content, style = str(EXAMPLES / "content-rocket.jpg"), str(EXAMPLES / "style-swamp.jpg")
+    args, needle = {
+        "missing content": ([str(tmp_path / "nope.jpg"), "-s", style, "-o", str(tmp_path / "o.png")], "no such file"),
+        "missing style": ([content, "-s", str(tmp_path / "nope.jpg"), "-o", str(tmp_path / "o.png")], "no such file"),
+        "unknown output format": ([content, "-s", style, "-o", str(tmp_path / "x.xyz")], "unknown output format '.xyz'"),
+        "no extension": ([content, "-s", style, "-o", str(tmp_path / "x")], "unknown output format"),
+        "scale out of range": ([content, "-s", style, "--scale", "9", "-o", str(tmp_path / "o.png")],
+                               "scale must be between 0.05 and 4"),
+        "weights for another number of styles": ([content, "-s", style, "--weights", "1,2", "-o",
+                                                  str(tmp_path / "o.png")], "2 weights for 1 style"),
+        "mask with 3 styles": ([content, "-s", style, "-s", style, "-s", style, "--mask", content, "-o",
+                                str(tmp_path / "o.png")], "with a mask, give one style"),
+        "output is the content": ([content, "-s", style, "-o", content], "refusing to write over it"),
+    }[case]
+    r = no_torch("stylize", *args)
+    assert r.returncode == 2, (r.stdout, r.stderr[-2000:])
+    assert needle in one_line_error(r)
+    assert not (tmp_path / "x.xyz").exists()
+
+
+def test_output_equal_to_an_input_is_refused_also_through_links(tmp_path) -> None:
+    import os
+    import shutil
+
+    content = tmp_path / "photo.jpg"
+    shutil.copy(EXAMPLES / "content-rocket.jpg", content)
+    style = tmp_path / "style.jpg"
+    shutil.copy(EXAMPLES / "style-swamp.jpg", style)
+    before = content.read_bytes()
+    (tmp_path / "link.jpg").symlink_to(content)
+    os.link(content, tmp_path / "hard.jpg")
+    (tmp_path / "sub").mkdir()
+    for target in (content, tmp_path / "link.jpg", tmp_path / "hard.jpg", tmp_path / "sub" / ".." / "photo.jpg",
+                   style):
+        line = one_line_error(no_torch("stylize", str(content), "-s", str(style), "-o", str(target)))
+        assert "refusing to write over it" in line and "--overwrite" in line, line
+    # several contents into a folder: NAME.png there may be one of the inputs too
+    png = tmp_path / "photo.png"
+    Image.open(content).save(png)
+    line = one_line_error(no_torch("stylize", str(png), str(content), "-s", str(style), "-o", str(tmp_path)))
+    assert f"{png} is the input {png}" in line, line
+    assert content.read_bytes() == before
+
+    small = tmp_path / "small.png"
+    Image.open(content).convert("RGB").resize((64, 48)).save(small)
+    r = adastyle("stylize", str(small), "-s", str(style), "--style-size", "64", "-o", str(small), "--overwrite")
+    assert r.returncode == 0, r.stderr
+    assert Image.open(small).size == (64, 48)
+
+
+def test_a_pipe_closed_early_ends_quietly(tmp_path) -> None:
+    """`adastyle status | head -0`: the reader is gone before anything is written; no BrokenPipeError."""
+    import os
+
+    env = {**os.environ, "ADASTYLE_HOME": str(tmp_path / "cfg")}
+    for args in (["status"], ["--help"], ["doctor"]):
+        read, write = os.pipe()
+        os.close(read)
+        r = subprocess.run([sys.executable, "-m", "adastyle.cli", *args], stdout=write, stderr=subprocess.PIPE,
+                           text=True, timeout=120, env=env)
+        os.close(write)
+        assert "Traceback" not in r.stderr and "BrokenPipe" not in r.stderr, (args, r.stderr)
+        assert r.returncode in (0, 1), (args, r.returncode)
+    r = subprocess.run(f"{sys.executable} -m adastyle.cli --help | head -1", shell=True, capture_output=True,
+                       text=True, timeout=120)
+    assert r.stdout.startswith("usage: adastyle") and "Traceback" not in r.stderr
+
+
+def test_gitignore_covers_the_readme_run_output() -> None:
+    r = subprocess.run(["git", "check-ignore", "-q", "out.png"], cwd=REPO)
+    assert r.returncode == 0, "out.png (written by the README's Run command) is not ignored"

@@ -24,7 +24,7 @@ LAYERS: list[tuple[str, tuple[str, ...]]] = [
                 "adastyle.train", "adastyle.sequence")),
     ("request", ("adastyle.request", "adastyle.imageio")),
     ("model", ("adastyle.model", "adastyle.adain", "adastyle.content_stats", "adastyle.batch.stability")),
-    ("base", ("adastyle.errors", "adastyle.config", "adastyle.settings", "adastyle_plugin")),
+    ("base", ("adastyle.errors", "adastyle.config", "adastyle.settings", "adastyle.device_names", "adastyle_plugin")),
 ]
 # Package modules placed by exact name: the package itself (`adastyle.Stylizer`, lazily, for library users) is
 # a front end of its own; `adastyle.server` is an empty package marker. A module not placed at all counts as a

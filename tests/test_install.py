@@ -51,7 +51,7 @@ def test_install_with_dest_writes_only_inside_dest_and_names_next_step(tmp_path,
 
     r = adastyle("uninstall-plugin", app, "--dest", str(dest), env=env)
     assert r.returncode == 0, r.stderr
-    assert list(dest.iterdir()) == [], "uninstall-plugin left files behind"
+    assert not dest.exists(), "uninstall-plugin left files or the folder it made behind"
     assert snapshot(home) == before
     r = adastyle("uninstall-plugin", app, "--dest", str(dest), env=env)
     assert r.returncode == 1 and "no AdaStyle" in r.stdout
@@ -92,7 +92,7 @@ def test_install_without_dest_finds_regular_and_flatpak_folders(tmp_path) -> Non
     r = adastyle("uninstall-plugin", "krita", env=env)
     assert r.returncode == 0, r.stderr
     assert not (flatpak_krita / "data/krita/pykrita/adastyle_krita").exists()
-    assert "enable_adastyle_krita" not in (flatpak_krita / "config/kritarc").read_text()
+    assert not (flatpak_krita / "config/kritarc").exists(), "install-plugin created this kritarc: uninstall removes it"
     r = adastyle("uninstall-plugin", "gimp", env=env)
     assert r.returncode == 0 and not flatpak_gimp.parent.exists()
 
@@ -106,3 +106,42 @@ def test_regular_krita_install_keeps_the_users_kritarc_lines(tmp_path) -> None:
     assert rc.read_text() == "top=1\n[General]\nfoo=bar\n[python]\nenable_other=true\nenable_adastyle_krita=true\n"
     assert drop_kritarc_key(rc, "enable_adastyle_krita")
     assert rc.read_text() == "top=1\n[General]\nfoo=bar\n[python]\nenable_other=true\n"
+
+
+def test_install_without_any_host_says_so_and_uninstall_leaves_nothing_it_made(tmp_path) -> None:
+    """No GIMP or Krita here: install-plugin says it found none and where it put the plug-in; uninstall-plugin
+    then removes the folders it made and the kritarc it created, and doctor words both states right."""
+    env = fake_home(tmp_path)
+    home = Path(env["HOME"])
+    (home / ".config" / "kritarc").unlink()  # no Krita ever ran here: install creates kritarc
+    before = snapshot(home)
+    for app, name in (("gimp", "GIMP 3"), ("krita", "Krita 5")):
+        r = adastyle("install-plugin", app, env=env)
+        assert r.returncode == 0, r.stderr
+        assert f"{name} was not found on this machine" in r.stdout, r.stdout
+    r = adastyle("doctor", env=env)
+    assert r.returncode == 0, r.stderr
+    for name in ("GIMP 3", "Krita 5"):
+        line = next(line for line in r.stdout.splitlines() if line[4:].startswith(name))
+        assert "plug-in installed in" in line and f"ready for when {name} is installed" in line, line
+        assert "to install it there" not in line and "install-plugin" not in line, line
+    assert (home / ".config" / "kritarc").read_text().strip() == "[python]\nenable_adastyle_krita=true"
+    for app in ("gimp", "krita"):
+        r = adastyle("uninstall-plugin", app, env=env)
+        assert r.returncode == 0, r.stderr
+    assert snapshot(home) == before, "uninstall-plugin left files or folders that install-plugin made"
+
+
+def test_uninstall_keeps_a_users_kritarc_and_takes_only_the_python_group_it_added(tmp_path) -> None:
+    from adastyle.install import drop_kritarc_key, enable_in_kritarc
+
+    rc = tmp_path / "kritarc"
+    rc.write_text("[General]\nfoo=bar\n")
+    created = enable_in_kritarc(rc, "enable_adastyle_krita")
+    assert created == "section"
+    assert drop_kritarc_key(rc, "enable_adastyle_krita", created)
+    assert rc.read_text() == "[General]\nfoo=bar\n"
+    rc.write_text("[python]\nenable_other=true\n")
+    created = enable_in_kritarc(rc, "enable_adastyle_krita")
+    assert created == "" and drop_kritarc_key(rc, "enable_adastyle_krita", created)
+    assert rc.read_text() == "[python]\nenable_other=true\n"

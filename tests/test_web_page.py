@@ -168,8 +168,8 @@ def test_the_editor_admits_its_images_before_gradio_decodes_them(tmp_path) -> No
     """Gradio decodes the editor's images before any handler: the editor sizes them by their headers and
     takes their pixels first, so a busy server refuses without decoding."""
     import gradio as gr
-    from gradio.data_classes import FileData
     from gradio.components.image_editor import EditorData
+    from gradio.data_classes import FileData
 
     from adastyle.server.admission import Reservation
     from adastyle.web.page import admit_editor_images

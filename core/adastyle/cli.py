@@ -1,4 +1,5 @@
-"""`adastyle` command line: stylize | batch | doctor | eval | train | convert-vgg | serve | stop | status | web | install-plugin.
+"""`adastyle` command line: stylize | batch | doctor | eval | train | convert-vgg | serve | stop | status | open | web |
+install-plugin | uninstall-plugin.
 
 Errors a user can cause (a missing file, a bad parameter) print one line and exit non-zero, never a
 traceback.
@@ -8,6 +9,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import os
 import sys
 from pathlib import Path
 
@@ -16,29 +18,78 @@ from adastyle.cli_args import EXIT_USAGE, OneLineParser
 from adastyle.errors import Cancelled, UserError
 
 
-def cmd_stylize(args: argparse.Namespace) -> int:
-    from tqdm import tqdm
+def stylize_targets(contents: list[Path], out: Path) -> list[Path]:
+    """The file each content is written to: `out` itself, or `out/<stem>.png` for several contents or a folder."""
+    if len(contents) > 1 and out.suffix:
+        raise UserError(f"{out}: with several content images, -o must be a folder")
+    if len(contents) > 1 or out.is_dir():
+        return [out / (c.stem + ".png") for c in contents]
+    return [out]
 
-    from adastyle.engine import Stylizer
+
+def check_writable_format(target: Path) -> None:
+    """The output's extension names a format we can write (checked before any work, not after it)."""
+    from PIL import Image
+
+    Image.init()
+    fmt = Image.registered_extensions().get(target.suffix.lower())
+    if fmt is None or fmt not in Image.SAVE:
+        raise UserError(f"{target}: unknown output format {target.suffix or '(no extension)'!r}; "
+                        "use .png, .jpg, .webp, .tif or .bmp")
+
+
+def check_not_an_input(targets: list[Path], inputs: list[Path], overwrite: bool) -> None:
+    """Refuse to write over an input (the same file, also through a link or a second name) unless --overwrite."""
+    if overwrite:
+        return
+    seen = {}
+    for path in inputs:
+        try:
+            st = path.stat()
+        except OSError:
+            continue
+        seen[(st.st_dev, st.st_ino)] = path
+    for target in targets:
+        try:
+            st = target.stat()
+        except OSError:
+            continue
+        same = seen.get((st.st_dev, st.st_ino))
+        if same is not None:
+            raise UserError(f"{target} is the input {same}: refusing to write over it; pick another -o "
+                            "(or pass --overwrite to replace it)")
+
+
+def cmd_stylize(args: argparse.Namespace) -> int:
     from adastyle.imageio import open_image
-    from adastyle.request import StylizeRequest
+    from adastyle.request import StylizeRequest, check_options
 
     contents = [Path(c) for c in args.content]
     out = Path(args.output)
-    if len(contents) > 1 and out.suffix:
-        raise UserError(f"{out}: with several content images, -o must be a folder")
+    # Every check of arguments and files runs here, before torch and the model load (seconds), so a slip
+    # is reported at once: the output first, then the options, then the files.
+    targets = stylize_targets(contents, out)
+    for target in targets:
+        check_writable_format(target)
+    check_not_an_input(targets, [*contents, *map(Path, args.style), *([Path(args.mask)] if args.mask else [])],
+                       args.overwrite)
+    check_options(len(args.style), weights=args.weights, alpha=args.alpha, preserve_color=args.preserve_color,
+                  scale=args.scale, tile=args.tile, style_size=args.style_size, has_mask=bool(args.mask))
     styles = [open_image(s) for s in args.style]
     mask = open_image(args.mask) if args.mask else None
-    # Read and check everything first: fail before loading the model or doing any work.
     requests = {c: StylizeRequest(open_image(c), styles, weights=args.weights, alpha=args.alpha,
                                   preserve_color=args.preserve_color, mask=mask, scale=args.scale,
                                   style_size=args.style_size, tile=args.tile) for c in contents}
+    from tqdm import tqdm
+
+    from adastyle.engine import Stylizer
+
     st = Stylizer(device=args.device, fast=not args.fp32, compile=args.compile)
     several = len(contents) > 1
     # One bar for the whole run (no nested bars: those leave cursor-movement codes in logs and pipes).
     with tqdm(total=100 * len(contents), bar_format="{desc} {percentage:3.0f}%|{bar:24}| {elapsed}<{remaining}",
               file=sys.stderr) as bar:
-        for i, c in enumerate(contents):
+        for i, (c, target) in enumerate(zip(contents, targets)):
             bar.set_description_str(f"[{i + 1}/{len(contents)}] {c.name}" if several else c.name)
             done = 100 * i
 
@@ -46,7 +97,6 @@ def cmd_stylize(args: argparse.Namespace) -> int:
                 bar.update(done + round(f * 100) - bar.n)
 
             result = st.run(requests[c], progress)
-            target = out / (c.stem + ".png") if several or out.is_dir() else out
             target.parent.mkdir(parents=True, exist_ok=True)
             if target.suffix.lower() in (".jpg", ".jpeg") and result.mode == "RGBA":
                 result = result.convert("RGB")
@@ -164,7 +214,10 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("content", nargs="+", help="content image file(s)")
     cli_args.add_style_arguments(s, "grey mask: white = styled / first style, black = original / second style")
     s.add_argument("--compile", action="store_true", help="torch.compile the networks (slow first call)")
-    s.add_argument("-o", "--output", required=True, help="output file (or folder for several contents)")
+    s.add_argument("-o", "--output", required=True,
+                   help="output file, its format from the extension (.png, .jpg, .webp, .tif, .bmp); a folder for "
+                        "several contents (each written as NAME.png)")
+    s.add_argument("--overwrite", action="store_true", help="allow -o to replace one of the input images")
     s.set_defaults(func=cmd_stylize)
 
     d = sub.add_parser("doctor", help="check this machine: Python, PyTorch and device, weights, server, plug-ins",
@@ -175,7 +228,8 @@ def build_parser() -> argparse.ArgumentParser:
     d.set_defaults(func=cmd_doctor)
 
     e = sub.add_parser("eval", help="score the decoder (s, c) and write a contact sheet", description=EVAL_HELP)
-    e.add_argument("folder", nargs="?", help="evaluation set: a folder with content/ and style/ subfolders")
+    e.add_argument("folder", nargs="?", help="evaluation set (required, there is none built in): a folder with "
+                                             "content/ and style/ subfolders of images")
     e.add_argument("--decoder", help="decoder .safetensors (default: the shipped one)")
     e.add_argument("--sheet", default="eval-sheet.png", help="contact sheet PNG to write")
     e.add_argument("--json", help="also write the scores as JSON to this file")
@@ -259,6 +313,19 @@ def is_user_error(exc: BaseException) -> bool:
 
 
 def main(argv: list[str] | None = None) -> int:
+    try:
+        try:
+            code = run_command(argv)
+        finally:
+            sys.stdout.flush()  # here, not at exit (also after --help): a reader that left is noticed below
+    except BrokenPipeError:
+        # `adastyle status | head`: the reader has what it wanted; no traceback, and none at exit either.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 1
+    return code
+
+
+def run_command(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(cli_args.join_negative_values(sys.argv[1:] if argv is None else argv))
     logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO, format="%(levelname)s %(message)s")

@@ -21,12 +21,14 @@ _NEGATIVE_VALUE = re.compile(r"^-(\d|\.\d)[\d.eE+\-,\s]*$")
 
 
 class HelpFormatter(argparse.RawDescriptionHelpFormatter):
-    """Descriptions keep their line breaks; every option with a meaningful default shows it."""
+    """Descriptions keep their line breaks; every option with a default shows it, once (a help text that already
+    speaks of its default keeps its own words; 0 is a default like any other, not a missing one)."""
 
     def _get_help_string(self, action: argparse.Action) -> str:
         text = action.help or ""
         default = action.default
-        if ("%(default)" in text or "(default:" in text or default in (None, False, argparse.SUPPRESS) or
+        if ("%(default)" in text or "default" in text or default is None or default is False or
+                default == argparse.SUPPRESS or
                 isinstance(action, (argparse._HelpAction, argparse._VersionAction)) or
                 (not action.option_strings and action.nargs not in ("?", "*"))):
             return text
@@ -137,7 +139,7 @@ def unit_float(text: str) -> float:
 
 def device(text: str) -> str:
     """auto, cpu, cuda, cuda:N or mps; whether this machine has it is checked when the model loads."""
-    from adastyle.device import DeviceError, check_device_name
+    from adastyle.device_names import DeviceError, check_device_name
 
     try:
         return check_device_name(text)
@@ -157,11 +159,13 @@ def add_style_arguments(p: argparse.ArgumentParser, mask_help: str) -> None:
                         "(stylise the brightness only)")
     p.add_argument("--mask", help=mask_help)
     p.add_argument("--scale", type=positive_float, default=1.0,
-                   help="stroke scale: working resolution / canvas (below 1 = larger brush strokes)")
+                   help=f"stroke scale, {rules.SCALE_MIN:g} to {rules.SCALE_MAX:g}: working resolution / canvas "
+                        "(below 1 = larger brush strokes)")
     p.add_argument("--style-size", type=non_negative_int, default=rules.DEFAULT_STYLE_SIZE,
                    help="short side the style image is resized to, in pixels (0 = as it is)")
     p.add_argument("--tile", type=non_negative_int, default=0,
-                   help="tile size in pixels for large images (0 = chosen from free memory)")
+                   help=f"tile side in pixels for large images, {rules.TILE_MIN} to {rules.TILE_MAX} "
+                        "(0 = chosen from free memory)")
     p.add_argument("--device", type=device, default="auto",
                    help="auto (CUDA, then Apple MPS, then CPU), cpu, cuda, cuda:N or mps")
     p.add_argument("--fp32", action="store_true", help="disable the reduced-precision fast path")

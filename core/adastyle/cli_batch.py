@@ -69,7 +69,7 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     add_style_arguments(b, "grey mask for every frame: white = styled / first style, black = original / second")
     b.add_argument("--stability", type=float, default=rules.DEFAULT_STABILITY,
                    help="smoothing of content statistics across the frames of a video or sequence: the window's "
-                        "standard deviation in frames (0 = frame by frame; default 2)")
+                        "standard deviation in frames (0 = frame by frame)")
     b.add_argument("--sequence", action="store_true",
                    help="treat the images of each folder as the frames of one animation (smoothed together)")
     b.add_argument("--format", default="keep", choices=("keep", "png", "jpg", "webp"),

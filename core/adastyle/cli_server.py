@@ -1,4 +1,4 @@
-"""CLI commands around the server: serve, stop, status, web, install-plugin, uninstall-plugin."""
+"""CLI commands around the server: serve, stop, status, open, web, install-plugin, uninstall-plugin."""
 from __future__ import annotations
 
 import argparse
@@ -7,6 +7,7 @@ import logging
 from typing import Any, get_type_hints
 
 from adastyle import cli_args
+from adastyle.errors import UserError
 from adastyle.settings import SERVE, WEB, Settings, default_for, flag_fields
 from adastyle_plugin.config import DEFAULT_URL
 
@@ -65,15 +66,16 @@ def mount_web_page(app: Any, queue: Any, settings: Settings) -> Any:
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
-    from adastyle.errors import UserError
     from adastyle.server import run
 
     settings = settings_from(args, SERVE)
     try:
         if args.background:
+            run.check_not_running()
             run.check_port_free(settings.host, settings.port)
             info = run.start_background(settings_argv(settings, SERVE))
             print(f"AdaStyle server running at {info['url']} (pid {info['pid']}, device {info['device']})")
+            print(f"Web page: {run.page_link(info['url'], run.read_token())}  (or: adastyle open)")
             return 0
         run.serve(settings, front_ends=(mount_web_page,))
     except run.ServeError as exc:
@@ -96,6 +98,22 @@ def cmd_status(args: argparse.Namespace) -> int:
         print("no AdaStyle server is running")
         return 1
     print(json.dumps(info, indent=1))
+    return 0
+
+
+def cmd_open(args: argparse.Namespace) -> int:
+    from adastyle.server import run
+
+    info = run.status()
+    if info is None:
+        raise UserError("no AdaStyle server is running: start it with `adastyle serve --background`")
+    link = run.page_link(info["url"], run.read_token())
+    print(link)
+    if not args.print_only:
+        import webbrowser
+
+        if not webbrowser.open(link):
+            print("(no browser found here: open the address above in one)")
     return 0
 
 
@@ -164,6 +182,13 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     sub.add_parser("status", help="is the server running? (exit 1 if not)",
                    description="Print the running server's URL, pid, device and queue as JSON; exit 1 when no "
                                "server is running.").set_defaults(func=cmd_status)
+
+    o = sub.add_parser("open", help="open the running server's web page in the browser",
+                       description="Print the running server's web page address with its token (/ui/?token=...; "
+                                   "the page swaps the token for a cookie at once) and open it in the browser. "
+                                   "Exit 2 when no server is running.")
+    o.add_argument("--print", dest="print_only", action="store_true", help="only print the address")
+    o.set_defaults(func=cmd_open)
 
     w = sub.add_parser("web", help="serve the web page on 127.0.0.1", description=WEB_HELP)
     add_settings_flags(w, WEB)

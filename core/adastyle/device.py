@@ -6,21 +6,8 @@ import os
 
 import torch
 
-from adastyle.errors import UserError
-
-DEVICE_NAMES = ("auto", "cpu", "cuda", "mps")
-
-
-class DeviceError(UserError, ValueError):
-    """An explicit device that this machine does not have (or a name that is no device)."""
-
-
-def check_device_name(name: str) -> str:
-    """The name if it can name a device (auto, cpu, cuda, cuda:N, mps), else DeviceError; needs no hardware."""
-    lowered = (name or "auto").strip().lower()
-    if lowered in DEVICE_NAMES or (lowered.startswith("cuda:") and lowered[5:].isdigit()):
-        return lowered
-    raise DeviceError(f"unknown device {name!r} (use auto, cpu, cuda, cuda:N or mps)")
+# The checks of a name alone (no torch) live in device_names; imported here for the callers that pick a device.
+from adastyle.device_names import DEVICE_NAMES, DeviceError, check_device_name  # noqa: F401
 
 
 def why_not_cuda() -> str:

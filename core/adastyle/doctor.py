@@ -16,7 +16,6 @@ from pathlib import Path
 
 from adastyle import __version__, hosts
 
-APP_NAMES = {"gimp": "GIMP 3", "krita": "Krita 5"}
 MARKS = {"ok": "ok ", "info": " - ", "warn": "!! "}
 
 
@@ -126,18 +125,18 @@ def check_server() -> list[Finding]:
 
 def check_hosts() -> list[Finding]:
     """Every GIMP/Krita installation found, whether the plug-in is in its folder, and the command to put it there."""
-    from adastyle.install import is_installed
+    from adastyle.install import APP_TITLES, is_installed
 
     found = []
     for app in ("gimp", "krita"):
-        name = APP_NAMES[app]
+        name = APP_TITLES[app]
         installs = hosts.installs_for(app)
         present = [i for i in installs if i.present]
         if not present:
             folder = installs[0].plugin_dir
-            state = "installed" if is_installed(app, folder) else "not installed"
-            found.append(Finding("info", name, f"not found (no regular, Flatpak or Snap {name}); plug-in {state} "
-                                               f"in {folder}; to install it there: adastyle install-plugin {app}"))
+            where = (f"plug-in installed in {folder}, ready for when {name} is installed" if is_installed(app, folder)
+                     else f"to put the plug-in into its folder {folder} anyway: adastyle install-plugin {app}")
+            found.append(Finding("info", name, f"not found (no regular, Flatpak or Snap {name}); {where}"))
             continue
         for inst in present:
             where = f"{name} ({inst.kind})"

@@ -6,20 +6,28 @@ corrupt, empty or oversized image, and must refuse decompression bombs before de
 from __future__ import annotations
 
 import io
+import re
+import warnings
 from pathlib import Path
-from typing import Union
+from typing import TYPE_CHECKING, Union
 
 import numpy as np
-import torch
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 from adastyle.errors import UserError
+
+if TYPE_CHECKING:  # torch loads only when tensors are made: file checks run before it (and the model) loads
+    import torch
 
 ImageLike = Union[Image.Image, np.ndarray]
 DEFAULT_MAX_PIXELS = 100_000_000  # 10000 x 10000; the server sets its own limit
 # Formats read, by Pillow's name. Only these are tried, so no other decoder (ICO decoding its
 # whole image inside Image.open, EPS calling Ghostscript, ...) ever sees what a client sent.
 ALLOWED_FORMATS = ("PNG", "JPEG", "WEBP", "TIFF", "BMP", "GIF")
+# Every image is checked against our own pixel limit (below, by its header): Pillow's guess at a limit only
+# adds a warning or its own wording ("decompression bomb DOS attack") that a user should not see.
+warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+_PILLOW_PIXELS = re.compile(r"\((\d+) pixels\)")
 
 
 class ImageError(UserError):
@@ -56,7 +64,7 @@ def open_image(source: Union[str, Path, bytes], name: str = "image",
     if w <= 0 or h <= 0:
         raise ImageError(f"{name}: image has zero size")
     if w * h > max_pixels:
-        raise ImageTooLarge(f"{name}: {w}x{h} is {w * h:,} pixels, over the limit of {max_pixels:,}")
+        raise too_large(name, w * h, max_pixels, f"{w}x{h} is ")
     try:
         if short_side and min(w, h) > short_side and im.format == "JPEG":
             factor = min(w, h) / short_side
@@ -72,6 +80,13 @@ def open_image(source: Union[str, Path, bytes], name: str = "image",
     return im
 
 
+def too_large(name: str, pixels: int | None, max_pixels: int | None, size: str = "") -> ImageTooLarge:
+    """The one message for an image over a pixel limit, whoever noticed it (our check or Pillow's)."""
+    what = f"{size}{pixels:,} pixels" if pixels else "too many pixels"
+    limit = f"the limit of {max_pixels:,}" if max_pixels else "the limit"
+    return ImageTooLarge(f"{name}: {what}, over {limit}; reduce the image first")
+
+
 def header_size(data: bytes, name: str = "image") -> tuple[int, int]:
     """Width and height from the image header alone (nothing decoded); ImageError when unreadable."""
     with _open_lazy(data, name) as im:
@@ -82,8 +97,9 @@ def _open_lazy(data: bytes, name: str) -> Image.Image:
     """The image with its header read and no pixel decoded (allowed formats only)."""
     try:
         return Image.open(io.BytesIO(data), formats=ALLOWED_FORMATS)
-    except Image.DecompressionBombError as exc:
-        raise ImageTooLarge(f"{name}: {exc}") from None
+    except Image.DecompressionBombError as exc:  # over twice Pillow's own limit: its header said how large
+        found = _PILLOW_PIXELS.search(str(exc))
+        raise too_large(name, int(found.group(1)) if found else None, None) from None
     except UnidentifiedImageError:
         raise ImageError(f"{name}: not an image of a format we read "
                          "(PNG, JPEG, WebP, TIFF, BMP or GIF)") from None
@@ -120,18 +136,24 @@ def split_alpha(image: Image.Image) -> tuple[Image.Image, Image.Image | None]:
 
 def pil_to_tensor(image: Image.Image) -> torch.Tensor:
     """RGB PIL image -> float tensor (1, 3, H, W) in [0, 1]."""
+    import torch
+
     arr = np.asarray(image.convert("RGB"), dtype=np.uint8)
     return torch.from_numpy(arr.copy()).permute(2, 0, 1).unsqueeze(0).float().div_(255.0)
 
 
 def tensor_to_pil(x: torch.Tensor) -> Image.Image:
     """(1, 3, H, W) float in about [0, 1] -> RGB PIL image (clamped, rounded)."""
+    import torch
+
     arr = x[0].detach().float().clamp(0, 1).mul(255.0).add_(0.5).to(torch.uint8).permute(1, 2, 0).cpu().numpy()
     return Image.fromarray(arr, "RGB")
 
 
 def mask_to_tensor(mask: Image.Image) -> torch.Tensor:
     """Grayscale mask -> float tensor (1, 1, H, W) in [0, 1] (white = 1)."""
+    import torch
+
     if mask.mode in ("RGBA", "LA"):
         mask = mask.getchannel("A") if mask.mode == "LA" else mask.convert("L")
     arr = np.asarray(mask.convert("L"), dtype=np.uint8)

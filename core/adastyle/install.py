@@ -55,6 +55,7 @@ def _write_settings(folder: Path, server_url: str | None) -> Path:
 
 
 MANIFEST = ".adastyle-installed.json"
+APP_TITLES = {"gimp": "GIMP 3", "krita": "Krita 5"}
 GIMP_NEXT = "restart GIMP, then open an image and use Filters \u25b8 Artistic \u25b8 AdaIN Style Transfer\u2026"
 KRITA_NEXT = "restart Krita, then show the docker with Settings \u25b8 Dockers \u25b8 AdaIN Style"
 KRITA_ENABLE = ("enable it once in Krita: Settings \u25b8 Configure Krita \u25b8 Python Plugin Manager \u25b8 tick "
@@ -72,11 +73,20 @@ class Installed:
     kind: str = ""                # regular, flatpak, ... ("" = a folder given with --dest)
 
 
-def _write_manifest(plugin_folder: Path, files: list[Path], kritarc_key: tuple[Path, str] | None = None) -> Path:
-    """Record what was written, so uninstall-plugin removes exactly that (and nothing a user added)."""
-    record = {"files": sorted(str(f) for f in files)}
+def make_folder(folder: Path) -> list[Path]:
+    """Create `folder` and its missing parents; return those it made (deepest first), for uninstall-plugin."""
+    made = [p for p in (folder, *folder.parents) if not p.exists()]
+    folder.mkdir(parents=True, exist_ok=True)
+    return made
+
+
+def _write_manifest(plugin_folder: Path, files: list[Path], made: list[Path],
+                    kritarc_key: tuple[Path, str, str] | None = None) -> Path:
+    """Record what was written and which folders were made, so uninstall-plugin removes exactly that (and
+    nothing a user added)."""
+    record: dict = {"files": sorted(str(f) for f in files), "folders": [str(d) for d in made]}
     if kritarc_key:
-        record["kritarc"] = [str(kritarc_key[0]), kritarc_key[1]]
+        record["kritarc"] = [str(kritarc_key[0]), kritarc_key[1], kritarc_key[2]]
     path = plugin_folder / MANIFEST
     path.write_text(json.dumps(record, indent=1))
     return path
@@ -85,7 +95,7 @@ def _write_manifest(plugin_folder: Path, files: list[Path], kritarc_key: tuple[P
 def install_gimp(dest: Path, server_url: str | None) -> list[Path]:
     """Into GIMP's plug-ins folder `dest`: everything goes into dest/adastyle/ (GIMP wants folder = file name)."""
     folder = dest / "adastyle"
-    folder.mkdir(parents=True, exist_ok=True)
+    made = make_folder(folder)
     for source in plugin_source("gimp", "adastyle").glob("*.py"):  # the plug-in and its gi-free rules
         shutil.copy(source, folder / source.name)
     main = folder / "adastyle.py"
@@ -94,15 +104,20 @@ def install_gimp(dest: Path, server_url: str | None) -> list[Path]:
     toolkit = copy_toolkit(folder)
     files = [main, *sorted(p for p in folder.rglob("*") if p.is_file() and p.name != MANIFEST and
                            "__pycache__" not in p.parts and p != main), _write_settings(folder, server_url)]
-    return [main, toolkit, files[-1], _write_manifest(folder, list(dict.fromkeys(files)))]
+    return [main, toolkit, files[-1], _write_manifest(folder, list(dict.fromkeys(files)), made)]
 
 
-def enable_in_kritarc(rc: Path, key: str) -> None:
+def enable_in_kritarc(rc: Path, key: str) -> str:
     """Set `key=true` under [python] in kritarc, leaving every other line as Krita wrote it.
 
+    Returns what had to be made for it: "file" (no kritarc yet), "section" (no [python] group) or "" (the
+    line only), so uninstall-plugin can take away exactly that.
     Why not ConfigParser: Krita writes keys before the first section header and has its own formatting.
     """
+    created = "" if rc.exists() else "file"
     lines = rc.read_text().splitlines() if rc.exists() else []
+    if not created and "[python]" not in (line.strip() for line in lines):
+        created = "section"
     out: list[str] = []
     in_python = done = False
     for line in lines:
@@ -121,10 +136,29 @@ def enable_in_kritarc(rc: Path, key: str) -> None:
         out.append(f"{key}=true")
     rc.parent.mkdir(parents=True, exist_ok=True)
     rc.write_text("\n".join(out) + "\n")
+    return created
 
 
-def drop_kritarc_key(rc: Path, key: str) -> bool:
-    """Remove the `key=` line from kritarc's [python] group (what enable_in_kritarc added); True if it was there."""
+def _drop_empty_python_group(lines: list[str]) -> list[str]:
+    """Without a [python] header that has no lines under it (the one enable_in_kritarc added)."""
+    out: list[str] = []
+    for i, line in enumerate(lines):
+        if line.strip() == "[python]":
+            rest = lines[i + 1:]
+            body = next((r for r in rest if r.strip()), "")
+            if not body or body.strip().startswith("["):
+                while out and not out[-1].strip():  # the blank line written before it
+                    out.pop()
+                continue
+        out.append(line)
+    return out
+
+
+def drop_kritarc_key(rc: Path, key: str, created: str = "") -> bool:
+    """Remove the `key=` line from kritarc's [python] group (what enable_in_kritarc added); True if it was there.
+
+    What enable_in_kritarc made for it (`created`) goes too: the [python] group when left empty, the file when
+    nothing else is in it."""
     if not rc.is_file():
         return False
     lines = rc.read_text().splitlines()
@@ -138,9 +172,15 @@ def drop_kritarc_key(rc: Path, key: str) -> bool:
             found = True
             continue
         out.append(line)
-    if found:
+    if not found:
+        return False
+    if created:
+        out = _drop_empty_python_group(out)
+    if created == "file" and not any(line.strip() for line in out):
+        rc.unlink()
+    else:
         rc.write_text("\n".join(out) + "\n")
-    return found
+    return True
 
 
 def check_pykrita_dest(dest: Path) -> None:
@@ -152,7 +192,7 @@ def check_pykrita_dest(dest: Path) -> None:
 
 def install_krita(dest: Path, server_url: str | None, kritarc: Path | None = None) -> list[Path]:
     """Into Krita's pykrita folder `dest`; with `kritarc`, also enable the plug-in there (no --dest only)."""
-    dest.mkdir(parents=True, exist_ok=True)
+    made = make_folder(dest)
     desktop = dest / "adastyle_krita.desktop"
     shutil.copy(plugin_source("krita", "adastyle_krita.desktop"), desktop)
     pkg = dest / "adastyle_krita"
@@ -166,10 +206,10 @@ def install_krita(dest: Path, server_url: str | None, kritarc: Path | None = Non
     written = [desktop, pkg, toolkit, settings]
     key = None
     if kritarc is not None:
-        enable_in_kritarc(kritarc, KRITARC_KEY)
-        key = (kritarc, KRITARC_KEY)
+        made += [d for d in make_folder(kritarc.parent) if d not in made]
+        key = (kritarc, KRITARC_KEY, enable_in_kritarc(kritarc, KRITARC_KEY))
         written.append(kritarc)
-    return [*written, _write_manifest(pkg, files, key)]
+    return [*written, _write_manifest(pkg, files, made, key)]
 
 
 def install_plugin(app: str, dest: str | None = None, server_url: str | None = None) -> list[Installed]:
@@ -190,6 +230,10 @@ def install_plugin(app: str, dest: str | None = None, server_url: str | None = N
     done = []
     for target in hosts.install_targets(app):
         steps = [target.note] if target.note else []
+        if not target.present:
+            steps.append(f"{APP_TITLES[app]} was not found on this machine (no regular, Flatpak or Snap "
+                         f"installation), so the plug-in went into its regular folder, ready for when it is "
+                         f"installed; for another folder, pass --dest")
         if app == "gimp":
             files = install_gimp(target.plugin_dir, server_url)
             steps.append(GIMP_NEXT)
@@ -233,13 +277,56 @@ def uninstall_plugin(app: str, dest: str | None = None) -> list[Path]:
         manifest.unlink()
         removed.append(manifest)
         made = {d for p in removed for d in p.parents if folder in d.parents}  # folders that held our files
+        made |= {Path(d) for d in record.get("folders", [])}  # and those install-plugin created
+        if record.get("kritarc"):
+            rc, key, created = Path(record["kritarc"][0]), record["kritarc"][1], (record["kritarc"][2:] or [""])[0]
+            if drop_kritarc_key(rc, key, created):
+                removed.append(rc)
         for sub in sorted(made, key=lambda d: len(d.parts), reverse=True):
             shutil.rmtree(sub / "__pycache__", ignore_errors=True)  # the host's bytecode of our files
             if sub.is_dir() and not any(sub.iterdir()):
                 sub.rmdir()
                 removed.append(sub)
-        if record.get("kritarc"):
-            rc, key = Path(record["kritarc"][0]), record["kritarc"][1]
-            if drop_kritarc_key(rc, key):
-                removed.append(rc)
     return removed
+
+
+def archive_entries(app: str) -> list[tuple[str, Path]]:
+    """(name in the archive, source file) of the plug-in archive for `app`, in the layout each host takes as it is.
+
+    GIMP: the folder `adastyle/` (plug-in, its rules, the toolkit inside), to unpack into GIMP's plug-ins folder.
+    Krita: `adastyle_krita.desktop` and the package `adastyle_krita/` with the toolkit inside it, the layout
+    Krita's Tools > Scripts > Import Python Plugin from File... reads: it takes each .desktop file's
+    X-KDE-Library and copies the folder of that name (which must hold __init__.py) and nothing else.
+    """
+    toolkit = Path(str(resources.files(TOOLKIT)))
+    if app == "gimp":
+        package, plugin = "adastyle", sorted(plugin_source("gimp", "adastyle").glob("*.py"))
+        entries = [(f"{package}/{p.name}", p) for p in plugin]
+    elif app == "krita":
+        package = "adastyle_krita"
+        entries = [("adastyle_krita.desktop", plugin_source("krita", "adastyle_krita.desktop"))]
+        entries += [(f"{package}/{p.name}", p) for p in sorted(plugin_source("krita", package).glob("*.py"))]
+    else:
+        raise UserError(f"unknown application {app!r} (gimp or krita)")
+    return entries + [(f"{package}/{TOOLKIT}/{p.name}", p) for p in sorted(toolkit.glob("*.py"))]
+
+
+def write_plugin_archive(app: str, out: Path) -> Path:
+    """The plug-in for `app` as a zip at `out`, with an entry for every folder (Krita's importer looks for them)
+    and the GIMP plug-in's main file executable (GIMP runs only executable plug-ins)."""
+    import zipfile
+
+    out.parent.mkdir(parents=True, exist_ok=True)
+    entries = archive_entries(app)
+    folders = sorted({name.rsplit("/", i)[0] + "/" for name, _ in entries for i in range(1, name.count("/") + 1)})
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as zf:
+        for folder in folders:
+            info = zipfile.ZipInfo(folder, date_time=(2020, 1, 1, 0, 0, 0))
+            info.external_attr = (0o40755 << 16) | 0x10
+            zf.writestr(info, b"")
+        for name, source in entries:
+            info = zipfile.ZipInfo(name, date_time=(2020, 1, 1, 0, 0, 0))
+            info.compress_type = zipfile.ZIP_DEFLATED
+            info.external_attr = (0o100755 if name == "adastyle/adastyle.py" else 0o100644) << 16
+            zf.writestr(info, source.read_bytes())
+    return out

@@ -22,10 +22,10 @@ from starlette.formparsers import MultiPartException
 
 from adastyle import __version__
 from adastyle.engine import Stylizer
+from adastyle.server.admission import Reservation
 from adastyle.server.budget import ByteBoundedStore, PixelBudget
 from adastyle.server.docs import mount_docs
 from adastyle.server.errors import ApiError, BodyTimeout, BodyTooLarge
-from adastyle.server.admission import Reservation
 from adastyle.server.forms import parse_job, parse_style_upload
 from adastyle.server.jobs import Job, JobQueue, QueueFull, stylizer_runner
 from adastyle.server.security import SecurityMiddleware

@@ -4,8 +4,8 @@ Everything that can be checked before the job runs is checked here (image header
 counts, decoding; the request's own rules when it is built), so a bad request is answered at once
 and never reaches the worker. Memory: every image is admitted by its header before it is decoded
 (admission.admit: its pixels and its working size taken from the server's PixelBudget); style images
-are reduced while decoding to the size they are used at. Decoding runs on a small pool of its own (two threads, which also bounds how many
-full-size decodes are in memory at once), never on the event loop.
+are reduced while decoding to the size they are used at. Decoding runs on a small pool of its own (two
+threads, which also bounds how many full-size decodes are in memory at once), never on the event loop.
 """
 from __future__ import annotations
 
@@ -26,6 +26,7 @@ from adastyle.request import MaskError, MaskMismatch, RequestError, StylizeReque
 from adastyle.server.admission import Reservation, admit, checked_header_size, off_loop_headers
 from adastyle.server.budget import ByteBoundedStore
 from adastyle.server.errors import ApiError
+from adastyle.server.fields import FIELDS
 from adastyle.server.jobs import RESULT_FORMATS
 from adastyle.settings import Settings
 from adastyle_plugin import rules
@@ -39,7 +40,9 @@ async def off_loop(fn, *args, **kwargs):
     return await asyncio.get_running_loop().run_in_executor(DECODER, partial(fn, *args, **kwargs))
 
 
-def _number(form: FormData, name: str, default: float, kind: type = float) -> Any:
+def _number(form: FormData, name: str) -> Any:
+    """A number field, its default and kind from the one table of fields (fields.py, also what /docs shows)."""
+    default, kind = FIELDS[name].default, int if FIELDS[name].kind == "integer" else float
     raw = form.get(name)
     if raw is None or (isinstance(raw, str) and raw.strip() == ""):
         return default
@@ -54,13 +57,16 @@ def _number(form: FormData, name: str, default: float, kind: type = float) -> An
     return value
 
 
-async def _read_upload(form: FormData, name: str) -> bytes | None:
+async def _read_upload(form: FormData, name: str, optional: bool = False) -> bytes | None:
+    """The bytes of an uploaded file; None when it is not given. An `optional` one (the mask) that is empty is not
+    given either: HTML forms and /docs send an empty file for an optional file input left empty."""
     item = form.get(name)
     if item is None:
         return None
     if isinstance(item, str):
         raise ApiError(400, "invalid_image", f"{name} must be an uploaded file")
-    return await item.read()
+    data = await item.read()
+    return None if optional and not data else data
 
 
 def decode_image(data: bytes, name: str, max_pixels: int, short_side: int | None = None) -> Image.Image:
@@ -162,12 +168,14 @@ async def parse_job(form: FormData, style_store: ByteBoundedStore[Image.Image], 
     gives them back when anything fails).
     """
     max_pixels = settings.max_pixels
-    style_files, style_ids = form.getlist("style"), form.getlist("style_id")
+    # An empty style_id is one not given (HTML forms and /docs send empty fields), as an empty number field is.
+    style_files = form.getlist("style")
+    style_ids = [sid for sid in form.getlist("style_id") if not (isinstance(sid, str) and not sid.strip())]
     if len(style_files) + len(style_ids) > settings.max_styles_per_request:
         raise ApiError(422, "too_many_styles", f"use at most {settings.max_styles_per_request} styles in one "
                                                f"request (got {len(style_files) + len(style_ids)})")
-    style_size = _number(form, "style_size", rules.DEFAULT_STYLE_SIZE, int)
-    scale = _number(form, "scale", 1.0)
+    style_size = _number(form, "style_size")
+    scale = _number(form, "scale")
     try:  # checked before admission, which sizes the working images by them
         rules.check_scale(scale)
         used_size = rules.check_style_size(style_size)
@@ -177,10 +185,10 @@ async def parse_job(form: FormData, style_store: ByteBoundedStore[Image.Image], 
     short_side = used_size or settings.style_keep_side
     content_work = partial(content_work_size, scale=scale)
     style_work = partial(style_work_size, style_size=used_size)
-    content_format = str(form.get("content_format") or "encoded")
+    content_format = str(form.get("content_format") or FIELDS["content_format"].default)
     if content_format not in ("encoded", "rgba"):
         raise ApiError(422, "invalid_parameter", "content_format must be 'encoded' or 'rgba'")
-    width, height = _number(form, "width", 0, int), _number(form, "height", 0, int)
+    width, height = _number(form, "width"), _number(form, "height")
     data = await _read_upload(form, "content")
     if data is None:
         raise ApiError(422, "missing_field", "upload the content image in the field 'content'")
@@ -210,9 +218,9 @@ async def parse_job(form: FormData, style_store: ByteBoundedStore[Image.Image], 
         raise ApiError(422, "missing_field", "give at least one style: a 'style' file or a 'style_id'")
 
     mask = None
-    mask_data = await _read_upload(form, "mask")
+    mask_data = await _read_upload(form, "mask", optional=True)
     if mask_data is not None:
-        if str(form.get("mask_format") or "encoded") == "gray":
+        if str(form.get("mask_format") or FIELDS["mask_format"].default) == "gray":
             admit(reservation, content.size, "mask", max_pixels)
             mask = decode_raw(mask_data, content.width, content.height, 1, "mask", max_pixels)
         else:
@@ -223,10 +231,10 @@ async def parse_job(form: FormData, style_store: ByteBoundedStore[Image.Image], 
         weights = rules.parse_weights(weights_raw) if isinstance(weights_raw, str) else None
     except RuleError as exc:
         raise ApiError(422, "invalid_parameter", exc.message) from None
-    result_format = str(form.get("result_format") or "png")
+    result_format = str(form.get("result_format") or FIELDS["result_format"].default)
     if result_format not in RESULT_FORMATS:
         raise ApiError(422, "invalid_parameter", f"result_format must be {' or '.join(map(repr, RESULT_FORMATS))}")
-    request = await off_loop(build_request, content, styles, mask, weights=weights, alpha=_number(form, "alpha", 1.0),
-                            preserve_color=str(form.get("preserve_color") or "none"),
-                            scale=scale, tile=_number(form, "tile", 0, int), style_size=style_size)
+    request = await off_loop(build_request, content, styles, mask, weights=weights, alpha=_number(form, "alpha"),
+                             preserve_color=str(form.get("preserve_color") or FIELDS["preserve_color"].default),
+                             scale=scale, tile=_number(form, "tile"), style_size=style_size)
     return JobForm(request, result_format)

@@ -7,7 +7,8 @@ queue knows no front end; each converts the bytes it gets as it needs.
 Why one worker: a GPU (or a 2-core CPU) runs one stylisation at a time best, and a single owner of
 the model avoids races in its caches. Finished results are kept for `result_ttl` seconds within
 `result_bytes`: only when newer results need the room are results dropped early (those already
-delivered first, then the oldest), and their jobs then say so. Jobs may hold pixels of a PixelBudget, given back when they end. Job ids start with an id of
+delivered first, then the oldest), and their jobs then say so. Jobs may hold pixels of a PixelBudget, given
+back when they end. Job ids start with an id of
 this run of the server, so a job of an earlier run (a restart or a crash since) is told apart from an
 unknown one.
 """

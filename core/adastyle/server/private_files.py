@@ -38,8 +38,33 @@ def _check(st: os.stat_result, path: Path, private_read: bool) -> None:
                               + _fix_hint(path, is_dir))
 
 
+def check_parents(folder: Path) -> None:
+    """Every folder above the config folder must keep others out of it: owned by us or root, and not writable
+    by others unless sticky (like /tmp, where others cannot rename what is ours).
+
+    Why: whoever can write to a parent can rename the config folder away and put one of theirs in its place,
+    with a token of their choosing; checking the folder alone does not see that.
+    """
+    if not hasattr(os, "geteuid"):
+        return
+    for parent in folder.absolute().parents:
+        try:
+            st = parent.stat()
+        except OSError:
+            continue  # not made yet: private_dir creates it with our own umask
+        if st.st_uid not in (0, os.geteuid()):
+            raise UnsafeFileError(f"{parent}, above the config folder {folder}, belongs to another user "
+                                  f"(uid {st.st_uid}): set ADASTYLE_HOME to a folder of your own")
+        if st.st_mode & stat.S_IWOTH and not st.st_mode & stat.S_ISVTX:
+            raise UnsafeFileError(f"{parent}, above the config folder {folder}, is writable by every user "
+                                  f"(mode {stat.S_IMODE(st.st_mode):o}), so another user could replace the "
+                                  f"config folder: run `chmod o-w {parent}`, or set ADASTYLE_HOME to a private folder")
+
+
 def private_dir(folder: Path) -> Path:
-    """The config folder, created 0700; an existing one must be ours and not writable by others."""
+    """The config folder, created 0700; an existing one must be ours and not writable by others, and so must
+    every folder above it be (see check_parents)."""
+    check_parents(folder)
     if not folder.exists():
         folder.mkdir(parents=True, mode=0o700, exist_ok=True)
         os.chmod(folder, 0o700)
@@ -52,14 +77,13 @@ def private_dir(folder: Path) -> Path:
     return folder
 
 
-def _open_existing(path: Path, private_read: bool) -> int | None:
-    """A read-only fd on an existing regular file of ours (None when there is no file)."""
-    flags = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0)
+def _open_checked(path: Path, flags: int, private_read: bool, verb: str = "follow") -> int | None:
+    """An fd on a regular file of ours, never through a link (None when there is no file and flags make none)."""
     if path.is_symlink():
-        raise UnsafeFileError(f"{path} is a symbolic link: refusing to follow it; remove it "
+        raise UnsafeFileError(f"{path} is a symbolic link: refusing to {verb} it; remove it "
                               "(AdaStyle makes a new one)")
     try:
-        fd = os.open(str(path), flags)
+        fd = os.open(str(path), flags | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0), 0o600)
     except FileNotFoundError:
         return None
     except OSError as exc:  # ELOOP: a link swapped in between the check and the open
@@ -73,6 +97,11 @@ def _open_existing(path: Path, private_read: bool) -> int | None:
         os.close(fd)
         raise
     return fd
+
+
+def _open_existing(path: Path, private_read: bool) -> int | None:
+    """A read-only fd on an existing regular file of ours (None when there is no file)."""
+    return _open_checked(path, os.O_RDONLY, private_read)
 
 
 def read_private(path: Path, private_read: bool = True) -> str | None:
@@ -104,6 +133,14 @@ def write_private(path: Path, text: str) -> None:
     tmp = path.with_name(f".{path.name}.{secrets.token_hex(6)}")
     create_private(tmp, text)
     os.replace(tmp, path)
+
+
+def open_private_append(path: Path) -> int:
+    """An fd appending to a file of ours, the log or the lock (created 0600); a link, someone else's file or one
+    others may write to is refused with UnsafeFileError, as for the other private files."""
+    fd = _open_checked(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, private_read=False, verb="write through")
+    assert fd is not None  # O_CREAT: there is a file now
+    return fd
 
 
 def remove_private(path: Path) -> None:

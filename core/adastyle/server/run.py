@@ -19,6 +19,7 @@ from adastyle.errors import UserError
 from adastyle.server.private_files import (
     UnsafeFileError,
     load_or_create_token,
+    open_private_append,
     private_dir,
     read_private,
     remove_private,
@@ -46,6 +47,58 @@ def pidfile() -> Path:
 
 def logfile() -> Path:
     return config_dir() / "server.log"
+
+
+def lockfile() -> Path:
+    return config_dir() / "server.lock"
+
+
+def page_link(url: str, token: str) -> str:
+    """The web page's address with the token, ready to open (the page swaps it for a cookie at once)."""
+    return f"{url}/ui/?token={token}"
+
+
+def already_running(info: dict | None) -> ServeError:
+    """The one message for a second server on a config folder that has one: which one runs and what to do."""
+    folder = config_dir()
+    if info is None:
+        return ServeError(f"an AdaStyle server is already starting for the config folder {folder}; "
+                          "see `adastyle status` in a moment")
+    return ServeError(f"an AdaStyle server already runs for the config folder {folder}: {info.get('url')} "
+                      f"(pid {info.get('pid')}); use it, stop it with `adastyle stop`, or give a second server "
+                      f"its own config folder and port: ADASTYLE_HOME=<another folder> adastyle serve --port <N>")
+
+
+def take_server_lock() -> int | None:
+    """Hold the config folder's server lock (an fd to keep open while serving); ServeError when a server has it.
+
+    Why a lock and not only the pidfile: two starts at once both find no pidfile, and the later one would
+    take the pidfile over, leaving the first server running where `status`, `stop` and `doctor` never find it.
+    The lock goes with the process however it ends. None where the system has no flock (Windows): the
+    pidfile check alone.
+    """
+    try:
+        import fcntl
+    except ImportError:
+        running = read_pidfile()
+        if running is not None:
+            raise already_running(running) from None
+        return None
+    fd = open_private_append(lockfile())
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        os.close(fd)
+        raise already_running(read_pidfile()) from None
+    return fd
+
+
+def check_not_running() -> None:
+    """ServeError naming the server that runs for this config folder, if one does (before a background start)."""
+    private_dir(config_dir())
+    fd = take_server_lock()
+    if fd is not None:
+        os.close(fd)
 
 
 def port_taken(host: str, port: int) -> ServeError:
@@ -109,13 +162,22 @@ def bind(host: str, port: int) -> list[socket.socket]:
 def serve(settings: Settings, front_ends: Sequence[FrontEnd] = ()) -> None:
     """Run in the foreground until SIGTERM/SIGINT; then remove the pidfile and return (exit status 0).
     `front_ends`: mounted beside the API on the same queue (the web page; see app.FrontEnd)."""
-    from adastyle.server.app import build_asgi
-
-    host, port = settings.host, settings.port
     folder = private_dir(config_dir())
     token = load_or_create_token(folder)
     for name in ("server.pid", "server.json"):  # refuse planted files before doing anything
         read_private(folder / name, private_read=False)
+    lock = take_server_lock()  # held until this function returns: one server per config folder
+    try:
+        _serve_locked(settings, front_ends, folder, token)
+    finally:
+        if lock is not None:
+            os.close(lock)
+
+
+def _serve_locked(settings: Settings, front_ends: Sequence[FrontEnd], folder: Path, token: str) -> None:
+    from adastyle.server.app import build_asgi
+
+    host, port = settings.host, settings.port
     if settings.allow_remote:
         log.warning("listening on %s: other machines can reach this server; the token is the only protection", host)
     socks = bind(host, port)
@@ -123,7 +185,7 @@ def serve(settings: Settings, front_ends: Sequence[FrontEnd] = ()) -> None:
     url = url_for(host, port)
     write_private(pidfile(), json.dumps({"pid": os.getpid(), "host": host, "port": port, "url": url}))
     write_private(folder / "server.json", json.dumps({"url": url}))
-    log.info("AdaStyle server on %s (web page: %s/ui/?token=...)", url, url)
+    log.info("AdaStyle server on %s; web page: %s", url, page_link(url, token))
     try:
         serve_asgi(asgi, settings, socks, reserve=True)
     finally:
@@ -170,10 +232,15 @@ def serve_asgi(asgi: Any, settings: Settings, socks: list[socket.socket], reserv
             s.close()
 
 
+def read_token() -> str:
+    """The server's token from the config folder (made by the server on its first start)."""
+    return (read_private(config_dir() / "token") or "").strip()
+
+
 def start_background(args: list[str], wait: float = 180.0) -> dict:
     """Start `adastyle serve ARGS` detached, wait until healthy, return its health."""
     private_dir(config_dir())
-    fd = os.open(str(logfile()), os.O_WRONLY | os.O_APPEND | os.O_CREAT | getattr(os, "O_NOFOLLOW", 0), 0o600)
+    fd = open_private_append(logfile())
     with os.fdopen(fd, "ab") as logf:
         proc = subprocess.Popen([sys.executable, "-m", "adastyle.cli", "serve", *args], stdin=subprocess.DEVNULL,
                                 stdout=logf, stderr=logf, start_new_session=True, cwd=str(config_dir()))

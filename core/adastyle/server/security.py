@@ -25,11 +25,11 @@ from __future__ import annotations
 
 import asyncio
 import hmac
-import time
 import json
 import logging
 import re
 import secrets
+import time
 from http.cookies import CookieError, SimpleCookie
 from urllib.parse import parse_qsl, quote, urlencode
 

@@ -16,11 +16,12 @@ from PIL import Image
 from starlette.datastructures import FormData, UploadFile
 
 from adastyle.errors import UserError
-from adastyle.sequence import DEFAULT_STABILITY, MAX_FRAMES, SequenceRequest
+from adastyle.request import content_work_size
+from adastyle.sequence import MAX_FRAMES, SequenceRequest
+from adastyle.server.admission import Reservation, admit, check_api_shape, checked_header_size, off_loop_headers
 from adastyle.server.budget import ByteBoundedStore
 from adastyle.server.errors import ApiError
-from adastyle.request import content_work_size
-from adastyle.server.admission import Reservation, admit, check_api_shape, checked_header_size, off_loop_headers
+from adastyle.server.fields import FIELDS
 from adastyle.server.forms import JobForm, _number, decode_raw, decode_within, parse_job
 from adastyle.settings import Settings
 
@@ -53,10 +54,10 @@ async def parse_sequence(form: FormData, style_store: ByteBoundedStore[Image.Ima
     for i, item in enumerate(frames):
         if not isinstance(item, UploadFile):
             raise ApiError(400, "invalid_image", f"frame_{i} must be an uploaded file")
-    raw = str(form.get("content_format") or "encoded") == "rgba"
+    raw = str(form.get("content_format") or FIELDS["content_format"].default) == "rgba"
     data = [await item.read() for item in frames]  # type: ignore[union-attr]
     if raw:
-        width, height = _number(form, "width", 0, int), _number(form, "height", 0, int)
+        width, height = _number(form, "width"), _number(form, "height")
         sizes = [(width, height)] * len(frames)
         for i, d in enumerate(data):  # named by frame here (frame 0 would be "content" in the form parser)
             if width > 0 and height > 0 and len(d) != width * height * 4:
@@ -69,7 +70,7 @@ async def parse_sequence(form: FormData, style_store: ByteBoundedStore[Image.Ima
             raise ApiError(422, "frame_size_mismatch", f"all frames must have the same size: frame_0 is "
                                                        f"{sizes[0][0]}x{sizes[0][1]}, frame_{i} is {size[0]}x{size[1]}")
     check_api_shape(sizes[0], "frame_0")
-    scale = _number(form, "scale", 1.0)
+    scale = _number(form, "scale")
     work = content_work_size(sizes[0], scale if scale > 0 else 1.0) if min(sizes[0]) > 0 else sizes[0]
     total = len(frames) * work[0] * work[1]
     if total > settings.max_pixels:
@@ -77,7 +78,7 @@ async def parse_sequence(form: FormData, style_store: ByteBoundedStore[Image.Ima
                        f"the sequence is {len(frames)} frames of {sizes[0][0]}x{sizes[0][1]}, worked at "
                        f"{work[0]}x{work[1]} = {total:,} working pixels (frames x working size), over the limit of "
                        f"{settings.max_pixels:,} for one request; send fewer frames at a time or smaller ones")
-    stability = _number(form, "stability", DEFAULT_STABILITY)
+    stability = _number(form, "stability")
 
     # The options and frame 0 through the one form parser (frame 0 stands in as its content).
     first = FormData([(k, v) for k, v in form.multi_items() if not k.startswith("frame_") and k != "content"]

@@ -48,8 +48,7 @@ except ImportError:  # a bare GPU machine may have torch, torchvision, numpy, pi
 
 from adastyle.device import pick_device
 from adastyle.model import Decoder, Encoder, adain_with_stats, load_encoder, mean_std
-from adastyle.train.losses import (balancing_weights, channel_means, content_loss, style_loss, style_loss_per_item,
-                                   style_scale)
+from adastyle.train.losses import balancing_weights, channel_means, content_loss, style_loss, style_loss_per_item, style_scale
 
 log = logging.getLogger(__name__)
 

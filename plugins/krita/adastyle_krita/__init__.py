@@ -2,19 +2,26 @@
 `apply_style_to_frames` for scripts.
 
 Installed by `adastyle install-plugin krita`, which also puts the standard-library plug-in toolkit
-(`adastyle_plugin`) beside this package and a settings file naming the server in it. Nothing here
-imports the adastyle package.
+(`adastyle_plugin`) beside this package and a settings file naming the server in it; or from the release
+zip with Krita's Tools > Scripts > Import Python Plugin from File..., which copies this package alone, so
+the zip carries the toolkit inside it. Nothing here imports the adastyle package.
 """
 from __future__ import annotations
 
+import os
+import sys
 from typing import Any
 
-from krita import DockWidgetFactory, DockWidgetFactoryBase, Extension, Krita
+_HERE = os.path.dirname(os.path.abspath(__file__))
+if os.path.isdir(os.path.join(_HERE, "adastyle_plugin")) and _HERE not in sys.path:
+    sys.path.insert(0, _HERE)  # the toolkit inside this package (the release zip's layout)
 
-from .docker import DOCKERS, AdaStyleDocker
-from .layers import apply_style, apply_style_to_frames, make_client
-from .logic import PREVIEW_NAME, PluginError
-from .qt import same_qobject
+from krita import DockWidgetFactory, DockWidgetFactoryBase, Extension, Krita  # noqa: E402
+
+from .docker import DOCKERS, AdaStyleDocker  # noqa: E402
+from .layers import apply_style, apply_style_to_frames, make_client  # noqa: E402
+from .logic import PREVIEW_NAME, PluginError  # noqa: E402
+from .qt import same_qobject  # noqa: E402
 
 __all__ = ["DOCKER_ID", "PREVIEW_NAME", "AdaStyleDocker", "PluginError", "apply_style", "apply_style_to_frames",
            "docker_for", "make_client"]
