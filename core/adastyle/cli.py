@@ -1,4 +1,5 @@
-"""`adastyle` command line: stylize | batch | doctor | eval | train | convert-vgg | serve | stop | status | web | install-plugin.
+"""`adastyle` command line: stylize | batch | doctor | eval | train | convert-vgg | serve | stop | status | web |
+install-plugin | library.
 
 Errors a user can cause (a missing file, a bad parameter) print one line and exit non-zero, never a
 traceback.
@@ -21,12 +22,14 @@ def cmd_stylize(args: argparse.Namespace) -> int:
 
     from adastyle.engine import Stylizer
     from adastyle.imageio import open_image
+    from adastyle.library.cli import resolve_library_styles
     from adastyle.request import StylizeRequest
 
     contents = [Path(c) for c in args.content]
     out = Path(args.output)
     if len(contents) > 1 and out.suffix:
         raise UserError(f"{out}: with several content images, -o must be a folder")
+    resolve_library_styles(args)
     styles = [open_image(s) for s in args.style]
     mask = open_image(args.mask) if args.mask else None
     # Read and check everything first: fail before loading the model or doing any work.
@@ -241,9 +244,11 @@ def build_parser() -> argparse.ArgumentParser:
     c.set_defaults(func=cmd_convert_vgg)
 
     from adastyle import cli_batch, cli_server  # serve, stop, status, web, install-plugin; batch
+    from adastyle.library import cli as cli_library
 
     cli_server.add_commands(sub)
     cli_batch.add_commands(sub)
+    cli_library.add_commands(sub)
     return p
 
 

@@ -51,6 +51,10 @@ class Settings:
                                     "(then it is closed)", commands=(SERVE,))
     body_timeout: float = setting(30.0, "seconds a request body may stall (408)", commands=(SERVE,))
     max_connections: int = setting(64, "open connections at most (more requests in flight: 503)", commands=(SERVE,))
+    library_max_entries: int = setting(500, "styles and presets a user may add to the library (bundled ones not "
+                                       "counted)", commands=(SERVE,))
+    library_max_bytes: int = setting(256 << 20, "bytes the styles added to the library may hold on disk",
+                                     commands=(SERVE,))
     page_max_pixels: int = setting(36_000_000, "pixels of an image the web page takes (bigger canvases: the "
                                    "plug-ins or the CLI)")
     page_max_upload: int = setting(50 << 20, "bytes of one file uploaded to the web page at most (413)")
