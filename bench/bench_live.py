@@ -82,7 +82,7 @@ class Painter:
             self.wait(TICK)
         return time.monotonic()
 
-    def until_updated(self, timeout: float = 60.0) -> float:
+    def until_updated(self, timeout: float = 600.0) -> float:
         """Tick until the preview shows the latest change; returns when it did."""
         before = self.updates
         end = time.monotonic() + timeout
@@ -111,6 +111,7 @@ def main() -> None:
                 painter.wait(0.45)
                 ended = painter.stroke()
             strokes.append(painter.until_updated() - ended)
+            print(f"stroke {i + 1}: {strokes[-1]:.3f} s", flush=True)
             if i % 3 == 2:  # a slider move
                 painter.alpha = 0.8 if painter.alpha == 1.0 else 1.0
                 painter.live.changed()
