@@ -17,7 +17,7 @@ ROOTS = {"adastyle": REPO / "core" / "adastyle", "adastyle.web": REPO / "web",
 # hook, so nothing in adastyle.server may import it.
 LAYERS: list[tuple[str, tuple[str, ...]]] = [
     ("front ends", ("adastyle.cli", "adastyle.cli_server", "adastyle.web", "adastyle.install")),
-    ("server", ("adastyle.server",)),
+    ("server", ("adastyle.server", "adastyle.library")),
     ("queue", ("adastyle.server.jobs", "adastyle.server.budget", "adastyle.server.security",
                "adastyle.server.errors")),
     ("engine", ("adastyle.engine", "adastyle.tiling", "adastyle.masks", "adastyle.color", "adastyle.device",

@@ -4,6 +4,7 @@ from __future__ import annotations
 import io
 import shutil
 import time
+from contextlib import contextmanager
 
 import numpy as np
 import pytest
@@ -35,19 +36,26 @@ def page_server(tmp_path_factory):
     srv.stop()
 
 
-@pytest.fixture()
-def browser_page(page_server, tmp_path):
+@contextmanager
+def open_page(server, height: int = 1500, ready: str = "#stylize"):
+    """The server's page in headless Chromium, once `ready` shows."""
     sync_playwright = _playwright()
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
-        page = browser.new_page(viewport={"width": 1400, "height": 1500})
+        page = browser.new_page(viewport={"width": 1400, "height": height})
         # A loaded 2-core machine (CI, parallel jobs) can stall the software-rendered page for well over
         # Playwright's default 30 s while the server stylises beside it.
         page.set_default_timeout(120_000)
-        page.goto(f"{page_server.url}/ui/?token={page_server.token}")
-        page.wait_for_selector("#stylize", timeout=90_000)
+        page.goto(f"{server.url}/ui/?token={server.token}")
+        page.wait_for_selector(ready, timeout=90_000)
         yield page
         browser.close()
+
+
+@pytest.fixture()
+def browser_page(page_server, tmp_path):
+    with open_page(page_server) as page:
+        yield page
 
 
 def test_page_needs_the_token(page_server) -> None:

@@ -28,6 +28,7 @@ import numpy as np
 from PIL import Image, ImageFilter, ImageOps
 
 from adastyle.imageio import ImageError, open_image
+from adastyle.library import Library, open_library
 from adastyle.request import MaskError, RequestError, StylizeRequest, content_work_size, style_work_size
 from adastyle.server.admission import Reservation, admit, checked_header_size, request_pixels
 from adastyle.server.budget import PixelBudget
@@ -35,6 +36,7 @@ from adastyle.server.errors import ApiError
 from adastyle.server.forms import admit_encoded, decode_admitted
 from adastyle.server.jobs import Job, JobQueue, QueueFull
 from adastyle.settings import Settings
+from adastyle.web.library_gallery import LibraryPanel, library_controls
 from adastyle.web.upload_guard import UploadGuard
 from adastyle_plugin import rules
 from adastyle_plugin.errors import RuleError
@@ -57,6 +59,7 @@ Alpha and weights re-render from cached features when you release the slider."""
 EXAMPLES = [("content-grace_hopper.jpg", ["style-castle.jpg"]), ("content-coffee.jpg", ["style-autumn.jpg"]),
             ("content-rocket.jpg", ["style-swamp.jpg", "style-grim_altar.jpg"])]
 THUMB_SIDE = 200
+PAD = (32, 32, 32)  # around a thumbnail of another shape than the square it is shown in
 
 
 def examples_dir() -> Path:
@@ -66,12 +69,12 @@ def examples_dir() -> Path:
 def example_thumbnail(content: Path, styles: Sequence[Path], side: int = THUMB_SIDE) -> Image.Image:
     """The content with its style(s) inset in the lower right corner: what an example is, before loading it."""
     with Image.open(content) as im:
-        sheet = ImageOps.fit(im.convert("RGB"), (side, side), Image.LANCZOS)
+        sheet = ImageOps.pad(im.convert("RGB"), (side, side), Image.LANCZOS, color=PAD)  # whole, never cropped
     inset, border = side * 2 // 5, 3
     y = side - border
     for path in reversed(list(styles)):
         with Image.open(path) as im:
-            small = ImageOps.fit(im.convert("RGB"), (inset, inset), Image.LANCZOS)
+            small = ImageOps.pad(im.convert("RGB"), (inset, inset), Image.LANCZOS, color=(255, 255, 255))
         y -= inset + border
         sheet.paste((255, 255, 255), (side - inset - 2 * border, y - border, side, y + inset + border))
         sheet.paste(small, (side - inset - border, y))
@@ -391,7 +394,7 @@ def remove_orphaned_temp_dirs() -> list[Path]:
     return gone
 
 
-def build_page(queue: JobQueue, settings: Settings) -> gr.Blocks:
+def build_page(queue: JobQueue, settings: Settings, library: Library | None = None) -> gr.Blocks:
     root = page_temp_dir()
     studio = Studio(queue, root / "results", settings)
     n_sliders = settings.max_styles_per_request
@@ -403,6 +406,7 @@ def build_page(queue: JobQueue, settings: Settings) -> gr.Blocks:
             value=[(example_thumbnail(ex / c, [ex / st for st in ss]), example_caption(c, ss)) for c, ss in EXAMPLES],
             label="Examples (the style is in the corner): click one to load it, then press Stylize",
             columns=2 * len(EXAMPLES), rows=1, height=THUMB_SIDE + 60, object_fit="contain", allow_preview=False,
+            fit_columns=False,  # fewer thumbnails than columns stay thumbnail-sized (wider ones were cut off)
             interactive=False, elem_id="examples")
         with gr.Row():
             with gr.Column(scale=3):
@@ -413,8 +417,8 @@ def build_page(queue: JobQueue, settings: Settings) -> gr.Blocks:
                 admit_editor_images(editor, studio._reservation, settings.page_max_pixels)
                 styles = gr.File(label="Style images (one or more)", file_count="multiple",
                                  file_types=["image"], elem_id="style-files", height=120)
-                gallery = gr.Gallery(label="Styles", columns=4, height=140, elem_id="style-gallery",
-                                     interactive=False)
+                gallery = gr.Gallery(label="Styles", columns=4, height="auto", elem_id="style-gallery",
+                                     interactive=False, object_fit="contain", fit_columns=False)
                 weights = [gr.Slider(0, 1, value=1.0, step=0.05, label=f"Weight of style {i + 1}", visible=False,
                                      elem_id=f"weight-{i + 1}") for i in range(n_sliders)]
             with gr.Column(scale=2):
@@ -430,6 +434,9 @@ def build_page(queue: JobQueue, settings: Settings) -> gr.Blocks:
                 result = gr.Image(label="Result", type="pil", format="png", interactive=False, elem_id="result")
                 compare = gr.ImageSlider(label="Before / after", type="pil", interactive=False, elem_id="compare")
                 download = gr.File(label="Download PNG", interactive=False, elem_id="download")
+        if library is not None:
+            panel = LibraryPanel(library, root / "library", n_sliders)
+            library_controls(panel, styles, weights, alpha, preserve, scale)
         gr.Markdown("Example images: scikit-image photos; Battle for Wesnoth and UKUI artwork "
                     "(credits and licences: adastyle/examples/CREDITS.md).", elem_id="example-credits")
         example_gallery.select(load_example, None, [editor, styles])
@@ -452,7 +459,7 @@ def mount_page(app: Any, queue: JobQueue, settings: Settings, path: str = "/ui")
     """Mount the page at `path` on a FastAPI app (the server's, or one of its own under `adastyle web`).
     The server calls this as one of its front-end hooks, before it starts. Returns the wrapper to put in
     front of the whole app: its uploads checked by UploadGuard before anything stores them."""
-    demo = build_page(queue, settings)
+    demo = build_page(queue, settings, getattr(app.state, "library", None) or open_library(settings))
     demo.queue(default_concurrency_limit=2)
     gr.mount_gradio_app(app, demo, path=path, max_file_size=settings.page_max_upload,
                         allowed_paths=[str(examples_dir())])

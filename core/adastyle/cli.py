@@ -1,5 +1,5 @@
 """`adastyle` command line: stylize | batch | doctor | eval | train | convert-vgg | serve | stop | status | open | web |
-install-plugin | uninstall-plugin.
+install-plugin | uninstall-plugin | library.
 
 Errors a user can cause (a missing file, a bad parameter) print one line and exit non-zero, never a
 traceback.
@@ -62,12 +62,14 @@ def check_not_an_input(targets: list[Path], inputs: list[Path], overwrite: bool)
 
 def cmd_stylize(args: argparse.Namespace) -> int:
     from adastyle.imageio import open_image
+    from adastyle.library.cli import resolve_library_styles
     from adastyle.request import StylizeRequest, check_options
 
     contents = [Path(c) for c in args.content]
     out = Path(args.output)
     # Every check of arguments and files runs here, before torch and the model load (seconds), so a slip
     # is reported at once: the output first, then the options, then the files.
+    resolve_library_styles(args)  # lib:NAME styles become files (a preset also brings its settings)
     targets = stylize_targets(contents, out)
     for target in targets:
         check_writable_format(target)
@@ -300,9 +302,11 @@ def build_parser() -> argparse.ArgumentParser:
     c.set_defaults(func=cmd_convert_vgg)
 
     from adastyle import cli_batch, cli_server  # serve, stop, status, web, install-plugin; batch
+    from adastyle.library import cli as cli_library
 
     cli_server.add_commands(sub)
     cli_batch.add_commands(sub)
+    cli_library.add_commands(sub)
     return p
 
 

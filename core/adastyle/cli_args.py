@@ -150,7 +150,9 @@ def device(text: str) -> str:
 def add_style_arguments(p: argparse.ArgumentParser, mask_help: str) -> None:
     """The stylize controls (styles, weights, alpha, colour, mask, scale, style size, tile) and the device flags,
     the same for every command that stylises."""
-    p.add_argument("--style", "-s", action="append", required=True, help="style image (repeat for several)")
+    p.add_argument("--style", "-s", action="append", required=True,
+                   help="style image, or lib:NAME for a style or preset of the library (`adastyle library`); "
+                        "repeat for several")
     p.add_argument("--weights", type=weights, help="comma-separated weights, one per style (default: equal)")
     p.add_argument("--alpha", type=unit_float, default=1.0,
                    help="content-style trade-off: 0 = the content decoded, 1 = full style")

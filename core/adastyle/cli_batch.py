@@ -18,8 +18,10 @@ def options_from_args(args: argparse.Namespace):
     from adastyle.batch.backend import StyleOptions
     from adastyle.batch.job import load_frame
     from adastyle.imageio import open_image
+    from adastyle.library.cli import resolve_library_styles
     from adastyle.request import check_options
 
+    resolve_library_styles(args)
     styles = tuple(load_frame(s) for s in args.style)
     mask = np.asarray(open_image(args.mask).convert("L")) if args.mask else None
     check_options(len(styles), weights=args.weights, alpha=args.alpha, preserve_color=args.preserve_color,

@@ -53,6 +53,10 @@ class Settings:
                                  "body-timeout seconds (408)")
     max_connections: int = setting(64, "open connections at most (then the oldest idle one is closed; a quarter "
                                    "are kept for clients with the token)")
+    library_max_entries: int = setting(500, "styles and presets a user may add to the library (bundled ones not "
+                                       "counted)", commands=(SERVE,))
+    library_max_bytes: int = setting(256 << 20, "bytes the styles added to the library may hold on disk",
+                                     commands=(SERVE,))
     page_max_pixels: int = setting(36_000_000, "pixels of an image the web page takes (bigger canvases: the "
                                    "plug-ins or the CLI)")
     page_jobs: int = setting(2, "page requests (Stylize, slider releases) decoding images at once; more wait")

@@ -13,6 +13,7 @@ import urllib.request
 import uuid
 from pathlib import Path
 from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple, Union
+from urllib.parse import quote
 
 from adastyle_plugin import launch, rules
 from adastyle_plugin.config import find_server
@@ -218,6 +219,43 @@ class Client:
                 should_cancel: Optional[Callable[[], bool]] = None, **kw: Any) -> Tuple[bytes, Dict[str, str]]:
         """Submit, wait with progress, return (image bytes, lower-case headers); raw RGBA if result_format="rgba"."""
         return self.wait(self.submit(content, styles, **kw), progress, should_cancel)
+
+    # ---- the style library ---------------------------------------------------------------------------
+    def library(self) -> List[Dict[str, Any]]:
+        """Every library entry (styles and presets, favourites first), as GET /v1/library lists them."""
+        return self._json("GET", "/v1/library")["entries"]
+
+    def library_thumbnail(self, entry_id: str) -> bytes:
+        """A small JPEG of the whole style (or a preset's styles side by side)."""
+        return self.request("GET", f"/v1/library/{quote(entry_id, safe='')}/thumbnail")[2]
+
+    def library_add_style(self, image: ImageInput, name: str, tags: Sequence[str] = (),
+                          licence: Optional[str] = None, source: Optional[str] = None) -> Dict[str, Any]:
+        """Add a style image (a file path or encoded bytes) under `name`; returns the new entry."""
+        fields: List[Tuple[str, Any]] = [("kind", "style"), ("name", name), ("tags", ",".join(tags)),
+                                         ("image", file_part(image, "style.png"))]
+        fields += [(k, v) for k, v in (("licence", licence), ("source", source)) if v]
+        body, ctype = encode_multipart(fields)
+        return self._json("POST", "/v1/library", body, ctype)
+
+    def library_add_preset(self, name: str, styles: Sequence[Tuple[str, float]], alpha: float = 1.0,
+                           preserve_color: str = "none", scale: float = 1.0,
+                           tags: Sequence[str] = ()) -> Dict[str, Any]:
+        """Save settings as a preset: library style ids with weights, alpha, colour mode and stroke scale."""
+        fields: List[Tuple[str, Any]] = [("kind", "preset"), ("name", name), ("tags", ",".join(tags))]
+        fields += [("style_id", sid) for sid, _ in styles]
+        fields += [("weights", ",".join(str(float(w)) for _, w in styles)), ("alpha", alpha),
+                   ("preserve_color", preserve_color), ("scale", scale)]
+        body, ctype = encode_multipart(fields)
+        return self._json("POST", "/v1/library", body, ctype)
+
+    def library_update(self, entry_id: str, **changes: Any) -> Dict[str, Any]:
+        """Rename (name=), retag (tags=[...]) or mark a favourite (favourite=True/False)."""
+        return self._json("PATCH", f"/v1/library/{quote(entry_id, safe='')}", json.dumps(changes).encode(),
+                          "application/json")
+
+    def library_delete(self, entry_id: str) -> None:
+        self._json("DELETE", f"/v1/library/{quote(entry_id, safe='')}")
 
     # ---- frame sequences (animations) -------------------------------------------------------------
     def submit_sequence(self, frames: Sequence[ImageInput], styles: Sequence[ImageInput] = (), **kw: Any) -> str:

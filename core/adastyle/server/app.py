@@ -16,12 +16,13 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
-from PIL import Image
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.formparsers import MultiPartException
 
 from adastyle import __version__
 from adastyle.engine import Stylizer
+from adastyle.library import open_library
+from adastyle.library.routes import LibraryStyles, mount_library
 from adastyle.server.admission import Reservation
 from adastyle.server.budget import ByteBoundedStore, PixelBudget
 from adastyle.server.docs import mount_docs
@@ -50,7 +51,8 @@ def create_app(settings: Settings, stylizer: Stylizer | None = None, front_ends:
     """The app with its own Stylizer and worker (`app.state.queue`), and each of `front_ends` mounted on it.
     `id_key` signs job ids across restarts (JobQueue)."""
     stylizer = stylizer or Stylizer(device=settings.device)
-    styles: ByteBoundedStore[Image.Image] = ByteBoundedStore(settings.style_store_bytes)
+    library = open_library(settings)
+    styles = LibraryStyles(ByteBoundedStore(settings.style_store_bytes), library)  # uploads, and lib:ID
     budget = PixelBudget(settings.queue_pixels)
     queue = JobQueue(stylizer_runner(stylizer), settings.max_queue, settings.result_ttl, settings.result_bytes, budget,
                      id_key)
@@ -216,6 +218,7 @@ def create_app(settings: Settings, stylizer: Stylizer | None = None, front_ends:
             raise ApiError(409, "cancelled", "the job was cancelled")
         return result_response(job)
 
+    mount_library(app, library, settings, read_form, budget)
     mount_docs(app)
 
     app.state.wrappers = [wrap for mount in front_ends if (wrap := mount(app, queue, settings)) is not None]

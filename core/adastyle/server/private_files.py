@@ -113,15 +113,24 @@ def read_private(path: Path, private_read: bool = True) -> str | None:
         return f.read()
 
 
-def create_private(path: Path, text: str) -> None:
+def read_private_bytes(path: Path) -> bytes | None:
+    """The bytes of an existing private file (a library image), None when it does not exist."""
+    fd = _open_existing(path, private_read=False)
+    if fd is None:
+        return None
+    with os.fdopen(fd, "rb") as f:
+        return f.read()
+
+
+def create_private(path: Path, text: str | bytes) -> None:
     """Write a new 0600 file; never follows a link and never writes over an existing file."""
     flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0)
     fd = os.open(str(path), flags, 0o600)
-    with os.fdopen(fd, "w", encoding="utf-8") as f:
-        f.write(text)
+    with os.fdopen(fd, "wb") as f:
+        f.write(text.encode("utf-8") if isinstance(text, str) else text)
 
 
-def write_private(path: Path, text: str) -> None:
+def write_private(path: Path, text: str | bytes) -> None:
     """Replace a private file (pidfile, state) atomically: a fresh 0600 file renamed over the old one.
 
     An existing file that is a link or someone else's is refused rather than replaced, so a planted
