@@ -21,7 +21,7 @@ MAX_MASK_STYLES = 2                               # a mask chooses between one s
 STABILITY_MAX = 100.0                             # frames: the smoothing window of a sequence (0 = frame by frame)
 DEFAULT_STABILITY = 2.0
 COHERENCE_MAX = 1.0                               # weight of the previous frame carried along the motion (0 = off)
-DEFAULT_COHERENCE = 0.8
+DEFAULT_COHERENCE = 0.9
 
 
 def plural(n: int, noun: str) -> str:

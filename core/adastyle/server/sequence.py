@@ -16,7 +16,7 @@ from PIL import Image
 from starlette.datastructures import FormData, UploadFile
 
 from adastyle.errors import UserError
-from adastyle.sequence import DEFAULT_STABILITY, MAX_FRAMES, SequenceRequest
+from adastyle.sequence import DEFAULT_COHERENCE, DEFAULT_STABILITY, MAX_FRAMES, SequenceRequest
 from adastyle.server.budget import ByteBoundedStore
 from adastyle.server.errors import ApiError
 from adastyle.server.forms import (
@@ -82,6 +82,7 @@ async def parse_sequence(form: FormData, style_store: ByteBoundedStore[Image.Ima
                        f"pixels (frames x scale^2), over the limit of {settings.max_pixels:,} for one request; "
                        f"send fewer frames at a time or smaller ones")
     stability = _number(form, "stability", DEFAULT_STABILITY)
+    coherence = _number(form, "coherence", DEFAULT_COHERENCE)
 
     # The options and frame 0 through the one form parser (frame 0 stands in as its content).
     first = FormData([(k, v) for k, v in form.multi_items() if not k.startswith("frame_") and k != "content"]
@@ -97,7 +98,7 @@ async def parse_sequence(form: FormData, style_store: ByteBoundedStore[Image.Ima
         data[i] = b""
         frames.append(dataclasses.replace(parsed.request, content=content))  # the same options, checked again
     try:
-        sequence = SequenceRequest(tuple(frames), stability)
+        sequence = SequenceRequest(tuple(frames), stability, coherence)
     except UserError as exc:
         raise ApiError(422, "invalid_parameter", exc.message or str(exc)) from None
     return JobForm(sequence, parsed.result_format)  # type: ignore[arg-type]  (the queue takes either request)
