@@ -1,22 +1,27 @@
-"""Batch speed and flicker: frames/s at 512 px in one process and on a local Ray instance; temporal error of a pan.
+"""Batch flicker and speed: warped temporal error of clips with real motion per method, and frames/s locally and on Ray.
 
-Run: python bench/bench_batch.py [--frames 24] [--size 512] [--step 2] [--workers 2] [--no-ray]
+Run: python bench/bench_batch.py [--frames 12] [--size 256x192] [--strengths 0.5,0.8] [--workers 2] [--no-ray]
+     [--real /usr/share/doc/opencv-doc/examples/data/tree.avi] [--crops docs]
 Prints tables and writes bench/results/batch.json. Not a test: the numbers depend on the machine.
 
-Flicker: a slow pan (`--step` pixels per frame) over a photo; the temporal error is the mean absolute
-difference (0..255 levels) between each stylised frame and the previous one moved by the known pan, away from
-the borders (flicker.temporal_error), for each stability (window sigma in frames; 0 = frame by frame).
-Ray: the same measure + smooth + stylise job on a local Ray instance; its overhead is the wall time minus the
-model time the actors report, divided among the workers (actor start-up, object store, scheduling).
+Flicker: for each clip (a 2 px pan, a 7 px pan with zoom, a turn with zoom, parallax, and real footage when
+it is installed) and each method (frame by frame, --stability 2, --coherence c with and without stability),
+the warped temporal error of the output: mean |O_t - warp(O_t-1)| over the pixels the input's optical flow
+calls reliable (adastyle.coherence.FlickerMeter), beside the input's own (its floor), and the style loss s of
+the frames (`adastyle eval`'s definition: style distance to the style over the content's, geometric mean).
+Ray: the same measure + smooth + stylise job on a local Ray instance; start-up (ray.init, then the actors'
+model loading) and overhead per frame (wall time minus the model time the actors report, per worker).
 """
 from __future__ import annotations
 
 import argparse
+import math
 import sys
 import time
 from pathlib import Path
 
 import numpy as np
+import torch
 from PIL import Image
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -24,90 +29,218 @@ from common import table, write_json  # noqa: E402
 
 from adastyle.batch import stability  # noqa: E402
 from adastyle.batch.backend import LocalBackend, StyleOptions  # noqa: E402
-from adastyle.batch.flicker import pan_clip, temporal_error  # noqa: E402
+from adastyle.batch.flicker import camera_clip, parallax_clip  # noqa: E402
+from adastyle.coherence import Coherence, FlickerMeter  # noqa: E402
 
 EXAMPLES = Path(__file__).resolve().parents[1] / "core" / "adastyle" / "examples"
+REAL = Path("/usr/share/doc/opencv-doc/examples/data/tree.avi")  # Debian's opencv-doc (Apache-2.0 / BSD-3-Clause)
 
 
-def run_job(backend, frames: list[np.ndarray], sigma: float) -> tuple[list[np.ndarray], float, float]:
-    """Measure (when sigma > 0), smooth, stylise: as BatchJob does for a sequence. Returns outputs and the
-    seconds of each pass."""
+def clips(frames: int, size: tuple[int, int], real: Path | None) -> dict[str, list[np.ndarray]]:
+    """The benchmark clips, all `frames` long at `size`."""
+    ph = lambda n: Image.open(EXAMPLES / n)  # noqa: E731
+    out = {
+        "2 px pan": camera_clip(ph("content-coffee.jpg"), frames, size, 2),
+        "2.5 px pan": camera_clip(ph("content-coffee.jpg"), frames, size, 2.5),
+        "7 px pan + zoom 1%": camera_clip(ph("content-astronaut.jpg"), frames, size, 7, zoom=1.01),
+        "turn 1 deg + zoom": camera_clip(ph("content-rocket.jpg"), frames, size, 1.5, zoom=1.005, turn=1.0),
+        "parallax": parallax_clip(ph("content-coffee.jpg"), ph("content-grace_hopper.jpg"), frames, size),
+    }
+    if real is not None and real.exists():
+        from adastyle.batch.video import read_frames
+
+        got = []
+        for f in read_frames(real):
+            got.append(np.asarray(Image.fromarray(f).resize(size, Image.Resampling.LANCZOS)))
+            if len(got) == frames:
+                break
+        out[f"real: {real.name}"] = got
+    return out
+
+
+class StyleLoss:
+    """`adastyle eval`'s s per frame: L_s(output, style) / L_s(content, style), fp32 encoder; geometric mean over
+    every third frame from the third on (frames 2, 5, 8, ...: where a chain has built up; the fp32 encoder is
+    the slow part of the benchmark)."""
+
+    def __init__(self, style: np.ndarray) -> None:
+        from adastyle.imageio import pil_to_tensor
+        from adastyle.model import load_encoder
+
+        self.encoder = load_encoder()
+        self.to_t = pil_to_tensor
+        self.style_taps = self._taps(style)
+        self._content: dict[int, list[float]] = {}
+
+    @torch.no_grad()
+    def _taps(self, px: np.ndarray) -> list[torch.Tensor]:
+        return self.encoder.taps(self.to_t(Image.fromarray(np.asarray(px)[..., :3])))
+
+    def __call__(self, frames: list[np.ndarray], outputs: list[np.ndarray]) -> float:
+        from adastyle.train.evaluate import style_distance
+
+        key = id(frames)
+        if key not in self._content:
+            self._content[key] = [style_distance(self._taps(f), self.style_taps) for f in frames[2::3]]
+        logs = [math.log(style_distance(self._taps(o), self.style_taps) / c)
+                for o, c in zip(outputs[2::3], self._content[key])]
+        return math.exp(sum(logs) / len(logs))
+
+
+def chained(frames: list[np.ndarray], stylised: list[np.ndarray], strength: float) -> list[np.ndarray]:
+    chain = Coherence(strength)
+    return [chain.step(f, s) for f, s in zip(frames, stylised)]
+
+
+def flicker(frames: list[np.ndarray], outputs: list[np.ndarray]) -> FlickerMeter:
+    meter = FlickerMeter()
+    for f, o in zip(frames, outputs):
+        meter.add(f, o)
+    return meter
+
+
+def stylise(backend, frames: list[np.ndarray], sigma: float) -> tuple[list[np.ndarray], float]:
+    """Measure (when sigma > 0), smooth, stylise, as BatchJob does for a sequence; outputs and seconds."""
     t0 = time.perf_counter()
-    stats = None
-    if sigma > 0:
-        stats = stability.smooth(backend.measure(frames), sigma)
-    t1 = time.perf_counter()
-    outs = backend.stylize(frames, stats or [None] * len(frames))
-    t2 = time.perf_counter()
+    stats = stability.smooth(backend.measure(frames), sigma) if sigma > 0 else [None] * len(frames)
+    outs = backend.stylize(frames, stats)
     assert all(isinstance(o, np.ndarray) for o in outs), [o for o in outs if isinstance(o, str)]
-    return outs, t1 - t0, t2 - t1
+    return outs, time.perf_counter() - t0
+
+
+def crops(path: Path, frames: list[np.ndarray], methods: dict[str, list[np.ndarray]], start: int,
+          box: tuple[int, int, int, int]) -> None:
+    """Three consecutive frames per method (rows: input, then each method), cropped to `box` and shown 2x."""
+    from PIL import ImageDraw
+
+    x, y, w, h = box
+    rows = {"input": frames, **methods}
+    label_w, pad = 200, 4
+    sheet = Image.new("RGB", (label_w + 3 * (2 * w + pad), len(rows) * (2 * h + pad)), "white")
+    draw = ImageDraw.Draw(sheet)
+    for r, (name, seq) in enumerate(rows.items()):
+        draw.text((6, r * (2 * h + pad) + h), name, fill="black")
+        for c in range(3):
+            tile = Image.fromarray(np.asarray(seq[start + c])[y:y + h, x:x + w, :3]).resize((2 * w, 2 * h),
+                                                                                            Image.Resampling.NEAREST)
+            sheet.paste(tile, (label_w + c * (2 * w + pad), r * (2 * h + pad)))
+    path.parent.mkdir(parents=True, exist_ok=True)
+    sheet.save(path)
+
+
+def bench_ray(options: StyleOptions, frames: list[np.ndarray], workers: int, device: str,
+              local: list[np.ndarray]) -> tuple[dict, dict]:
+    import ray
+
+    from adastyle.batch.ray_backend import RayBackend
+
+    t0 = time.perf_counter()
+    ray.init(num_cpus=workers, include_dashboard=False, log_to_driver=False)
+    t_init = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    backend = RayBackend(options, "", workers=workers, device=device)
+    t_actors = time.perf_counter() - t0
+    passes = []
+    for _ in range(2):  # the second pass shows what a later chunk or clip costs with the actors kept
+        t0 = time.perf_counter()
+        stats = stability.smooth(backend.measure(frames), 2.0)
+        model = backend.last_actor_seconds
+        outs = backend.stylize(frames, stats)
+        model += backend.last_actor_seconds
+        passes.append((time.perf_counter() - t0, model))
+    backend.close()
+    ray.shutdown()
+    n = len(frames)
+    wall, model = passes[1]
+    same = max(int(np.abs(a.astype(np.int16) - b.astype(np.int16)).max()) for a, b in zip(outs, local))
+    row = {"path": f"Ray local, {workers} actors, stability 2", "frames/s": f"{n / wall:.2f}",
+           "start-up s": f"{t_init:.1f} ray.init + {t_actors:.1f} actors",
+           "overhead s/frame": f"{(wall - model / workers) / n:.3f}",
+           "first pass s": f"{passes[0][0]:.1f}", "later pass s": f"{wall:.1f}"}
+    return row, {"ray_init_s": t_init, "actors_start_s": t_actors, "passes": passes,
+                 "max_level_difference_vs_local": same}
 
 
 def main() -> None:
     ap = argparse.ArgumentParser()
-    ap.add_argument("--frames", type=int, default=24)
-    ap.add_argument("--size", type=int, default=512)
-    ap.add_argument("--step", type=int, default=2, help="pan speed, pixels per frame")
-    ap.add_argument("--sigmas", default="0,1,2,4")
+    ap.add_argument("--frames", type=int, default=12)
+    ap.add_argument("--size", default="256x192")
+    ap.add_argument("--strengths", default="0.9,1")
     ap.add_argument("--workers", type=int, default=2)
     ap.add_argument("--device", default="cpu")
     ap.add_argument("--no-ray", action="store_true")
+    ap.add_argument("--real", type=Path, default=REAL)
+    ap.add_argument("--crops", type=Path, default=None,
+                    help="folder for side-by-side crops: coherence-crops.png (7 px pan), coherence-parallax.png")
     args = ap.parse_args()
-    photo = Image.open(EXAMPLES / "content-astronaut.jpg")
-    frames = pan_clip(photo, args.frames, (args.size, args.size), args.step)
-    options = StyleOptions(styles=(np.asarray(Image.open(EXAMPLES / "style-castle.jpg").convert("RGB")),))
-    n = len(frames)
-    print(f"{n} frames of {args.size}x{args.size}, pan {args.step} px/frame; input temporal error "
-          f"{temporal_error(frames, args.step):.3f}")
-
+    size = tuple(int(v) for v in args.size.split("x"))
+    style = np.asarray(Image.open(EXAMPLES / "style-castle.jpg").convert("RGB"))
+    options = StyleOptions(styles=(style,))
     local = LocalBackend(options, device=args.device)
-    local.stylize(frames[:1], [None])  # warm-up: style encoding, first-call allocations
-    speed_rows, flicker_rows, outputs = [], [], {}
-    for sigma in [float(s) for s in args.sigmas.split(",")]:
-        outs, t_measure, t_style = run_job(local, frames, sigma)
-        outputs[sigma] = outs
-        err = temporal_error(outs, args.step)
-        flicker_rows.append({"stability (sigma, frames)": f"{sigma:g}", "temporal error (levels)": f"{err:.3f}",
-                             "vs frame by frame": f"{err / temporal_error(outputs[0.0], args.step):.2f}x"
-                             if 0.0 in outputs else ""})
-        speed_rows.append({"path": f"single process, stability {sigma:g}",
-                           "frames/s": f"{n / (t_measure + t_style):.2f}",
-                           "measure pass s": f"{t_measure:.1f}", "stylise pass s": f"{t_style:.1f}",
-                           "model s/frame": f"{(t_measure + t_style) / n:.3f}", "overhead s": "-"})
-    result = {"frames": n, "size": args.size, "step": args.step, "flicker": flicker_rows}
+    local.stylize([np.zeros((64, 64, 3), np.uint8)], [None])  # warm-up: style encoding, first allocations
+    loss = StyleLoss(np.asarray(Image.fromarray(style).resize((768, 512))))  # the engine's 512 px short side
+    strengths = [float(s) for s in args.strengths.split(",")]
+
+    rows, result, speed_rows = [], {"frames": args.frames, "size": size, "clips": {}}, []
+    for name, frames in clips(args.frames, size, args.real).items():
+        fbf, t_fbf = stylise(local, frames, 0.0)
+        st2, t_st2 = stylise(local, frames, 2.0)
+        methods = {"frame by frame": fbf, "stability 2": st2}
+        for c in strengths:
+            t0 = time.perf_counter()
+            methods[f"coherence {c:g}"] = chained(frames, fbf, c)
+            t_chain = time.perf_counter() - t0
+            if c == strengths[0]:
+                methods[f"stability 2 + coherence {c:g}"] = chained(frames, st2, c)
+        base = flicker(frames, fbf)
+        s_base = loss(frames, fbf)
+        clip_result = {"input_error": base.input_error}
+        for method, outs in methods.items():
+            m = flicker(frames, outs)
+            s = loss(frames, outs)
+            rows.append({"clip": name, "method": method, "warped error": f"{m.output_error:.2f}",
+                         "x frame by frame": f"{m.output_error / base.output_error:.2f}",
+                         "input floor": f"{m.input_error:.2f}", "x floor": f"{m.output_error / m.input_error:.2f}",
+                         "style loss s": f"{s:.3f}", "s vs fbf": f"{(s / s_base - 1) * 100:+.1f}%"})
+            clip_result[method] = {"error": m.output_error, "s": s, "pairs": m.pairs, "cuts": m.cuts}
+        result["clips"][name] = clip_result
+        if name.startswith("7 px") and args.crops:
+            h, w = frames[0].shape[:2]
+            shown = {k: methods[k] for k in ("frame by frame", "stability 2", f"stability 2 + coherence {strengths[0]:g}",
+                                             f"coherence {strengths[-1]:g}")}
+            crops(args.crops / "coherence-crops.png", frames, shown, start=args.frames // 2,
+                  box=(w // 2 - 48, h // 2 - 36, 96, 72))
+        if name == "parallax" and args.crops:
+            h, w = frames[0].shape[:2]
+            shown = {k: methods[k] for k in ("frame by frame", f"coherence {strengths[0]:g}")}
+            x = int(w * 0.15 + 7 * (args.frames // 2)) - 40  # behind the near disc's trailing edge
+            crops(args.crops / "coherence-parallax.png", frames, shown, start=args.frames // 2,
+                  box=(max(0, x), h // 2 - 48, 120, 96))
+        if not speed_rows:
+            n = len(frames)
+            speed_rows.append({"path": "single process, frame by frame", "frames/s": f"{n / t_fbf:.2f}",
+                               "start-up s": "-", "overhead s/frame": "-", "first pass s": f"{t_fbf:.1f}",
+                               "later pass s": "-"})
+            speed_rows.append({"path": "single process, stability 2", "frames/s": f"{n / t_st2:.2f}",
+                               "start-up s": "-", "overhead s/frame": "-", "first pass s": f"{t_st2:.1f}",
+                               "later pass s": "-"})
+            speed_rows.append({"path": f"coherence chain alone (flow + blend, {size[0]}x{size[1]})",
+                               "frames/s": f"{n / t_chain:.2f}", "start-up s": "-", "overhead s/frame": "-",
+                               "first pass s": f"{t_chain:.1f}", "later pass s": "-"})
+            ray_frames, ray_local = frames, st2
+        print(table([r for r in rows if r["clip"] == name],
+                    ["clip", "method", "warped error", "x frame by frame", "input floor", "x floor", "style loss s",
+                     "s vs fbf"]), flush=True)
+    result["flicker"] = rows
 
     if not args.no_ray:
-        from adastyle.batch.ray_backend import RayBackend
-
-        t0 = time.perf_counter()
-        ray_backend = RayBackend(options, "", workers=args.workers, num_cpus=args.workers, device=args.device)
-        t_init = time.perf_counter() - t0
-        sigma = 2.0
-        t0 = time.perf_counter()
-        stats = stability.smooth(ray_backend.measure(frames), sigma)
-        t_measure = time.perf_counter() - t0
-        actor_measure = ray_backend.last_actor_seconds
-        t0 = time.perf_counter()
-        outs = ray_backend.stylize(frames, stats)
-        t_style = time.perf_counter() - t0
-        actor_style = ray_backend.last_actor_seconds
-        ray_backend.close()
-        wall = t_measure + t_style
-        model = (actor_measure + actor_style) / args.workers
-        same = max(int(np.abs(a.astype(np.int16) - b.astype(np.int16)).max()) for a, b in zip(outs, outputs[2.0])) \
-            if 2.0 in outputs else None
-        speed_rows.append({"path": f"Ray local, {args.workers} workers, stability 2",
-                           "frames/s": f"{n / wall:.2f}", "measure pass s": f"{t_measure:.1f}",
-                           "stylise pass s": f"{t_style:.1f}",
-                           "model s/frame": f"{(actor_measure + actor_style) / n:.3f} (per actor)",
-                           "overhead s": f"{wall - model:.1f} (+ {t_init:.1f} s ray.init)"})
-        result["ray"] = {"init_s": t_init, "measure_s": t_measure, "stylise_s": t_style,
-                         "actor_model_s": actor_measure + actor_style, "max_level_difference_vs_local": same}
-        print(f"Ray vs single process (stability 2): largest difference {same} levels")
+        row, result["ray"] = bench_ray(options, ray_frames, args.workers, args.device, ray_local)
+        speed_rows.append(row)
+        print(f"Ray vs single process (stability 2): largest difference "
+              f"{result['ray']['max_level_difference_vs_local']} levels")
     result["speed"] = speed_rows
-    print(table(speed_rows, ["path", "frames/s", "measure pass s", "stylise pass s", "model s/frame", "overhead s"]))
     print()
-    print(table(flicker_rows, ["stability (sigma, frames)", "temporal error (levels)", "vs frame by frame"]))
+    print(table(speed_rows, ["path", "frames/s", "start-up s", "overhead s/frame", "first pass s", "later pass s"]))
     print(write_json("batch", result))
 
 

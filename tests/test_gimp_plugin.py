@@ -48,7 +48,8 @@ def styles(tmp_path: Path) -> list[str]:
 
 def config(**values):
     base = {"style-path": "", "style-layer": None, "weights": "", "alpha": 1.0, "preserve-color": "none",
-            "use-selection": True, "scale": 1.0, "server-url": "", "stability": 2.0}
+            "use-selection": True, "scale": 1.0, "server-url": "", "stability": 2.0,
+            "coherence": 0.8}
     base.update({k.replace("_", "-"): v for k, v in values.items()})
     return base.__getitem__
 
@@ -216,6 +217,9 @@ def test_layers_params_have_a_checked_stability_and_no_selection(styles) -> None
     with pytest.raises(PluginError, match="Stability must be between 0") as caught:
         rules.read_layers_params(layers_config(style_path=styles[0], stability=101.0))
     assert rules.status_of(caught.value) == rules.STATUS_CALLING
+    assert rules.read_layers_params(layers_config(style_path=styles[0], coherence=0.3)).coherence == 0.3
+    with pytest.raises(PluginError, match="Coherence must be between 0"):
+        rules.read_layers_params(layers_config(style_path=styles[0], coherence=1.5))
 
 
 def test_frames_are_the_top_level_layers_bottom_first_without_the_style_layer() -> None:
@@ -264,12 +268,13 @@ class FakeSequenceConnection:
 
 
 def test_stylize_frames_sends_one_sequence_and_checks_every_answer(styles) -> None:
-    p = rules.read_layers_params(layers_config(style_path=styles[0], stability=4.0))
+    p = rules.read_layers_params(layers_config(style_path=styles[0], stability=4.0, coherence=0.5))
     ok = {"x-width": "2", "x-height": "1"}
     conn = FakeSequenceConnection([(b"\x01" * 8, ok), (b"\x02" * 8, ok)])
     assert plugin.stylize_frames(conn, p, styles[:1], [b"a" * 8, b"b" * 8], (2, 1), None) == [b"\x01" * 8, b"\x02" * 8]
     frames, sent_styles, kw = conn.calls[0]
     assert frames == [b"a" * 8, b"b" * 8] and kw["size"] == (2, 1) and kw["stability"] == 4.0
+    assert kw["coherence"] == 0.5
     assert kw["result_format"] == "rgba"
     bad = FakeSequenceConnection([(b"\x01" * 8, ok), (b"\x02" * 12, {"x-width": "3", "x-height": "1"})])
     with pytest.raises(PluginError, match="3x1"):

@@ -23,7 +23,8 @@ LAYERS: list[tuple[str, tuple[str, ...]]] = [
     ("engine", ("adastyle.engine", "adastyle.tiling", "adastyle.masks", "adastyle.color", "adastyle.device",
                 "adastyle.train", "adastyle.sequence")),
     ("request", ("adastyle.request", "adastyle.imageio")),
-    ("model", ("adastyle.model", "adastyle.adain", "adastyle.content_stats", "adastyle.batch.stability")),
+    ("model", ("adastyle.model", "adastyle.adain", "adastyle.content_stats", "adastyle.batch.stability",
+               "adastyle.coherence")),
     ("base", ("adastyle.errors", "adastyle.config", "adastyle.settings", "adastyle.device_names", "adastyle_plugin")),
 ]
 # Package modules placed by exact name: the package itself (`adastyle.Stylizer`, lazily, for library users) is

@@ -36,7 +36,7 @@ def test_a_sequence_checks_itself(frames, style_img) -> None:
 
 
 def test_the_frames_are_the_smoothed_statistics_frames(stylizer, frames, style_img) -> None:
-    seq = SequenceRequest.of(frames, style_img, 2.0)
+    seq = SequenceRequest.of(frames, style_img, 2.0, coherence=0.0)
     seen: list[float] = []
     out = run_sequence(stylizer, seq, seen.append)
     assert seen == sorted(seen) and seen[-1] == 1.0
@@ -45,9 +45,23 @@ def test_the_frames_are_the_smoothed_statistics_frames(stylizer, frames, style_i
     for frame, got, stats in zip(frames, out, smoothed):
         want = stylizer.stylize(frame, style_img, content_stats=stats)
         assert np.array_equal(np.asarray(got), np.asarray(want))
-    plain = run_sequence(stylizer, SequenceRequest.of(frames, style_img, 0.0))
+    plain = run_sequence(stylizer, SequenceRequest.of(frames, style_img, 0.0, coherence=0.0))
     assert np.array_equal(np.asarray(plain[1]), np.asarray(stylizer.stylize(frames[1], style_img)))
     assert not np.array_equal(np.asarray(plain[1]), np.asarray(out[1])), "stability made no difference"
+
+
+def test_coherence_is_the_batch_chain_over_the_stylised_frames(stylizer, frames, style_img) -> None:
+    from adastyle.coherence import Coherence
+
+    with pytest.raises(RequestError, match="coherence must be between 0"):
+        SequenceRequest.of(frames, style_img, 0.0, coherence=1.2)
+    plain = run_sequence(stylizer, SequenceRequest.of(frames, style_img, 0.0, coherence=0.0))
+    chained = run_sequence(stylizer, SequenceRequest.of(frames, style_img, 0.0, coherence=0.7))
+    chain = Coherence(0.7)
+    want = [chain.step(f, np.asarray(p)) for f, p in zip(frames, plain)]
+    assert all(np.array_equal(np.asarray(g), w) for g, w in zip(chained, want))
+    assert np.array_equal(np.asarray(chained[0]), np.asarray(plain[0]))
+    assert not np.array_equal(np.asarray(chained[2]), np.asarray(plain[2]))
 
 
 def test_cancel_between_frames_and_frames_handed_over_one_at_a_time(stylizer, frames, style_img) -> None:

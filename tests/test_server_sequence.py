@@ -108,6 +108,26 @@ def test_sequence_equals_adastyle_batch_within_one_level(server, frames, style_p
     assert np.abs(plain0.astype(int) - got[0].astype(int)).max() > 2, "stability made no difference"
 
 
+def test_coherence_follows_the_motion_and_zero_turns_it_off(server, style_png) -> None:
+    """The same option as `adastyle batch --coherence`: frame 0 is its own; later frames agree with the previous
+    output along the motion, so the measured flicker falls."""
+    from adastyle.batch.flicker import camera_clip
+    from adastyle.coherence import FlickerMeter
+
+    clip = camera_clip(Image.open(EXAMPLES / "content-coffee.jpg"), 4, SIZE, 2.5)
+    runs = {}
+    for c in (0.0, 0.9):
+        got = client(server).stylize_sequence([png(f) for f in clip], [str(style_png)], stability=0, coherence=c)
+        runs[c] = [np.asarray(Image.open(io.BytesIO(d)).convert("RGB")) for d, _ in got]
+    assert np.array_equal(runs[0.0][0], runs[0.9][0])
+    assert not np.array_equal(runs[0.0][2], runs[0.9][2])
+    meters = {c: FlickerMeter() for c in runs}
+    for c, outs in runs.items():
+        for f, o in zip(clip, outs):
+            meters[c].add(f, o)
+    assert meters[0.9].output_error < 0.5 * meters[0.0].output_error
+
+
 def test_raw_rgba_frames_round_trip(server, frames, style_png) -> None:
     """What the plug-ins send: raw R,G,B,A frames of one size, raw RGBA back, alpha kept."""
     rgba = []
@@ -166,6 +186,7 @@ def test_refusals_are_4xx_with_a_message(server, frames, style_png) -> None:
         "too many pixels": (frame_files(big) + style, {}, 413, "fewer frames"),
         "bad stability": (frame_files(frames[:2]) + style, {"stability": "-1"}, 422, "stability"),
         "stability not a number": (frame_files(frames[:2]) + style, {"stability": "lots"}, 422, "stability"),
+        "bad coherence": (frame_files(frames[:2]) + style, {"coherence": "1.5"}, 422, "coherence must be between"),
         "not an image": (frame_files(frames[:1]) + [("frame_1", ("x.png", b"not an image"))] + style, {}, 400,
                          "frame_1"),
         "raw of the wrong length": ([("frame_0", ("f.rgba", b"\0" * 100))] + style,

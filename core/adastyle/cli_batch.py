@@ -38,6 +38,8 @@ def cmd_batch(args: argparse.Namespace) -> int:
 
     if not 0 <= args.stability <= stability.MAX_STABILITY:
         raise UserError(f"--stability must be between 0 and {stability.MAX_STABILITY:g} frames")
+    if not 0 <= args.coherence <= rules.COHERENCE_MAX:
+        raise UserError(f"--coherence must be between 0 (frame by frame) and {rules.COHERENCE_MAX:g}")
     items, ignored = plan(args.inputs, args.output, fmt=args.format, sequences=args.sequence)
     if not items:
         raise UserError("nothing to stylise: no images or videos among the inputs")
@@ -52,10 +54,12 @@ def cmd_batch(args: argparse.Namespace) -> int:
 
         backend = LocalBackend(options, device=args.device, fast=not args.fp32)
     try:
-        summary = BatchJob(items, backend, stability_frames=args.stability, resume=args.resume,
-                           progress=not args.no_progress).run()
+        summary = BatchJob(items, backend, stability_frames=args.stability, coherence=args.coherence,
+                           measure_flicker=args.report, resume=args.resume, progress=not args.no_progress).run()
     finally:
         backend.close()
+    for line in summary.flicker:
+        print(line, file=sys.stderr)
     print(f"{summary.frames} frames stylised, {summary.written} outputs written, "
           f"{summary.skipped} already finished, {len(summary.failed)} skipped with errors"
           + (f", {len(ignored)} other files ignored" if ignored else ""), file=sys.stderr)
@@ -72,6 +76,14 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     b.add_argument("--stability", type=float, default=rules.DEFAULT_STABILITY,
                    help="smoothing of content statistics across the frames of a video or sequence: the window's "
                         "standard deviation in frames (0 = frame by frame)")
+    b.add_argument("--coherence", type=float, default=rules.DEFAULT_COHERENCE,
+                   help="temporal coherence of a video or sequence: how strongly each frame follows the previous "
+                        "stylised frame along the motion (optical flow), where the motion is reliable; new content, "
+                        "occlusions and scene cuts keep their own texture (0 = off, 1 = strongest; default "
+                        f"{rules.DEFAULT_COHERENCE:g})")
+    b.add_argument("--report", action="store_true",
+                   help="print each video's or sequence's flicker: the warped temporal error of the output beside "
+                        "the input's own")
     b.add_argument("--sequence", action="store_true",
                    help="treat the images of each folder as the frames of one animation (smoothed together)")
     b.add_argument("--format", default="keep", choices=("keep", "png", "jpg", "webp"),

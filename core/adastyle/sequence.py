@@ -3,7 +3,8 @@
 Why: the plug-ins send the frames of an animation (GIMP's layers-as-frames, Krita's keyframes) as one
 request, and must get the same frames as `adastyle batch --sequence` would make of them: the same
 measurement (`Stylizer.measure_request`), the same smoothing (`batch.stability.smooth_measured`), the
-same stylisation with the smoothed statistics (`Stylizer.run(..., content_stats=)`). Nothing is
+same stylisation with the smoothed statistics (`Stylizer.run(..., content_stats=)`), the same motion chain
+(`coherence.Coherence`, each frame made to agree with the previous one along the optical flow). Nothing is
 implemented twice; this module only orders the steps for one process, with progress and cancel
 between frames, where the batch job orders them for backends and files.
 """
@@ -13,12 +14,14 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+import numpy as np
 from PIL import Image
 
 from adastyle.batch.stability import smooth_measured
+from adastyle.coherence import Coherence
 from adastyle.content_stats import ContentStats
 from adastyle.errors import Cancelled
-from adastyle.imageio import ImageLike
+from adastyle.imageio import ImageLike, split_alpha
 from adastyle.request import RequestError, StylizeRequest
 from adastyle_plugin import rules
 from adastyle_plugin.errors import RuleError
@@ -27,6 +30,7 @@ if TYPE_CHECKING:
     from adastyle.engine import Stylizer
 
 DEFAULT_STABILITY = rules.DEFAULT_STABILITY  # frames; the default of `adastyle batch --stability` too
+DEFAULT_COHERENCE = rules.DEFAULT_COHERENCE  # the default of `adastyle batch --coherence` too
 MAX_FRAMES = 256         # frames one request may carry
 MEASURE_SHARE = 0.25     # measuring a frame (encoder only) costs about a quarter of stylising it
 
@@ -37,11 +41,13 @@ class SequenceRequest:
 
     frames: one StylizeRequest per frame, in playback order, all with the same size and options (only the
     content differs); stability: the smoothing window's standard deviation in frames (0 = each frame on
-    its own statistics).
+    its own statistics); coherence: how strongly each frame follows the previous stylised frame along the
+    motion (0 = off).
     """
 
     frames: tuple[StylizeRequest, ...]
     stability: float = DEFAULT_STABILITY
+    coherence: float = DEFAULT_COHERENCE
 
     def __post_init__(self) -> None:
         if not self.frames:
@@ -50,6 +56,7 @@ class SequenceRequest:
             raise RequestError(f"a sequence may have at most {MAX_FRAMES} frames, got {len(self.frames)}")
         try:
             object.__setattr__(self, "stability", rules.check_stability(self.stability))
+            object.__setattr__(self, "coherence", rules.check_coherence(self.coherence))
         except RuleError as exc:
             raise RequestError(exc.message) from None
         size = self.frames[0].content.size
@@ -60,13 +67,15 @@ class SequenceRequest:
 
     @classmethod
     def of(cls, frames: Sequence[ImageLike], styles: Sequence[ImageLike] | ImageLike,
-           stability_frames: float = DEFAULT_STABILITY, **options: object) -> SequenceRequest:
+           stability_frames: float = DEFAULT_STABILITY, coherence: float = DEFAULT_COHERENCE,
+           **options: object) -> SequenceRequest:
         """Frames with one set of StylizeRequest options (styles, weights, alpha, mask, ...)."""
         if not frames:
             raise RequestError("a sequence needs at least one frame")
         if len(frames) > MAX_FRAMES:
             raise RequestError(f"a sequence may have at most {MAX_FRAMES} frames, got {len(frames)}")
-        return cls(tuple(StylizeRequest(f, styles, **options) for f in frames), stability_frames)  # type: ignore[arg-type]
+        return cls(tuple(StylizeRequest(f, styles, **options) for f in frames), stability_frames,  # type: ignore[arg-type]
+                   coherence)
 
     @property
     def size(self) -> tuple[int, int]:
@@ -109,10 +118,13 @@ def run_sequence(stylizer: Stylizer, seq: SequenceRequest, progress: Callable[[f
             done += MEASURE_SHARE
             report()
         stats = smooth_measured(measured, seq.stability)
+    chain = Coherence(seq.coherence if n > 1 else 0.0)
     out: list[Image.Image] = []
     for i, req in enumerate(seq.frames):
         check()
         image = stylizer.run(req, lambda f: report(f), cancel, stats[i])
+        if chain.active:
+            image = Image.fromarray(chain.step(np.asarray(split_alpha(req.content)[0]), np.asarray(image)))
         done += 1
         report()
         if on_frame is not None:

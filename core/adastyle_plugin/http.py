@@ -83,8 +83,9 @@ def job_fields(content: Optional[ImageInput], styles: Sequence[ImageInput], *, s
 
 def sequence_fields(frames: Sequence[ImageInput], styles: Sequence[ImageInput], *,
                     size: Optional[Tuple[int, int]] = None, stability: float = rules.DEFAULT_STABILITY,
-                    **options: Any) -> List[Tuple[str, Any]]:
-    """The form fields of POST /v1/sequence: frame_0..frame_{n-1}, then job_fields' options and stability.
+                    coherence: float = rules.DEFAULT_COHERENCE, **options: Any) -> List[Tuple[str, Any]]:
+    """The form fields of POST /v1/sequence: frame_0..frame_{n-1}, then job_fields' options, stability and
+    coherence.
 
     With `size` (width, height) the frames are raw R,G,B,A bytes of that size (what plug-ins read from
     their layers), else encoded image files or bytes.
@@ -99,6 +100,7 @@ def sequence_fields(frames: Sequence[ImageInput], styles: Sequence[ImageInput], 
             fields.append((f"frame_{i}", file_part(frame, f"frame_{i}.png")))
     fields += job_fields(None, styles, **options)
     fields.append(("stability", float(stability)))
+    fields.append(("coherence", float(coherence)))
     return fields
 
 

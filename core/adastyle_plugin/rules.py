@@ -20,6 +20,8 @@ DEFAULT_STYLE_SIZE = 512
 MAX_MASK_STYLES = 2                               # a mask chooses between one style and the content, or two styles
 STABILITY_MAX = 100.0                             # frames: the smoothing window of a sequence (0 = frame by frame)
 DEFAULT_STABILITY = 2.0
+COHERENCE_MAX = 1.0                               # weight of the previous frame carried along the motion (0 = off)
+DEFAULT_COHERENCE = 0.9
 
 
 def plural(n: int, noun: str) -> str:
@@ -60,6 +62,13 @@ def check_stability(stability: object) -> float:
         raise RuleError(f"stability must be between 0 (frame by frame) and {STABILITY_MAX:g} frames, "
                         f"got {stability!r}")
     return float(stability)  # type: ignore[arg-type]
+
+
+def check_coherence(coherence: object) -> float:
+    """How strongly each frame of a sequence follows the previous stylised frame along the motion (0 = off)."""
+    if not (is_number(coherence) and 0 <= coherence <= COHERENCE_MAX):  # type: ignore[operator]
+        raise RuleError(f"coherence must be between 0 (frame by frame) and {COHERENCE_MAX:g}, got {coherence!r}")
+    return float(coherence)  # type: ignore[arg-type]
 
 
 def check_tile(tile: object) -> Optional[int]:

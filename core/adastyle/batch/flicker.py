@@ -1,8 +1,10 @@
-"""Flicker, measured: a synthetic clip with known motion and the temporal error of its stylised frames.
+"""Flicker, measured: clips with known motion made from photos, and the temporal error of stylised frames.
 
 Why synthetic: with a pan of a known number of pixels per frame, frame t+1 is frame t moved, so a stable
 stylisation moves the same way; what remains after undoing the motion is flicker (colours and textures that
-change from frame to frame). Used by `bench/bench_batch.py` and the tests.
+change from frame to frame). The camera and parallax clips move by fractions of a pixel, zoom, turn and
+uncover the background, as real footage does; their flicker is measured along optical flow
+(`adastyle.coherence.FlickerMeter`). Used by `bench/bench_batch.py` and the tests.
 """
 from __future__ import annotations
 
@@ -43,3 +45,49 @@ def temporal_error(frames: Sequence[np.ndarray], step: int, margin: int = 16) ->
         now = b[margin:-margin, margin:w - step - margin]
         errs.append(np.abs(moved - now).mean())
     return float(np.mean(errs))
+
+
+def camera_clip(photo: Image.Image, frames: int, size: tuple[int, int], step: float, zoom: float = 1.0,
+                turn: float = 0.0) -> list[np.ndarray]:
+    """A camera moving over the photo: panning `step` px right, zooming in by `zoom` and turning `turn` degrees
+    per frame (a 7 px pan with a 1 % zoom: step=7, zoom=1.01). Resampled bicubically, so most motion is sub-pixel.
+    """
+    import cv2
+
+    w, h = size
+    rgb = np.asarray(photo.convert("RGB"))
+    need = (w + abs(step) * frames) * 1.5  # room for the pan and for the corners a turn brings in
+    grow = max(need / rgb.shape[1], need * h / w / rgb.shape[0], 1.0)
+    if grow > 1:
+        rgb = cv2.resize(rgb, (int(np.ceil(rgb.shape[1] * grow)), int(np.ceil(rgb.shape[0] * grow))),
+                         interpolation=cv2.INTER_CUBIC)
+    cx0 = rgb.shape[1] / 2 - step * (frames - 1) / 2
+    cy = rgb.shape[0] / 2
+    out = []
+    for t in range(frames):
+        m = cv2.getRotationMatrix2D((cx0 + step * t, cy), turn * t, zoom ** t)
+        m[:, 2] += np.array([w / 2 - (cx0 + step * t), h / 2 - cy])  # the camera's centre to the frame's
+        out.append(cv2.warpAffine(rgb, m, (w, h), flags=cv2.INTER_CUBIC, borderMode=cv2.BORDER_REFLECT))
+    return out
+
+
+def parallax_clip(background: Image.Image, foreground: Image.Image, frames: int, size: tuple[int, int],
+                  back_step: float = 2.0, front_step: float = 7.0) -> list[np.ndarray]:
+    """Parallax: the background pans slowly while a near object (a disc cut from the second photo, half the
+    frame's height) crosses it faster, covering and uncovering the background (occlusions)."""
+    import cv2
+
+    w, h = size
+    back = camera_clip(background, frames, size, back_step)
+    r = h // 4
+    fg = np.asarray(foreground.convert("RGB").resize((2 * r, 2 * r), Image.Resampling.LANCZOS)).astype(np.float32)
+    yy, xx = np.mgrid[0:2 * r, 0:2 * r]
+    disc = np.clip(r - np.hypot(xx - r + 0.5, yy - r + 0.5), 0, 1).astype(np.float32)[..., None]  # antialiased edge
+    out = []
+    for t, frame in enumerate(back):
+        x = w * 0.15 + front_step * t
+        m = np.float32([[1, 0, x], [0, 1, h / 2 - r]])
+        layer = cv2.warpAffine(fg, m, (w, h), flags=cv2.INTER_CUBIC)
+        cover = cv2.warpAffine(disc, m, (w, h), flags=cv2.INTER_LINEAR)[..., None]
+        out.append(np.clip(np.rint(frame * (1 - cover) + layer * cover), 0, 255).astype(np.uint8))
+    return out

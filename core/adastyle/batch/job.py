@@ -1,7 +1,9 @@
 """The batch job: every item of a plan through a backend, outputs written atomically, progress shown.
 
 Sequences (videos, frame folders) go in two passes when stability is on: measure every frame's content
-statistics, smooth them, then stylise each frame with its smoothed statistics.
+statistics, smooth them, then stylise each frame with its smoothed statistics. With coherence on, each stylised
+frame then goes through the clip's motion chain (`adastyle.coherence`) in playback order, here on the driver,
+so a backend may stylise the frames of a chunk in any order or place and the chain still runs across chunks.
 """
 from __future__ import annotations
 
@@ -20,6 +22,7 @@ from adastyle.batch import stability, video
 from adastyle.batch.atomic import clean_partials, partial_path
 from adastyle.batch.backend import Backend
 from adastyle.batch.inputs import Item
+from adastyle.coherence import Coherence
 from adastyle.content_stats import ContentStats
 from adastyle.imageio import ImageError, open_image
 
@@ -33,6 +36,7 @@ class Summary:
     written: int = 0
     skipped: int = 0
     failed: list[str] = field(default_factory=list)
+    flicker: list[str] = field(default_factory=list)  # one line per clip when flicker is measured
 
 
 def chunks(it: Iterable[T], n: int) -> Iterator[list[T]]:
@@ -70,14 +74,18 @@ def save_image(pixels: np.ndarray, target: Path) -> None:
 
 
 class BatchJob:
-    """Runs a plan. `stability` is the smoothing window of sequences in frames (0 = frame by frame)."""
+    """Runs a plan. `stability` is the smoothing window of sequences in frames (0 = frame by frame);
+    `coherence` the strength of the motion chain (0 = off); `measure_flicker` adds a flicker line per clip."""
 
     def __init__(self, items: Sequence[Item], backend: Backend, *, stability_frames: float = 0.0,
+                 coherence: float = 0.0, measure_flicker: bool = False,
                  resume: bool = False, report: Callable[[str], None] | None = None,
                  progress: bool = True) -> None:
         self.items = list(items)
         self.backend = backend
         self.stability = stability_frames
+        self.coherence = coherence
+        self.measure_flicker = measure_flicker
         self.resume = resume
         self.summary = Summary()
         self._report = report
@@ -188,6 +196,8 @@ class BatchJob:
 
         stats = self._smoothed(str(it.source), frames, len(it.frames))
         todo = [i for i, t in enumerate(it.targets) if not self._finished(t)]
+        chain = Coherence(self.coherence, self.measure_flicker)
+        last = -2  # the frame whose input and output the chain holds
         for group in chunks(todo, self.backend.chunk):
             loaded: list[tuple[int, np.ndarray]] = []
             for i in group:
@@ -198,8 +208,27 @@ class BatchJob:
                     self._advance()
             results = self.backend.stylize([px for _, px in loaded],
                                            [stats[i] if stats else None for i, _ in loaded])
-            for (i, _), res in zip(loaded, results):
+            for (i, px), res in zip(loaded, results):
+                if isinstance(res, np.ndarray) and chain.active:
+                    if last != i - 1:
+                        self._seed(chain, it, i - 1)
+                    res = chain.step(px, res)
+                    last = i
                 self._write_image(it.frames[i], it.targets[i], res)
+        if chain.meter is not None:
+            self.summary.flicker.append(chain.meter.line(str(it.source)))
+
+    @staticmethod
+    def _seed(chain: Coherence, it: Item, i: int) -> None:
+        """Continue the chain from frame i done in an earlier run (--resume): its input and its output file;
+        without them (the first frame, or one that failed) the chain starts afresh."""
+        chain.restart()
+        if i < 0 or not it.targets[i].exists():
+            return
+        try:
+            chain.seed(load_frame(it.frames[i]), load_frame(it.targets[i]))
+        except ImageError:
+            pass
 
     def _run_video(self, it: Item) -> None:
         """A video: one output video at the same rate and size, with the source's audio."""
@@ -220,6 +249,7 @@ class BatchJob:
         try:
             index = 0
             on_bad = self.fail if stats is None else None  # else pass 1 has reported damaged packets
+            chain = Coherence(self.coherence, self.measure_flicker)
             for group in chunks(video.read_frames(it.source, on_bad), self.backend.chunk):
                 sts = [stats[min(index + k, len(stats) - 1)] if stats else None for k in range(len(group))]
                 index += len(group)
@@ -227,10 +257,15 @@ class BatchJob:
                     if isinstance(res, str):  # keep the clip's timing: the source frame stands in
                         self.fail(f"{it.source}: frame {index - len(group) + k}: {res}")
                         res = group[k]
+                        chain.restart()
+                    else:
+                        res = chain.step(group[k], res)
                     writer.write(res)
                     self._advance()
             writer.close()
             self.summary.written += 1
+            if chain.meter is not None:
+                self.summary.flicker.append(chain.meter.line(str(it.source)))
         except BaseException as exc:
             writer.abort()
             if isinstance(exc, video.VideoError):

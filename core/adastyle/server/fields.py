@@ -83,6 +83,9 @@ SEQUENCE_FIELDS = (
     FormField("stability", "number", "smoothing of content statistics across frames: the window's standard "
                                      "deviation in frames (0 = frame by frame)", DEFAULT_STABILITY, 0,
               rules.STABILITY_MAX),
+    FormField("coherence", "number", "temporal coherence: how strongly each frame follows the previous stylised "
+                                     "frame along the motion (optical flow), where the motion is reliable "
+                                     "(0 = off)", rules.DEFAULT_COHERENCE, 0, rules.COHERENCE_MAX),
     *OPTION_FIELDS,
 )
 STYLE_UPLOAD_FIELDS = (FormField("style", "file", "the style image (PNG, JPEG, WebP, TIFF, BMP or GIF)"),)

@@ -79,6 +79,7 @@ async def parse_sequence(form: FormData, style_store: ByteBoundedStore[Image.Ima
                        f"{work[0]}x{work[1]} = {total:,} working pixels (frames x working size), over the limit of "
                        f"{settings.max_pixels:,} for one request; send fewer frames at a time or smaller ones")
     stability = _number(form, "stability")
+    coherence = _number(form, "coherence")
 
     # The options and frame 0 through the one form parser (frame 0 stands in as its content).
     first = FormData([(k, v) for k, v in form.multi_items() if not k.startswith("frame_") and k != "content"]
@@ -94,7 +95,7 @@ async def parse_sequence(form: FormData, style_store: ByteBoundedStore[Image.Ima
         data[i] = b""
         frames.append(dataclasses.replace(parsed.request, content=content))  # the same options, checked again
     try:
-        sequence = SequenceRequest(tuple(frames), stability)
+        sequence = SequenceRequest(tuple(frames), stability, coherence)
     except UserError as exc:
         raise ApiError(422, "invalid_parameter", exc.message or str(exc)) from None
     return JobForm(sequence, parsed.result_format)  # type: ignore[arg-type]  (the queue takes either request)

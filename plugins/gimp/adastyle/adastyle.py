@@ -26,7 +26,8 @@ one sequence whose content statistics are smoothed across the frames (argument `
 0 = each frame on its own), so the animation does not flicker; the same frames as `adastyle batch
 --sequence`. The new layers, one per frame and image-sized, go above all the original layers in the same
 order; the originals are never modified; one undo step removes them all. Arguments: as above without
-use-selection, plus `stability`.
+use-selection, plus `stability` and `coherence` (0..1: each frame follows the previous stylised frame along
+the motion between the layers, so the texture does not boil; 0 = off).
 Grey images: the server stylises in colour and GIMP converts the result to grey when it is written into a
 GRAYA layer (the image mode is left alone; convert the image to RGB first to keep the colours).
 """
@@ -104,6 +105,10 @@ def add_arguments(procedure: Gimp.Procedure, frames: bool = False) -> None:
         procedure.add_double_argument("stability", "_Stability",
                                       "Smoothing across frames, in frames (0 = each frame on its own; more = "
                                       "less flicker)", 0.0, rules.STABILITY_MAX, rules.DEFAULT_STABILITY, rw)
+        procedure.add_double_argument("coherence", "_Coherence",
+                                      "How strongly each frame follows the previous one along the motion (0 = off; "
+                                      "more = steadier texture)", 0.0, rules.COHERENCE_MAX, rules.DEFAULT_COHERENCE,
+                                      rw)
 
 
 # Dialog order: the style sources together. style-path stays first: the dialog's initial focus is on it, so
@@ -111,7 +116,7 @@ def add_arguments(procedure: Gimp.Procedure, frames: bool = False) -> None:
 DIALOG_FIELDS = ("style-path", "style-layer", "weights", "alpha", "preserve-color", "use-selection", "scale",
                  "server-url")
 LAYERS_DIALOG_FIELDS = ("style-path", "style-layer", "weights", "alpha", "preserve-color", "scale", "stability",
-                        "server-url")
+                        "coherence", "server-url")
 
 
 # ---- pixels -------------------------------------------------------------------------------------------
@@ -341,6 +346,7 @@ def stylize_frames(conn: http.Client, params: Params, styles: list[str | bytes],
     Gimp.progress_init(f"AdaIN style transfer of {len(frames)} frames…")
     try:
         answers = conn.stylize_sequence(frames, styles, size=size, stability=params.stability,
+                                        coherence=params.coherence,
                                         weights=params.weights, alpha=params.alpha,
                                         preserve_color=params.preserve_color, scale=params.scale,
                                         result_format="rgba", progress=progress, should_cancel=should_cancel)

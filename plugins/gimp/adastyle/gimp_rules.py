@@ -43,6 +43,7 @@ class Params:
     scale: float
     server_url: str
     stability: float = 0.0  # "Stylise all layers": smoothing across the frames (layers)
+    coherence: float = 0.0  # "Stylise all layers": each frame follows the previous one along the motion
 
     @property
     def style_names(self) -> List[str]:
@@ -106,10 +107,11 @@ def read_params(get: Callable[[str], Any]) -> Params:
 
 def read_layers_params(get: Callable[[str], Any]) -> Params:
     """The arguments of "Stylise all layers": those of the one-layer procedure without the selection
-    (every layer is stylised whole), plus the stability across frames."""
+    (every layer is stylised whole), plus the stability and coherence across frames."""
     params = read_params(lambda name: False if name == "use-selection" else get(name))
     try:
         params.stability = rules.check_stability(float(get("stability")))
+        params.coherence = rules.check_coherence(float(get("coherence")))
     except RuleError as exc:
         raise calling_error(exc.message) from None
     return params

@@ -161,6 +161,14 @@ class AdaStyleDocker(DockWidget):
                                   "its own; more = less flicker)")
         self.stability.valueChanged.connect(self.on_controls_changed)
         form.addRow("Stability", self.stability)
+        self.coherence = W.QDoubleSpinBox()
+        self.coherence.setObjectName("adastyle_coherence")
+        self.coherence.setRange(0.0, 1.0)
+        self.coherence.setSingleStep(0.1)
+        self.coherence.setToolTip("Apply to all frames: how strongly each keyframe follows the previous one along the "
+                                  "motion (0 = off; more = steadier texture)")
+        self.coherence.valueChanged.connect(self.on_controls_changed)
+        form.addRow("Coherence", self.coherence)
         self.use_selection = W.QCheckBox("Only the selection")
         self.use_selection.setObjectName("adastyle_selection")
         self.use_selection.toggled.connect(self.on_controls_changed)
@@ -221,7 +229,7 @@ class AdaStyleDocker(DockWidget):
 
     def _load_settings_into_ui(self) -> None:
         s = self.settings
-        widgets = (self.alpha, self.preserve, self.scale, self.use_selection, self.stability)
+        widgets = (self.alpha, self.preserve, self.scale, self.use_selection, self.stability, self.coherence)
         for w in widgets:
             w.blockSignals(True)
         self.alpha.setValue(round(s.alpha * 100))
@@ -230,6 +238,7 @@ class AdaStyleDocker(DockWidget):
         self.scale.setValue(s.scale)
         self.use_selection.setChecked(s.use_selection)
         self.stability.setValue(s.stability)
+        self.coherence.setValue(s.coherence)
         self.url.setText(s.server_url)
         for w in widgets:
             w.blockSignals(False)
@@ -262,6 +271,7 @@ class AdaStyleDocker(DockWidget):
         s.scale = float(self.scale.value())
         s.use_selection = self.use_selection.isChecked()
         s.stability = float(self.stability.value())
+        s.coherence = float(self.coherence.value())
         self.save_settings()
 
     @guarded
@@ -455,7 +465,7 @@ class AdaStyleDocker(DockWidget):
         s = self.settings
         spec = read_frames_spec(doc, source, s.styles, weights=s.weights if len(s.styles) > 1 else None,
                                 alpha=s.alpha, preserve_color=s.preserve_color, scale=s.scale,
-                                stability=s.stability)
+                                stability=s.stability, coherence=s.coherence)
         self._last_source = source
         api = self.client()
         self._run_task(lambda progress, cancelled: run_frames_job(api, spec, progress, cancelled),

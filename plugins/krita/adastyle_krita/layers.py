@@ -152,7 +152,8 @@ def apply_style(document: Any, node: Any, style_paths: Sequence[str], *, weights
 # ---- animation: every keyframe ---------------------------------------------------------------------------
 def read_frames_spec(document: Any, node: Any, style_paths: Sequence[str], *,
                      weights: Optional[Sequence[float]] = None, alpha: float = 1.0, preserve_color: str = "none",
-                     scale: float = 1.0, stability: float = rules.DEFAULT_STABILITY) -> FramesSpec:
+                     scale: float = 1.0, stability: float = rules.DEFAULT_STABILITY,
+                     coherence: float = rules.DEFAULT_COHERENCE) -> FramesSpec:
     """Every keyframe of the animated paint layer `node`, whole (the canvas), in time order."""
     if document is None:
         raise PluginError("no open document")
@@ -166,7 +167,7 @@ def read_frames_spec(document: Any, node: Any, style_paths: Sequence[str], *,
     frames = [bgra_to_rgba(to_bytes(node.pixelDataAtTime(0, 0, width, height, t))) for t in times]
     return build_frames_spec(frames, times, (width, height), style_paths, weights=weights, alpha=alpha,
                              preserve_color=preserve_color, scale=scale, stability=stability,
-                             layer_name=node.name())
+                             coherence=coherence, layer_name=node.name())
 
 
 def write_frames(document: Any, source: Any, spec: FramesSpec, frames_bgra: Sequence[bytes]) -> Any:
@@ -204,8 +205,8 @@ def write_frames(document: Any, source: Any, spec: FramesSpec, frames_bgra: Sequ
 def apply_style_to_frames(document: Any, node: Any, style_paths: Sequence[str], *,
                           weights: Optional[Sequence[float]] = None, alpha: float = 1.0,
                           preserve_color: str = "none", scale: float = 1.0, stability: float = rules.DEFAULT_STABILITY,
-                          url: Optional[str] = None, progress: Optional[Callable[[float], None]] = None) -> Any:
+                          coherence: float = rules.DEFAULT_COHERENCE, url: Optional[str] = None, progress: Optional[Callable[[float], None]] = None) -> Any:
     """Stylise every keyframe of `node` into a new animated layer and return it; blocks (a scripting call)."""
     spec = read_frames_spec(document, node, style_paths, weights=weights, alpha=alpha, preserve_color=preserve_color,
-                            scale=scale, stability=stability)
+                            scale=scale, stability=stability, coherence=coherence)
     return write_frames(document, node, spec, run_frames_job(make_client(url), spec, progress=progress))

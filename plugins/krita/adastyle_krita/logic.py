@@ -178,6 +178,7 @@ class FramesSpec:
     preserve_color: str = "none"
     scale: float = 1.0
     stability: float = rules.DEFAULT_STABILITY
+    coherence: float = rules.DEFAULT_COHERENCE
     name: str = ""
 
     @property
@@ -192,14 +193,16 @@ class FramesSpec:
 
     def request_kwargs(self) -> Dict[str, Any]:
         """Keyword arguments for Client.stylize_sequence (raw RGBA both ways)."""
-        return {"size": self.size, "stability": self.stability, "weights": self.weights, "alpha": self.alpha,
+        return {"size": self.size, "stability": self.stability, "coherence": self.coherence,
+                "weights": self.weights, "alpha": self.alpha,
                 "preserve_color": self.preserve_color, "scale": self.scale, "result_format": "rgba"}
 
 
 def build_frames_spec(frames: Sequence[bytes], times: Sequence[int], size: Tuple[int, int],
                       style_paths: Sequence[str], *, weights: Optional[Sequence[float]] = None, alpha: float = 1.0,
                       preserve_color: str = "none", scale: float = 1.0,
-                      stability: float = rules.DEFAULT_STABILITY, layer_name: str = "") -> FramesSpec:
+                      stability: float = rules.DEFAULT_STABILITY, coherence: float = rules.DEFAULT_COHERENCE,
+                      layer_name: str = "") -> FramesSpec:
     """A checked FramesSpec; PluginError for what the server would refuse anyway (clearer here)."""
     paths = [str(p) for p in style_paths]
     w = normalise_weights(weights, len(paths))
@@ -216,6 +219,7 @@ def build_frames_spec(frames: Sequence[bytes], times: Sequence[int], size: Tuple
     return FramesSpec(frames=list(frames), times=list(times), size=size, style_paths=paths, weights=w,
                       alpha=rules.check_alpha(alpha), preserve_color=rules.check_color_mode(preserve_color),
                       scale=clamp_scale(scale), stability=rules.check_stability(stability),
+                      coherence=rules.check_coherence(coherence),
                       name=f"{layer_name} - {style_label(paths)}" if layer_name else style_label(paths))
 
 
@@ -259,6 +263,7 @@ class Settings:
     scale: float = 1.0
     server_url: str = ""  # empty = from the plug-in's settings file / ADASTYLE_URL
     stability: float = rules.DEFAULT_STABILITY  # Apply to all frames: smoothing across keyframes, in frames
+    coherence: float = rules.DEFAULT_COHERENCE  # Apply to all frames: each keyframe follows the previous one
 
     @classmethod
     def load(cls, read: Callable[[str, str], str]) -> "Settings":
@@ -293,7 +298,8 @@ class Settings:
                    use_selection=str(read("use_selection", "true")).strip().lower() not in ("false", "0", "no"),
                    scale=number("scale", d.scale, MIN_SCALE, MAX_SCALE),
                    server_url=str(read("server_url", "") or "").strip(),
-                   stability=number("stability", d.stability, 0.0, rules.STABILITY_MAX))
+                   stability=number("stability", d.stability, 0.0, rules.STABILITY_MAX),
+                   coherence=number("coherence", d.coherence, 0.0, rules.COHERENCE_MAX))
 
     def dump(self) -> Dict[str, str]:
         """key -> string, as Krita's writeSetting stores it."""
@@ -301,7 +307,8 @@ class Settings:
         return {"styles": json.dumps(d["styles"]), "weights": json.dumps(d["weights"]),
                 "alpha": repr(float(self.alpha)), "preserve_color": self.preserve_color,
                 "use_selection": "true" if self.use_selection else "false", "scale": repr(float(self.scale)),
-                "server_url": self.server_url, "stability": repr(float(self.stability))}
+                "server_url": self.server_url, "stability": repr(float(self.stability)),
+                "coherence": repr(float(self.coherence))}
 
     def save(self, write: Callable[[str, str], None]) -> None:
         for key, value in self.dump().items():

@@ -1,0 +1,297 @@
+"""Temporal coherence from motion: each stylised frame made to agree with the previous one where the picture moved.
+
+Why: the network paints its texture anew for every frame, and any shift that is not a multiple of its stride
+(8 px) gives a different texture, so a stylised video boils even when the content statistics are smoothed. The
+motion between consecutive *input* frames is measured with OpenCV's DIS optical flow (no flow code of our own);
+the previous *stylised* frame is warped along it and blended into the new one where the flow is reliable
+(forward-backward consistent, and the warped input matches the new input). Where something new appears
+(occlusions, the picture's edge, a scene cut) the new frame keeps its own detail; at a cut the chain restarts.
+
+Why in pixels and not at the relu4_1 target before decoding: a pixel blend needs only the frames the network
+already made, so every frame can still be stylised independently (in parallel on a Ray cluster) and the chain is
+applied in order afterwards by whoever writes the frames; the chain then runs across chunk borders unchanged.
+
+The same flow gives the flicker metric (`FlickerMeter`): the mean |O_t - warp(O_{t-1})| over reliable pixels,
+beside the input's own warped error (its floor: what interpolation and flow errors leave on a clip that does not
+flicker at all).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from adastyle_plugin import rules
+
+FB_RELATIVE = 0.01       # forward-backward check (Sundaram et al. 2010): |f + b|^2 <= 0.01 (|f|^2 + |b|^2) + 0.5
+FB_ABSOLUTE = 0.5
+PHOTO_LEVELS = 24.0      # the warped previous input may differ from the new input by at most this (0..255 levels)
+CUT_RELIABLE = 0.35      # fewer reliable pixels than this share of the frame: a scene cut, the chain restarts
+DETAIL_SIGMA = 1.5       # detail = image - blur(sigma): the strokes that resampling and blending wear away
+ENERGY_SIGMA = 8.0       # neighbourhood over which detail energy is compared (smooth: the gain must not flicker)
+FLOW_MAX_SIDE = 1024     # flow is measured on frames shrunk to this long side (DIS is linear in pixels)
+
+
+def _cv2():
+    try:
+        import cv2
+    except ImportError:  # pragma: no cover - a dependency; guard for broken installs
+        from adastyle.errors import UserError
+
+        raise UserError("temporal coherence needs OpenCV: pip install opencv-python-headless") from None
+    return cv2
+
+
+def _rgb(frame: np.ndarray) -> np.ndarray:
+    """The colour channels of a frame (grey frames repeated to three, alpha left out)."""
+    a = np.asarray(frame)
+    return np.repeat(a[..., None], 3, axis=-1) if a.ndim == 2 else a[..., :3]
+
+
+def _grey(rgb: np.ndarray) -> np.ndarray:
+    cv2 = _cv2()
+    a = np.ascontiguousarray(_rgb(rgb), dtype=np.uint8)
+    return cv2.cvtColor(a, cv2.COLOR_RGB2GRAY)
+
+
+def optical_flow(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Dense flow from frame a to frame b, (H, W, 2) float32 in pixels (x, y): a(p) shows what b shows at p + f(p).
+
+    OpenCV's DIS flow (medium preset, variational refinement on), on frames shrunk to FLOW_MAX_SIDE.
+    """
+    cv2 = _cv2()
+    ga, gb = _grey(a), _grey(b)
+    h, w = ga.shape
+    shrink = min(1.0, FLOW_MAX_SIDE / max(h, w))
+    if shrink < 1.0:
+        size = (max(8, round(w * shrink)), max(8, round(h * shrink)))
+        ga = cv2.resize(ga, size, interpolation=cv2.INTER_AREA)
+        gb = cv2.resize(gb, size, interpolation=cv2.INTER_AREA)
+    dis = cv2.DISOpticalFlow_create(cv2.DISOPTICAL_FLOW_PRESET_MEDIUM)
+    flow = dis.calc(ga, gb, None)
+    return resize_flow(flow, (h, w))
+
+
+def resize_flow(flow: np.ndarray, hw: tuple[int, int]) -> np.ndarray:
+    """A flow field resampled to another size, its vectors scaled with it."""
+    h, w = hw
+    fh, fw = flow.shape[:2]
+    if (fh, fw) == (h, w):
+        return flow.astype(np.float32, copy=False)
+    cv2 = _cv2()
+    out = cv2.resize(flow, (w, h), interpolation=cv2.INTER_LINEAR)
+    out[..., 0] *= w / fw
+    out[..., 1] *= h / fh
+    return out
+
+
+def warp(image: np.ndarray, flow: np.ndarray, *, cubic: bool = False) -> np.ndarray:
+    """image sampled at p + flow(p) (float32; edges replicated: the caller masks what came from outside)."""
+    cv2 = _cv2()
+    h, w = flow.shape[:2]
+    gx, gy = np.meshgrid(np.arange(w, dtype=np.float32), np.arange(h, dtype=np.float32))
+    src = np.asarray(image, dtype=np.float32)
+    return cv2.remap(src, gx + flow[..., 0], gy + flow[..., 1], cv2.INTER_CUBIC if cubic else cv2.INTER_LINEAR,
+                     borderMode=cv2.BORDER_REPLICATE)
+
+
+def consistent(backward: np.ndarray, forward: np.ndarray) -> np.ndarray:
+    """Pixels of frame t whose backward flow (t -> t-1) is undone by the forward flow (t-1 -> t) where it lands,
+    and which land inside frame t-1: not occluded (bool, H x W)."""
+    h, w = backward.shape[:2]
+    fw_at = warp(forward, backward)
+    diff = ((backward + fw_at) ** 2).sum(-1)
+    size = (backward ** 2).sum(-1) + (fw_at ** 2).sum(-1)
+    gx, gy = np.meshgrid(np.arange(w, dtype=np.float32), np.arange(h, dtype=np.float32))
+    x, y = gx + backward[..., 0], gy + backward[..., 1]
+    inside = (x >= 0) & (x <= w - 1) & (y >= 0) & (y <= h - 1)
+    return (diff <= FB_RELATIVE * size + FB_ABSOLUTE) & inside
+
+
+@dataclass(frozen=True)
+class Motion:
+    """How frame t relates to frame t-1: where each pixel came from, and where that is to be trusted.
+
+    backward: flow t -> t-1 (H, W, 2); reliable: bool (H, W), forward-backward consistent, inside the previous
+    frame and matching it in colour; cut: too little is reliable for t to continue t-1 (a new shot).
+    """
+    backward: np.ndarray
+    reliable: np.ndarray
+    cut: bool
+
+    @property
+    def reliable_share(self) -> float:
+        return float(self.reliable.mean())
+
+
+def motion(prev: np.ndarray, cur: np.ndarray) -> Motion:
+    """The motion from input frame prev to input frame cur (same size), with its occlusions and cut test."""
+    prev3, cur3 = _rgb(prev), _rgb(cur)
+    backward = optical_flow(cur3, prev3)
+    forward = optical_flow(prev3, cur3)
+    reliable = consistent(backward, forward)
+    photo = np.abs(warp(prev3, backward) - cur3.astype(np.float32)).mean(-1)
+    reliable &= photo <= PHOTO_LEVELS
+    return Motion(backward, reliable, bool(reliable.mean() < CUT_RELIABLE))
+
+
+def _at_size(m: Motion, hw: tuple[int, int]) -> tuple[np.ndarray, np.ndarray]:
+    """The motion's flow and reliable mask at another size (a stylised frame larger or smaller than its input)."""
+    if m.backward.shape[:2] == hw:
+        return m.backward, m.reliable
+    cv2 = _cv2()
+    rel = cv2.resize(m.reliable.astype(np.uint8), (hw[1], hw[0]), interpolation=cv2.INTER_NEAREST).astype(bool)
+    return resize_flow(m.backward, hw), rel
+
+
+def blend_weight(reliable: np.ndarray, strength: float) -> np.ndarray:
+    """Per-pixel weight of the warped previous output: strength where reliable, fading to 0 over a few pixels
+    towards occlusions (no hard seam), 0 where occluded."""
+    cv2 = _cv2()
+    r = reliable.astype(np.float32)
+    soft = cv2.GaussianBlur(r, (0, 0), 2.0)
+    return strength * soft * r
+
+
+def restore_detail(carried: np.ndarray, own: np.ndarray, weight: np.ndarray) -> np.ndarray:
+    """`carried` (float RGB, mostly the previous output warped) with the fine detail's local energy raised back
+    to that of the frame's own stylisation where it fell.
+
+    Why: every warp resamples the carried texture and every blend averages two textures, so fine strokes fade
+    over a clip (smearing) and the frames drift from the style. The detail (image minus its blur) is scaled per
+    pixel by sqrt(own energy / carried energy), never down, at most 2x, measured over a smooth neighbourhood so the
+    gain itself does not flicker; scaled by `weight` (nothing happens where the frame is its own).
+    """
+    cv2 = _cv2()
+    base_c = cv2.GaussianBlur(carried, (0, 0), DETAIL_SIGMA)
+    det_c = carried - base_c
+    det_o = own - cv2.GaussianBlur(own, (0, 0), DETAIL_SIGMA)
+    e_c = cv2.GaussianBlur((det_c ** 2).mean(-1), (0, 0), ENERGY_SIGMA)
+    e_o = cv2.GaussianBlur((det_o ** 2).mean(-1), (0, 0), ENERGY_SIGMA)
+    gain = np.clip(np.sqrt((e_o + 1e-3) / (e_c + 1e-3)), 1.0, 2.0)
+    gain = 1.0 + (gain - 1.0) * weight[..., 0]
+    return base_c + det_c * gain[..., None]
+
+
+class Coherence:
+    """The chain over one clip: feed (input frame, its stylised frame) in playback order, get the output frame.
+
+    strength: 0..1, the weight of the previous output warped to the new frame where the motion is reliable
+    (0 = frame by frame; 1 = the new frame's texture only where something new appeared). measure: also keep a
+    FlickerMeter of the outputs (`meter`), from the same flow. Call `restart()` where the clip is broken (a frame
+    failed); scene cuts are found and restarted at by themselves. With strength 0 and no meter nothing is computed.
+    """
+
+    def __init__(self, strength: float, measure: bool = False) -> None:
+        self.strength = rules.check_coherence(strength)
+        self.meter: FlickerMeter | None = FlickerMeter() if measure else None
+        self._prev_in: np.ndarray | None = None
+        self._prev_out: np.ndarray | None = None
+        self.cuts = 0
+
+    @property
+    def active(self) -> bool:
+        return self.strength > 0 or self.meter is not None
+
+    def restart(self) -> None:
+        self._prev_in = None
+        self._prev_out = None
+        if self.meter is not None:
+            self.meter.restart()
+
+    def seed(self, frame: np.ndarray, output: np.ndarray) -> None:
+        """Continue from a frame done before (a resumed run, the previous chunk): its input and final output."""
+        self._prev_in, self._prev_out = np.asarray(frame), np.asarray(output)
+        if self.meter is not None:
+            self.meter.seed(self._prev_in, self._prev_out)
+
+    def step(self, frame: np.ndarray, stylised: np.ndarray) -> np.ndarray:
+        """The output frame for `frame` (an input) from its own stylisation and the chain so far (uint8)."""
+        stylised = np.asarray(stylised)
+        frame = np.asarray(frame)
+        if not self.active:
+            return stylised
+        out = stylised
+        m: Motion | None = None
+        if self._prev_in is not None and self._prev_in.shape[:2] == frame.shape[:2]:
+            m = motion(self._prev_in, frame)
+            if m.cut:
+                self.cuts += 1
+            elif (self.strength > 0 and self._prev_out is not None and self._prev_out.shape == stylised.shape
+                  and stylised.ndim == 3):
+                out = self._blend(m, stylised)
+        self._prev_in = frame
+        self._prev_out = out
+        if self.meter is not None:
+            self.meter.add(frame, out, m)
+        return out
+
+    def _blend(self, m: Motion, stylised: np.ndarray) -> np.ndarray:
+        assert self._prev_out is not None
+        flow, rel = _at_size(m, stylised.shape[:2])
+        w = blend_weight(rel, self.strength)[..., None]
+        rgb = stylised[..., :3].astype(np.float32)
+        carried = warp(self._prev_out[..., :3], flow, cubic=True)
+        mixed = rgb + w * (carried - rgb)
+        mixed = restore_detail(mixed, rgb, w)
+        mixed = np.clip(np.rint(mixed), 0, 255).astype(np.uint8)
+        return np.concatenate([mixed, stylised[..., 3:]], axis=-1) if stylised.shape[-1] == 4 else mixed
+
+
+@dataclass
+class FlickerMeter:
+    """Warped temporal error of a clip's output and of its input (the floor), averaged over frame pairs.
+
+    add(input, output) in playback order; a cut (or a missing frame: restart()) starts a new chain and the
+    pair across it is not counted.
+    """
+    pairs: int = 0
+    cuts: int = 0
+    _out_sum: float = 0.0
+    _in_sum: float = 0.0
+    _prev_in: np.ndarray | None = None
+    _prev_out: np.ndarray | None = None
+
+    def restart(self) -> None:
+        self._prev_in = self._prev_out = None
+
+    def seed(self, frame: np.ndarray, output: np.ndarray) -> None:
+        self._prev_in, self._prev_out = frame, output
+
+    def add(self, frame: np.ndarray, output: np.ndarray, m: Motion | None = None) -> None:
+        """One more frame; `m` is the motion from the previous input when the caller has it already."""
+        frame, output = np.asarray(frame), np.asarray(output)
+        if self._prev_in is not None and self._prev_out is not None and self._prev_in.shape == frame.shape:
+            m = m or motion(self._prev_in, frame)
+            if m.cut:
+                self.cuts += 1
+            elif m.reliable.any():
+                self._in_sum += warped_error(self._prev_in, frame, m)
+                self._out_sum += warped_error(self._prev_out, output, m)
+                self.pairs += 1
+        self._prev_in, self._prev_out = frame, output
+
+    @property
+    def output_error(self) -> float:
+        return self._out_sum / self.pairs if self.pairs else float("nan")
+
+    @property
+    def input_error(self) -> float:
+        return self._in_sum / self.pairs if self.pairs else float("nan")
+
+    def line(self, name: str) -> str:
+        """The `adastyle batch --report` line of a clip."""
+        if not self.pairs:
+            return f"{name}: flicker not measured (fewer than two frames that follow each other)"
+        return (f"{name}: flicker {self.output_error:.2f} levels (warped temporal error of the output over "
+                f"{self.pairs} frame pairs; the input's own: {self.input_error:.2f})"
+                + (f"; {self.cuts} scene cuts" if self.cuts else ""))
+
+
+def warped_error(prev: np.ndarray, cur: np.ndarray, m: Motion) -> float:
+    """Mean |cur - warp(prev)| (0..255 levels, RGB) over the pixels the motion says are reliable."""
+    flow, rel = _at_size(m, np.asarray(cur).shape[:2])
+    if not rel.any():
+        return float("nan")
+    diff = np.abs(warp(_rgb(prev), flow) - _rgb(cur).astype(np.float32))
+    return float(diff[rel].mean())

@@ -1,0 +1,219 @@
+"""Temporal coherence (adastyle.coherence): optical flow, occlusions, scene cuts, the motion chain, the flicker
+metric, and the chain across chunk borders and resumed runs of `adastyle batch`."""
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Sequence
+
+import numpy as np
+import pytest
+from conftest import EXAMPLES
+from PIL import Image
+
+from adastyle import coherence
+from adastyle.batch.flicker import camera_clip, parallax_clip
+from adastyle.batch.inputs import plan
+from adastyle.batch.job import BatchJob
+from adastyle.cli import main
+from adastyle.coherence import Coherence, FlickerMeter, motion, optical_flow
+from adastyle_plugin import rules
+from adastyle_plugin.errors import RuleError
+
+STYLE = EXAMPLES / "style-castle.jpg"
+SIZE = (160, 120)
+
+
+def photo(name: str = "content-coffee.jpg") -> Image.Image:
+    return Image.open(EXAMPLES / name)
+
+
+def boil(frame: np.ndarray) -> np.ndarray:
+    """A stand-in stylisation that flickers: the frame plus noise that differs with every frame's pixels (what a
+    network does that repaints its texture for every frame), the same for the same frame wherever it is made."""
+    seed = int.from_bytes(hashlib.sha256(np.ascontiguousarray(frame).tobytes()).digest()[:4], "little")
+    noise = np.random.default_rng(seed).normal(0, 20, frame.shape[:2] + (3,))
+    return np.clip(frame[..., :3] + noise, 0, 255).astype(np.uint8)
+
+
+class BoilingBackend:
+    """The batch backend protocol with `boil` as its model: fast, deterministic per frame."""
+
+    def __init__(self, chunk: int) -> None:
+        self.chunk = chunk
+        self.calls = 0
+
+    def measure(self, frames: Sequence[np.ndarray]) -> list:
+        raise AssertionError("stability is off in these runs")
+
+    def stylize(self, frames: Sequence[np.ndarray], stats: Sequence) -> list:
+        self.calls += 1
+        return [boil(f) for f in frames]
+
+    def close(self) -> None:
+        pass
+
+
+def test_the_flow_finds_a_sub_pixel_pan() -> None:
+    a, b = camera_clip(photo(), 2, SIZE, 3.5)
+    back = optical_flow(b, a)  # b(p) shows what a shows at p + back(p): the camera moved right, content left
+    inner = back[16:-16, 16:-16]
+    assert np.median(inner[..., 0]) == pytest.approx(3.5, abs=0.2)
+    assert np.median(inner[..., 1]) == pytest.approx(0.0, abs=0.2)
+
+
+def test_a_zoom_and_a_turn_are_followed() -> None:
+    clip = camera_clip(photo("content-rocket.jpg"), 2, SIZE, 7, zoom=1.02, turn=1.0)
+    m = motion(clip[0], clip[1])
+    assert not m.cut and m.reliable_share > 0.7
+    # undoing the motion leaves little of the difference between the frames
+    meter = FlickerMeter()
+    meter.add(clip[0], clip[0])
+    meter.add(clip[1], clip[1], m)
+    raw = np.abs(clip[1].astype(float) - clip[0].astype(float)).mean()
+    assert meter.input_error < raw / 3
+
+
+def test_occlusions_are_found_where_the_background_is_uncovered() -> None:
+    w, h = SIZE
+    clip = parallax_clip(photo(), photo("content-rocket.jpg"), 3, SIZE, back_step=2, front_step=7)
+    m = motion(clip[1], clip[2])
+    r = h // 4
+    x1 = int(w * 0.15 + 7)      # the disc's left edge in frame 1; in frame 2 it is 7 px further right
+    rows = slice(h // 2 - r // 2, h // 2 + r // 2)
+    uncovered = m.reliable[rows, x1 + 1:x1 + 6]
+    far = m.reliable[8:h // 2 - r - 8, w // 2:w - 12]   # background above the disc, away from it
+    assert uncovered.mean() < 0.5
+    assert far.mean() > 0.9
+
+
+def test_a_scene_cut_is_detected_and_the_chain_restarts_there() -> None:
+    a = camera_clip(photo(), 2, SIZE, 2)
+    b = camera_clip(photo("content-astronaut.jpg"), 2, SIZE, 2)
+    assert not motion(a[0], a[1]).cut
+    assert motion(a[1], b[0]).cut
+    chain = Coherence(1.0)
+    chain.step(a[0], boil(a[0]))
+    chain.step(a[1], boil(a[1]))
+    after_cut = chain.step(b[0], boil(b[0]))
+    assert np.array_equal(after_cut, boil(b[0])) and chain.cuts == 1  # nothing carried over the cut
+    assert not np.array_equal(chain.step(b[1], boil(b[1])), boil(b[1]))  # and the new shot chains again
+
+
+def test_the_chain_keeps_new_content_where_occluded_and_follows_the_motion_elsewhere() -> None:
+    clip = parallax_clip(photo(), photo("content-rocket.jpg"), 3, SIZE)
+    chain = Coherence(0.9)
+    for f in clip[:2]:
+        chain.step(f, boil(f))
+    own = boil(clip[2])
+    out = chain.step(clip[2], own)
+    m = motion(clip[1], clip[2])
+    occluded = ~m.reliable
+    changed = np.abs(out.astype(int) - own.astype(int)).max(-1) > 0
+    assert changed[m.reliable].mean() > 0.9          # followed the previous frame
+    assert not changed[occluded].any()               # kept its own detail where something new appeared
+
+
+@pytest.mark.parametrize("strength", [0.5, 0.9])
+def test_coherence_cuts_the_warped_temporal_error(strength) -> None:
+    clip = camera_clip(photo(), 8, SIZE, 2.5, zoom=1.005)
+    plain, chained = FlickerMeter(), Coherence(strength, measure=True)
+    for f in clip:
+        plain.add(f, boil(f))
+        chained.step(f, boil(f))
+    assert chained.meter is not None and chained.meter.pairs == plain.pairs == 7
+    assert chained.meter.input_error == pytest.approx(plain.input_error)
+    assert chained.meter.output_error < (1 - strength + 0.15) * plain.output_error
+    assert plain.output_error > 5 * plain.input_error  # the stand-in does flicker
+
+
+def test_strength_zero_computes_nothing_and_changes_nothing(monkeypatch) -> None:
+    monkeypatch.setattr(coherence, "motion", lambda *a: (_ for _ in ()).throw(AssertionError("flow computed")))
+    chain = Coherence(0.0)
+    clip = camera_clip(photo(), 3, SIZE, 2)
+    assert all(np.array_equal(chain.step(f, boil(f)), boil(f)) for f in clip)
+
+
+def test_alpha_passes_through_and_grey_frames_are_read() -> None:
+    clip = camera_clip(photo(), 2, SIZE, 2)
+    chain = Coherence(0.8)
+    alpha = np.full(clip[0].shape[:2] + (1,), 77, np.uint8)
+    chain.step(clip[0][..., 0], np.concatenate([boil(clip[0]), alpha], -1))
+    out = chain.step(clip[1][..., 0], np.concatenate([boil(clip[1]), alpha], -1))
+    assert out.shape[-1] == 4 and (out[..., 3] == 77).all()
+
+
+def test_the_strength_is_checked() -> None:
+    for bad in (-0.1, 1.5, float("nan"), "0.5", True):
+        with pytest.raises(RuleError, match="coherence must be between 0"):
+            rules.check_coherence(bad)
+    assert rules.check_coherence(0) == 0.0
+
+
+def _sequence(tmp_path, frames: list[np.ndarray]):
+    src = tmp_path / "clip"
+    src.mkdir()
+    for i, f in enumerate(frames):
+        Image.fromarray(f).save(src / f"f{i:02d}.png")
+    return src
+
+
+def _outputs(folder, n: int) -> list[np.ndarray]:
+    return [np.asarray(Image.open(folder / f"f{i:02d}.png")) for i in range(n)]
+
+
+def test_the_chain_runs_across_chunk_borders_and_resumed_runs(tmp_path) -> None:
+    frames = camera_clip(photo(), 7, SIZE, 2.5)
+    src = _sequence(tmp_path, frames)
+    runs = {}
+    for chunk in (7, 2, 3):
+        items, _ = plan([src], tmp_path / f"out{chunk}", sequences=True)
+        backend = BoilingBackend(chunk)
+        summary = BatchJob(items, backend, coherence=0.8, progress=False).run()
+        assert summary.written == 7 and not summary.failed
+        runs[chunk] = _outputs(tmp_path / f"out{chunk}", 7)
+    assert backend.calls == 3
+    for chunk in (2, 3):
+        assert all(np.array_equal(a, b) for a, b in zip(runs[7], runs[chunk])), chunk
+    # a run killed after frame 3 and resumed continues the chain from the frame it finds on disk
+    for i in range(4, 7):
+        (tmp_path / "out2" / f"f{i:02d}.png").unlink()
+    items, _ = plan([src], tmp_path / "out2", sequences=True)
+    summary = BatchJob(items, BoilingBackend(2), coherence=0.8, resume=True, progress=False).run()
+    assert summary.skipped == 4 and summary.written == 3
+    assert all(np.array_equal(a, b) for a, b in zip(runs[7], _outputs(tmp_path / "out2", 7)))
+    # and the chain did something: frame by frame differs after the first frame
+    items, _ = plan([src], tmp_path / "fbf", sequences=True)
+    BatchJob(items, BoilingBackend(7), coherence=0.0, progress=False).run()
+    fbf = _outputs(tmp_path / "fbf", 7)
+    assert np.array_equal(fbf[0], runs[7][0]) and not np.array_equal(fbf[3], runs[7][3])
+
+
+def test_a_failed_frame_breaks_the_chain_and_the_report_counts_the_rest(tmp_path) -> None:
+    frames = camera_clip(photo(), 5, SIZE, 2)
+    src = _sequence(tmp_path, frames)
+    (src / "f02.png").write_bytes(b"not a png")
+    items, _ = plan([src], tmp_path / "out", sequences=True)
+    summary = BatchJob(items, BoilingBackend(2), coherence=0.8, measure_flicker=True, progress=False,
+                       report=lambda m: None).run()
+    assert summary.written == 4 and len(summary.failed) == 1
+    assert len(summary.flicker) == 1
+    line = summary.flicker[0]
+    assert "over 2 frame pairs" in line and "the input's own" in line  # pairs 0-1 and 3-4, none across the gap
+
+
+@pytest.mark.slow
+def test_batch_report_and_coherence_with_the_model(tmp_path, capsys) -> None:
+    """The whole command on a small real clip: the report line, and coherence lowering the measured flicker."""
+    frames = camera_clip(photo(), 5, (128, 96), 2.5)
+    src = _sequence(tmp_path, frames)
+    common = [str(src), "--style", str(STYLE), "--sequence", "--no-progress", "--device", "cpu", "--report",
+              "--stability", "0"]
+    errors = {}
+    for c in ("0", "0.8"):
+        assert main(["batch", *common, "--coherence", c, "-o", str(tmp_path / f"out{c}")]) == 0
+        err = capsys.readouterr().err
+        line = next(ln for ln in err.splitlines() if "flicker" in ln)
+        errors[c] = float(line.split("flicker ")[1].split(" levels")[0])
+    assert errors["0.8"] < 0.5 * errors["0"]
+    assert main(["batch", *common, "--coherence", "2", "-o", str(tmp_path / "bad")]) == 2
+    assert "--coherence must be between 0" in capsys.readouterr().err
