@@ -205,7 +205,8 @@ def write_frames(document: Any, source: Any, spec: FramesSpec, frames_bgra: Sequ
 def apply_style_to_frames(document: Any, node: Any, style_paths: Sequence[str], *,
                           weights: Optional[Sequence[float]] = None, alpha: float = 1.0,
                           preserve_color: str = "none", scale: float = 1.0, stability: float = rules.DEFAULT_STABILITY,
-                          coherence: float = rules.DEFAULT_COHERENCE, url: Optional[str] = None, progress: Optional[Callable[[float], None]] = None) -> Any:
+                          coherence: float = rules.DEFAULT_COHERENCE, url: Optional[str] = None,
+                          progress: Optional[Callable[[float], None]] = None) -> Any:
     """Stylise every keyframe of `node` into a new animated layer and return it; blocks (a scripting call)."""
     spec = read_frames_spec(document, node, style_paths, weights=weights, alpha=alpha, preserve_color=preserve_color,
                             scale=scale, stability=stability, coherence=coherence)
