@@ -46,6 +46,14 @@ def test_token_in_url_is_exchanged_for_a_page_credential(server) -> None:
     assert httpx.get(f"{server.url}/v1/jobs/x", cookies={"adastyle_token": server.token}).status_code == 401
 
 
+def test_a_browser_without_the_page_credential_is_told_how_to_open_the_page(server) -> None:
+    r = httpx.get(f"{server.url}/ui/", headers={"Accept": "text/html,application/xhtml+xml"})
+    assert r.status_code == 401 and r.headers["content-type"].startswith("text/html")
+    assert "adastyle open" in r.text and server.token not in r.text
+    # a program (no HTML wanted) still gets the API's JSON error
+    assert httpx.get(f"{server.url}/ui/").json()["error"] == "unauthorized"
+
+
 def test_page_credential_is_random_per_start() -> None:
     from adastyle.server.security import SecurityMiddleware
 

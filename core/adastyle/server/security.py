@@ -79,6 +79,22 @@ async def send_json(send, status: int, code: str, message: str, extra_headers: l
     await send({"type": "http.response.body", "body": body})
 
 
+PAGE_LOGIN = b"""<!doctype html><html><head><meta charset="utf-8"><title>AdaStyle</title></head>
+<body style="font-family: sans-serif; max-width: 40em; margin: 4em auto">
+<h1>AdaStyle</h1><p>This page opens with the server's own link, which carries its token once.
+Run <code>adastyle open</code> (or <code>adastyle open --print</code> for the link) on this computer.</p>
+</body></html>"""
+
+
+async def send_page_login(send) -> None:
+    """A browser that opens /ui without the page credential gets a page that says how to open it (401), not JSON."""
+    headers = [(b"content-type", b"text/html; charset=utf-8"), (b"content-length", str(len(PAGE_LOGIN)).encode()),
+               (b"www-authenticate", b"Bearer"), (b"x-frame-options", b"DENY"),
+               (b"content-security-policy", b"default-src 'none'; frame-ancestors 'none'")]
+    await send({"type": "http.response.start", "status": 401, "headers": headers})
+    await send({"type": "http.response.body", "body": PAGE_LOGIN})
+
+
 def guarded_headers(headers: list) -> list:
     """A response's headers without CORS ones, and never to be shown in a frame of another page."""
     kept = [(k, v) for k, v in headers if not k.lower().startswith(b"access-control-")
@@ -183,6 +199,8 @@ class SecurityMiddleware:
                 clean = self._token_exchange(scope)
                 if clean is not None and http:
                     return await self._redirect_with_page_cookie(scope, send, clean)
+                if http and self._in_ui(path) and method == "GET" and b"text/html" in headers.get(b"accept", b""):
+                    return await send_page_login(send)
                 if http:
                     return await send_json(send, 401, "unauthorized",
                                            "missing or wrong token: send 'Authorization: Bearer <token>' "
