@@ -220,7 +220,8 @@ def test_training_with_synthetic_styles_and_the_identity_term(tmp_path) -> None:
                       variants=2, sketches=2, mix=0.5, identity=0.5)
     train(cfg)
     with safe_open(str(tmp_path / "run" / "style_stats.safetensors"), "pt") as f:
-        assert f.get_tensor("count").item() == 2 + 2 * 2 + 2   # styles + variants + sketches
+        assert int(f.metadata()["count"]) == 2 + 2 * 2 + 2   # styles + variants + sketches
+        assert f.get_tensor("3.mean").shape[0] == 2 + 2 * 2 + 2
     rows = list(csv.DictReader((tmp_path / "run" / "log.csv").open()))
     assert len(rows) == 2 and all(float(r["loss"]) > 0 for r in rows)
 
@@ -363,3 +364,35 @@ def test_photos_inside_a_theme_file_and_group_photos_cut_into_patches(tmp_path) 
     patches = cut_patches(Image.new("RGB", (1000, 600)), 400)
     assert len(patches) == 4 * 2 and all(p.size == (400, 400) for p in patches)   # half a side apart
     assert len(cut_patches(Image.new("RGB", (300, 300)), 400)) == 1
+
+
+def test_style_statistics_resume_where_a_killed_run_stopped(tmp_path, monkeypatch) -> None:
+    from adastyle.model import load_encoder
+    from adastyle.train import trainer
+
+    encoder = load_encoder()
+    images = [torch.randint(0, 255, (3, 40, 48), dtype=torch.uint8) for _ in range(5)]
+    path = tmp_path / "stats.safetensors"
+    whole = trainer.style_statistics(encoder, images, torch.device("cpu"), side=32)
+    calls = []
+    real = trainer.style_statistics
+
+    def killed_after_two(enc, imgs, dev, side):
+        calls.append(len(imgs))
+        if len(calls) > 2:
+            raise KeyboardInterrupt
+        return real(enc, imgs, dev, side)
+
+    monkeypatch.setattr(trainer, "style_statistics", killed_after_two)
+    with pytest.raises(KeyboardInterrupt):
+        trainer.cached_style_statistics(path, encoder, images, torch.device("cpu"), "k", 32, save_every=2)
+    calls.clear()
+    monkeypatch.setattr(trainer, "style_statistics", lambda *a: calls.append(len(a[1])) or real(*a))
+    stats = trainer.cached_style_statistics(path, encoder, images, torch.device("cpu"), "k", 32, save_every=2)
+    assert calls == [1]                     # only the fifth image was measured again
+    for got, want in zip(stats, whole):
+        for (gm, gs), (wm, ws) in zip(got, want):
+            assert torch.allclose(gm, wm, rtol=1e-3, atol=1e-3) and torch.allclose(gs, ws, rtol=1e-3, atol=1e-3)
+    calls.clear()
+    trainer.cached_style_statistics(path, encoder, images, torch.device("cpu"), "other", 32, save_every=2)
+    assert calls == [2, 2, 1]               # another pool is measured anew

@@ -176,26 +176,33 @@ def style_statistics(encoder: Encoder, images: list[torch.Tensor], device: torch
 
 
 def cached_style_statistics(path: Path, encoder: Encoder, images: list[torch.Tensor], device: torch.device,
-                            key: str = "", side: int = 512) -> list[list[tuple[torch.Tensor, torch.Tensor]]]:
+                            key: str = "", side: int = 512,
+                            save_every: int = 128) -> list[list[tuple[torch.Tensor, torch.Tensor]]]:
     """style_statistics, stored beside the checkpoint so a resumed run does not recompute them.
 
     `key` names how the style pool was made (counts of variants and sketches, seed): a pool made differently
-    is recomputed, not mistaken for the stored one.
+    is recomputed, not mistaken for the stored one. The file is written every `save_every` images, so a run
+    killed while measuring thousands of styles (an hour on one slow core) goes on where it stopped.
     """
     from safetensors import safe_open
 
+    stats: list[list[tuple[torch.Tensor, torch.Tensor]]] = []
     if path.exists():
         with safe_open(str(path), "pt") as f:
-            stored_key = (f.metadata() or {}).get("key", "")
-        t = load_file(str(path))
-        if t["count"].item() == len(images) and stored_key == key:
-            return [[(t[f"{i}.{k}.mean"], t[f"{i}.{k}.std"]) for k in range(4)] for i in range(len(images))]
-    stats = style_statistics(encoder, images, device, side)
-    flat = {"count": torch.tensor(len(images))}
-    for i, per in enumerate(stats):
-        for k, (m, s) in enumerate(per):
-            flat[f"{i}.{k}.mean"], flat[f"{i}.{k}.std"] = m.contiguous(), s.contiguous()
-    save_file(flat, str(path), metadata={"key": key})
+            meta = f.metadata() or {}
+        if meta.get("key") == key and int(meta.get("count", -1)) == len(images):
+            t = load_file(str(path))
+            done = int(meta.get("done", 0))
+            stats = [[(t[f"{k}.mean"][i:i + 1], t[f"{k}.std"][i:i + 1]) for k in range(4)] for i in range(done)]
+    while len(stats) < len(images):
+        start = len(stats)
+        stats += style_statistics(encoder, images[start:start + save_every], device, side)
+        flat = {f"{k}.{name}": torch.cat([per[k][j] for per in stats]).contiguous()
+                for k in range(4) for j, name in enumerate(("mean", "std"))}
+        tmp = path.with_name(path.name + ".tmp")
+        save_file(flat, str(tmp), metadata={"key": key, "count": str(len(images)), "done": str(len(stats))})
+        os.replace(tmp, path)
+        log.info("style statistics: %d of %d", len(stats), len(images))
     return stats
 
 
