@@ -101,8 +101,10 @@ def test_serve_background_status_stop_and_busy_port(tmp_path) -> None:
         st = run_cli("status", home=home)
         assert st.returncode == 0 and json.loads(st.stdout)["status"] == "ok"
         assert (home / "server.pid").exists() and (home / "server.log").exists()
-        again = run_cli("serve", "--port", str(port), home=home)
-        assert again.returncode == 2 and "already in use" in again.stderr
+        again = run_cli("serve", "--port", str(port), home=home)  # the same config folder: the running one is named
+        assert again.returncode == 2 and "already runs for the config folder" in again.stderr
+        other = run_cli("serve", "--port", str(port), home=tmp_path / "other")  # another folder, the same port
+        assert other.returncode == 2 and "already in use" in other.stderr
         with urllib.request.urlopen(f"http://127.0.0.1:{port}/v1/health", timeout=10) as resp:
             assert resp.status == 200
     finally:

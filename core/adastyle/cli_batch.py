@@ -79,8 +79,7 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     b.add_argument("--coherence", type=float, default=rules.DEFAULT_COHERENCE,
                    help="temporal coherence of a video or sequence: how strongly each frame follows the previous "
                         "stylised frame along the motion (optical flow), where the motion is reliable; new content, "
-                        "occlusions and scene cuts keep their own texture (0 = off, 1 = strongest; default "
-                        f"{rules.DEFAULT_COHERENCE:g})")
+                        "occlusions and scene cuts keep their own texture (0 = off, 1 = strongest)")
     b.add_argument("--report", action="store_true",
                    help="print each video's or sequence's flicker: the warped temporal error of the output beside "
                         "the input's own")
