@@ -10,7 +10,8 @@ the warped temporal error of the output: mean |O_t - warp(O_t-1)| over the pixel
 calls reliable (adastyle.coherence.FlickerMeter), beside the input's own (its floor), and the style loss s of
 the frames (`adastyle eval`'s definition: style distance to the style over the content's, geometric mean).
 Ray: the same measure + smooth + stylise job on a local Ray instance; start-up (ray.init, then the actors'
-model loading) and overhead per frame (wall time minus the model time the actors report, per worker).
+model loading and style encoding) and overhead per frame (wall time minus the model time the actors report, per
+worker). --speed-only measures only that, frame by frame, on one clip of realistic size (e.g. 60 x 512x288).
 """
 from __future__ import annotations
 
@@ -31,6 +32,7 @@ from adastyle.batch import stability  # noqa: E402
 from adastyle.batch.backend import LocalBackend, StyleOptions  # noqa: E402
 from adastyle.batch.flicker import camera_clip, parallax_clip  # noqa: E402
 from adastyle.coherence import Coherence, FlickerMeter  # noqa: E402
+from adastyle.feature_coherence import FeatureChain  # noqa: E402
 
 EXAMPLES = Path(__file__).resolve().parents[1] / "core" / "adastyle" / "examples"
 REAL = Path("/usr/share/doc/opencv-doc/examples/data/tree.avi")  # Debian's opencv-doc (Apache-2.0 / BSD-3-Clause)
@@ -87,6 +89,36 @@ class StyleLoss:
         return math.exp(sum(logs) / len(logs))
 
 
+class FeatureStyliser:
+    """Frames stylised with the engine's networks and AdaIN, the target going through a `FeatureChain` before
+    decoding (the relu4_1 variant of coherence). Whole frames, one style, alpha 1, the frame's own statistics:
+    with strength 0 it makes the engine's frame-by-frame output (checked in the run)."""
+
+    def __init__(self, stylizer, style: np.ndarray) -> None:
+        from adastyle.adain import mix_styles
+
+        self.stylizer = stylizer
+        self.target_stats = mix_styles([stylizer.style_stats(Image.fromarray(style), 512)], [1.0])
+
+    @torch.no_grad()
+    def __call__(self, frames: list[np.ndarray], strength: float) -> list[np.ndarray]:
+        import torch.nn.functional as F
+
+        from adastyle.adain import adain_target, mean_std
+        from adastyle.tiling import quantize
+
+        chain, outs = FeatureChain(strength), []
+        for f in frames:
+            h, w = f.shape[:2]
+            x = torch.from_numpy(np.ascontiguousarray(f[..., :3])).permute(2, 0, 1)[None].float() / 255.0
+            x = F.pad(x, (0, (-w) % 8, 0, (-h) % 8), mode="reflect")  # as the engine pads
+            feat = self.stylizer.encode(x)
+            target = adain_target(feat, [mean_std(feat)], [self.target_stats], None, 1.0)
+            dec = self.stylizer.decode(chain.step(f, target))[0, :, :h, :w]
+            outs.append(quantize(dec.permute(1, 2, 0)))
+        return outs
+
+
 def chained(frames: list[np.ndarray], stylised: list[np.ndarray], strength: float) -> list[np.ndarray]:
     chain = Coherence(strength)
     return [chain.step(f, s) for f, s in zip(frames, stylised)]
@@ -129,7 +161,9 @@ def crops(path: Path, frames: list[np.ndarray], methods: dict[str, list[np.ndarr
 
 
 def bench_ray(options: StyleOptions, frames: list[np.ndarray], workers: int, device: str,
-              local: list[np.ndarray]) -> tuple[dict, dict]:
+              local: list[np.ndarray], sigma: float = 2.0, passes: int = 2) -> tuple[dict, dict]:
+    """The job on a local Ray instance with `workers` actors, `passes` times over the same frames (a pass after the
+    first shows what a later chunk or clip costs with the actors kept); its row of the speed table and details."""
     import ray
 
     from adastyle.batch.ray_backend import RayBackend
@@ -139,26 +173,48 @@ def bench_ray(options: StyleOptions, frames: list[np.ndarray], workers: int, dev
     t_init = time.perf_counter() - t0
     t0 = time.perf_counter()
     backend = RayBackend(options, "", workers=workers, device=device)
+    backend.stylize([np.zeros((64, 64, 3), np.uint8)] * workers, [None] * workers)  # each actor encodes the style
     t_actors = time.perf_counter() - t0
-    passes = []
-    for _ in range(2):  # the second pass shows what a later chunk or clip costs with the actors kept
+    timed = []
+    for _ in range(passes):
         t0 = time.perf_counter()
-        stats = stability.smooth(backend.measure(frames), 2.0)
-        model = backend.last_actor_seconds
+        model = 0.0
+        stats: list = [None] * len(frames)
+        if sigma > 0:
+            stats = stability.smooth(backend.measure(frames), sigma)
+            model = backend.last_actor_seconds
         outs = backend.stylize(frames, stats)
         model += backend.last_actor_seconds
-        passes.append((time.perf_counter() - t0, model))
+        timed.append((time.perf_counter() - t0, model))
     backend.close()
     ray.shutdown()
     n = len(frames)
-    wall, model = passes[1]
+    wall, model = timed[-1]
     same = max(int(np.abs(a.astype(np.int16) - b.astype(np.int16)).max()) for a, b in zip(outs, local))
-    row = {"path": f"Ray local, {workers} actors, stability 2", "frames/s": f"{n / wall:.2f}",
+    row = {"path": f"Ray local, {workers} actors, " + (f"stability {sigma:g}" if sigma > 0 else "frame by frame"),
+           "frames/s": f"{n / wall:.3f}",
            "start-up s": f"{t_init:.1f} ray.init + {t_actors:.1f} actors",
            "overhead s/frame": f"{(wall - model / workers) / n:.3f}",
-           "first pass s": f"{passes[0][0]:.1f}", "later pass s": f"{wall:.1f}"}
-    return row, {"ray_init_s": t_init, "actors_start_s": t_actors, "passes": passes,
+           "first pass s": f"{timed[0][0]:.1f}", "later pass s": f"{wall:.1f}" if passes > 1 else "-"}
+    return row, {"ray_init_s": t_init, "actors_start_s": t_actors, "passes": timed,
                  "max_level_difference_vs_local": same}
+
+
+def speed(options: StyleOptions, local: LocalBackend, args: argparse.Namespace) -> None:
+    """One process against local Ray on a clip of realistic size, frame by frame (stylising only: the pass that
+    runs in parallel), one pass in the process and --ray-passes on Ray after its start-up (a later pass: actors
+    kept)."""
+    size = tuple(int(v) for v in args.size.split("x"))
+    frames = camera_clip(Image.open(EXAMPLES / "content-astronaut.jpg"), args.frames, size, 7)
+    outs, t_local = stylise(local, frames, 0.0)
+    rows = [{"path": "single process, frame by frame", "frames/s": f"{len(frames) / t_local:.3f}",
+             "start-up s": "-", "overhead s/frame": "-", "first pass s": f"{t_local:.1f}", "later pass s": "-"}]
+    print(table(rows, list(rows[0])), flush=True)
+    row, detail = bench_ray(options, frames, args.workers, args.device, outs, sigma=0.0, passes=args.ray_passes)
+    rows.append(row)
+    print(table(rows, list(rows[0])))
+    print(f"Ray vs single process: largest difference {detail['max_level_difference_vs_local']} levels")
+    print(write_json("batch_speed", {"frames": args.frames, "size": size, "speed": rows, "ray": detail}))
 
 
 def main() -> None:
@@ -168,21 +224,35 @@ def main() -> None:
     ap.add_argument("--strengths", default="0.9,1")
     ap.add_argument("--workers", type=int, default=2)
     ap.add_argument("--device", default="cpu")
+    ap.add_argument("--features", default="0.9",
+                    help="strengths of the relu4_1 variant, alone and with the pixel chain (empty: none)")
+    ap.add_argument("--clips", default="", help="only the clips whose names contain one of these (comma-separated)")
     ap.add_argument("--no-ray", action="store_true")
     ap.add_argument("--real", type=Path, default=REAL)
     ap.add_argument("--crops", type=Path, default=None,
                     help="folder for side-by-side crops: coherence-crops.png (7 px pan), coherence-parallax.png")
+    ap.add_argument("--speed-only", action="store_true",
+                    help="only frames/s: one process vs local Ray, frame by frame, on a 7 px pan of --frames x --size")
+    ap.add_argument("--ray-passes", type=int, default=2, help="with --speed-only: passes over the clip on Ray")
     args = ap.parse_args()
     size = tuple(int(v) for v in args.size.split("x"))
     style = np.asarray(Image.open(EXAMPLES / "style-castle.jpg").convert("RGB"))
     options = StyleOptions(styles=(style,))
     local = LocalBackend(options, device=args.device)
     local.stylize([np.zeros((64, 64, 3), np.uint8)], [None])  # warm-up: style encoding, first allocations
+    if args.speed_only:
+        speed(options, local, args)
+        return
     loss = StyleLoss(np.asarray(Image.fromarray(style).resize((768, 512))))  # the engine's 512 px short side
     strengths = [float(s) for s in args.strengths.split(",")]
+    feature_strengths = [float(s) for s in args.features.split(",") if s]
+    features = FeatureStyliser(local.worker.stylizer, style)
+    wanted = [c for c in args.clips.split(",") if c]
 
     rows, result, speed_rows = [], {"frames": args.frames, "size": size, "clips": {}}, []
     for name, frames in clips(args.frames, size, args.real).items():
+        if wanted and not any(c in name for c in wanted):
+            continue
         fbf, t_fbf = stylise(local, frames, 0.0)
         st2, t_st2 = stylise(local, frames, 2.0)
         methods = {"frame by frame": fbf, "stability 2": st2}
@@ -192,6 +262,18 @@ def main() -> None:
             t_chain = time.perf_counter() - t0
             if c == strengths[0]:
                 methods[f"stability 2 + coherence {c:g}"] = chained(frames, st2, c)
+        for c in feature_strengths:
+            t0 = time.perf_counter()
+            feat = features(frames, c)
+            t_feat = time.perf_counter() - t0
+            methods[f"features {c:g}"] = feat
+            methods[f"features {c:g} + pixel {strengths[0]:g}"] = chained(frames, feat, strengths[0])
+        if "feature path vs engine" not in result:  # the variant's path, chain off, is the engine's frame by frame
+            same = features(frames[:2], 0.0)
+            result["feature path vs engine"] = max(int(np.abs(a.astype(np.int16) - b.astype(np.int16)).max())
+                                                   for a, b in zip(same, fbf))
+            print(f"feature path with the chain off vs the engine: largest difference "
+                  f"{result['feature path vs engine']} levels", flush=True)
         base = flicker(frames, fbf)
         s_base = loss(frames, fbf)
         clip_result = {"input_error": base.input_error}
@@ -227,6 +309,10 @@ def main() -> None:
             speed_rows.append({"path": f"coherence chain alone (flow + blend, {size[0]}x{size[1]})",
                                "frames/s": f"{n / t_chain:.2f}", "start-up s": "-", "overhead s/frame": "-",
                                "first pass s": f"{t_chain:.1f}", "later pass s": "-"})
+            if feature_strengths:
+                speed_rows.append({"path": f"features {feature_strengths[-1]:g} (stylise + feature chain)",
+                                   "frames/s": f"{n / t_feat:.2f}", "start-up s": "-", "overhead s/frame": "-",
+                                   "first pass s": f"{t_feat:.1f}", "later pass s": "-"})
             ray_frames, ray_local = frames, st2
         print(table([r for r in rows if r["clip"] == name],
                     ["clip", "method", "warped error", "x frame by frame", "input floor", "x floor", "style loss s",

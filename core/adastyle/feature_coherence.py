@@ -6,8 +6,10 @@ features that agree with the previous frame's. The features live on a grid of st
 to that grid: the input flow averaged over each 8x8 cell and divided by 8, and a cell counts as reliable in
 proportion to the share of its pixels the input flow calls reliable (occluded cells keep their own target).
 
-`bench/bench_batch.py` measures this against the pixel chain and both together on the benchmark clips; the
-README's table says which one `--coherence` uses and why.
+`bench/bench_batch.py` measures this against the pixel chain and both together on the benchmark clips (the
+README's table). It is not an option of `adastyle batch` yet: it makes frame t's decoding wait for frame t-1's
+final target, so a distributed run would have to encode on its workers, run this chain on the driver and decode
+on the workers again, where the pixel chain only needs the finished frames.
 """
 from __future__ import annotations
 
