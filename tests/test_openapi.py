@@ -93,6 +93,9 @@ def test_the_description_has_the_bearer_scheme_fields_and_binary_results(server)
     errors = doc["paths"]["/v1/jobs"]["post"]["responses"]
     assert {"400", "401", "403", "404", "408", "413", "415", "422", "503"} <= set(errors)
     assert "queue_full" in errors["503"]["description"] and "Retry-After" in errors["503"]["headers"]
+    sequence = doc["paths"]["/v1/sequence"]["post"]  # says what both of its steadying options do
+    assert "stability" in sequence["summary"] and "coherence" in sequence["summary"]
+    assert "optical flow" in sequence["description"] and "scene cut" in sequence["description"]
 
 
 def test_the_documented_defaults_are_what_the_server_does(server) -> None:

@@ -12,7 +12,7 @@ already made, so every frame can still be stylised independently (in parallel on
 applied in order afterwards by whoever writes the frames; the chain then runs across chunk borders unchanged.
 Measured (`bench/bench_batch.py`, `adastyle.feature_coherence`): carrying the target alone removes only a fifth
 to two fifths of the flicker (the decoder paints features moved by a fraction of a cell as a new texture), and
-before this blend it lowers the error left by about a fifth more, at the price of that independence.
+before this blend it lowers the error left by a fifth to a half more, at the price of that independence.
 
 The same flow gives the flicker metric (`FlickerMeter`): the mean |O_t - warp(O_{t-1})| over reliable pixels,
 beside the input's own warped error (its floor: what interpolation and flow errors leave on a clip that does not
