@@ -1,11 +1,14 @@
 """Batch flicker and speed: warped temporal error of clips with real motion per method, and frames/s locally and on Ray.
 
-Run: python bench/bench_batch.py [--frames 12] [--size 256x192] [--strengths 0.5,0.8] [--workers 2] [--no-ray]
-     [--real /usr/share/doc/opencv-doc/examples/data/tree.avi] [--crops docs]
-Prints tables and writes bench/results/batch.json. Not a test: the numbers depend on the machine.
+Run: python bench/bench_batch.py [--frames 12] [--size 256x192] [--strengths 0.5,0.8] [--features 0.9,1]
+     [--clips "2 px pan,real"] [--workers 2] [--no-ray] [--real /usr/share/doc/opencv-doc/examples/data/tree.avi]
+     [--crops docs]
+     python bench/bench_batch.py --speed-only --frames 60 --size 512x288 [--ray-passes 1]
+Prints tables and writes bench/results/batch.json (batch_speed.json). Not a test: the numbers depend on the machine.
 
 Flicker: for each clip (a 2 px pan, a 7 px pan with zoom, a turn with zoom, parallax, and real footage when
-it is installed) and each method (frame by frame, --stability 2, --coherence c with and without stability),
+it is installed) and each method (frame by frame, --stability 2, --coherence c with and without stability, and the relu4_1
+variant: the previous AdaIN target carried along the flow before decoding, alone and before the pixel blend),
 the warped temporal error of the output: mean |O_t - warp(O_t-1)| over the pixels the input's optical flow
 calls reliable (adastyle.coherence.FlickerMeter), beside the input's own (its floor), and the style loss s of
 the frames (`adastyle eval`'s definition: style distance to the style over the content's, geometric mean).
