@@ -11,11 +11,10 @@ from pathlib import Path
 import pytest
 from mock import gi as G
 
-import adastyle  # noqa: F401  (imported before the plug-in folder, which holds an adastyle.py, joins sys.path)
 from adastyle_plugin.errors import JobCancelled, PluginError, ServerUnavailable
 from adastyle_plugin.selection import plan_region as shared_plan_region
 
-FOLDER = Path(__file__).resolve().parents[1] / "plugins" / "gimp" / "adastyle"
+FOLDER = Path(__file__).resolve().parents[1] / "plugins" / "gimp" / "adastyle_gimp"
 
 
 def _load(name: str, path: Path):
@@ -30,7 +29,7 @@ sys.path.insert(0, str(FOLDER))
 try:
     rules = _load("gimp_rules", FOLDER / "gimp_rules.py")
     G.install()
-    plugin = _load("adastyle_gimp_plugin", FOLDER / "adastyle.py")
+    plugin = _load("adastyle_gimp", FOLDER / "adastyle_gimp.py")
 finally:
     while str(FOLDER) in sys.path:
         sys.path.remove(str(FOLDER))

@@ -50,7 +50,7 @@ SCRIPTS = Path(__file__).resolve().parent / "gimp"
 ARTIFACTS = REPO / "test-artifacts" / "gimp"
 HOME_IN = "/home/artist"
 TEST_DIR_IN = f"{HOME_IN}/adastyle-test"
-PLUGIN_DIR_IN = f"{HOME_IN}/.config/GIMP/3.0/plug-ins/adastyle"
+PLUGIN_DIR_IN = f"{HOME_IN}/.config/GIMP/3.0/plug-ins/adastyle_gimp"
 ARTIST = "4242:4242"
 STYLES = ("castle.jpg", "autumn.jpg")
 
@@ -84,7 +84,7 @@ def install_plugin(root: Path, server: dict[str, str]) -> None:
                           "--server-url", server["url"]], capture_output=True, text=True, timeout=60,
                          env={**os.environ, "ADASTYLE_HOME": server["home"]}, check=False)
     assert out.returncode == 0, out.stderr
-    assert (dest / "adastyle.py").stat().st_mode & 0o111, "the plug-in must be executable or GIMP ignores it"
+    assert (dest / "adastyle_gimp.py").stat().st_mode & 0o111, "the plug-in must be executable or GIMP ignores it"
     gimprc = root / HOME_IN.lstrip("/") / ".config" / "GIMP" / "3.0" / "gimprc"
     gimprc.write_text("(show-welcome-dialog no)\n")  # the GUI session must not open a welcome window
     subprocess.run(["chown", "-R", ARTIST, str(root / HOME_IN.lstrip("/") / ".config")], check=True)

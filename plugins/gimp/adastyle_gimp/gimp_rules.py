@@ -1,7 +1,7 @@
 """The GIMP plug-in's decisions without GIMP: its arguments and their checks, names, error wording.
 
-Kept apart from adastyle.py (which imports `gi`) so that everything the plug-in decides is unit-tested
-without GIMP; adastyle.py only moves pixels between GIMP and the server. The rules shared with the
+Kept apart from adastyle_gimp.py (which imports `gi`) so that everything the plug-in decides is unit-tested
+without GIMP; adastyle_gimp.py only moves pixels between GIMP and the server. The rules shared with the
 Krita docker (limits, colour modes, weights, the selection strategy) come from `adastyle_plugin`.
 """
 from __future__ import annotations
@@ -16,7 +16,7 @@ from adastyle_plugin.errors import JobCancelled, PluginError, RuleError, ServerU
 Box = Tuple[int, int, int, int]  # x0, y0, x1, y1 in layer coordinates, x1/y1 exclusive
 CALLING_ERROR = "calling_error"  # PluginError.code of a bad argument: GIMP's CALLING_ERROR status
 START_HINT = "Start it with `adastyle serve --background` (or check the server URL in the plug-in settings)."
-# PDB status of each outcome, by name (adastyle.py turns the name into Gimp.PDBStatusType).
+# PDB status of each outcome, by name (adastyle_gimp.py turns the name into Gimp.PDBStatusType).
 STATUS_CANCEL, STATUS_CALLING, STATUS_EXECUTION = "CANCEL", "CALLING_ERROR", "EXECUTION_ERROR"
 
 
