@@ -48,7 +48,7 @@ def styles(tmp_path: Path) -> list[str]:
 def config(**values):
     base = {"style-path": "", "style-layer": None, "weights": "", "alpha": 1.0, "preserve-color": "none",
             "use-selection": True, "scale": 1.0, "server-url": "", "stability": 2.0,
-            "coherence": 0.8}
+            "coherence": 0.8, "library": ""}
     base.update({k.replace("_", "-"): v for k, v in values.items()})
     return base.__getitem__
 
@@ -297,3 +297,37 @@ def test_run_layers_turns_failures_into_a_status_and_leaves_the_image_alone(styl
     status, message = plugin.run_layers(FakeProcedure(), "NONINTERACTIVE", image, [], down, None)
     assert status is Gimp.EXECUTION_ERROR and "adastyle serve --background" in message, message
     assert [x.name for x in image.layers] == ["frame"] and layer.buffer.reads == []
+
+
+# ---- the library ---------------------------------------------------------------------------------------
+ENTRIES = [{"id": "ink-wash", "kind": "style", "name": "Ink wash", "tags": ["ink"]},
+           {"id": "mosaic", "kind": "style", "name": "Mosaic", "tags": ["glass"]},
+           {"id": "night", "kind": "preset", "name": "Night, blue", "styles": [{"id": "ink-wash", "weight": 0.25},
+                                                                          {"id": "mosaic", "weight": 0.75}],
+            "alpha": 0.6, "preserve_color": "luminance", "scale": 0.5}]
+
+
+def test_library_styles_alone_need_no_file_and_count_in_the_weights(styles) -> None:
+    p = rules.read_params(config(library=" Ink wash , mosaic "))
+    assert p.library == ["Ink wash", "mosaic"] and p.styles == [] and p.weights is None
+    assert rules.library_request(ENTRIES, p) == (["lib:ink-wash", "lib:mosaic"], None, {})
+    assert rules.layer_name(p.style_names, "none") == "Ink wash + mosaic (AdaIN)"
+    p = rules.read_params(config(style_path=styles[0], library="mosaic", weights="1,3"))
+    ids, weights, settings = rules.library_request(ENTRIES, p)
+    assert ids == ["lib:mosaic"] and weights == pytest.approx([0.25, 0.75]) and settings == {}
+    with pytest.raises(PluginError, match="2 weights for 3 styles"):
+        rules.read_params(config(style_path=styles[0], library="mosaic,ink-wash", weights="1,3"))
+
+
+def test_a_preset_alone_brings_its_styles_weights_and_settings() -> None:
+    p = rules.read_params(config(library="night"))
+    ids, weights, settings = rules.library_request(ENTRIES, p)
+    assert ids == ["lib:ink-wash", "lib:mosaic"] and weights == pytest.approx([0.25, 0.75])
+    assert settings == {"alpha": 0.6, "preserve_color": "luminance", "scale": 0.5}
+
+
+def test_an_unknown_library_name_is_a_calling_error() -> None:
+    p = rules.read_params(config(library="no such style"))
+    with pytest.raises(PluginError, match="No library style or preset named") as info:
+        rules.library_request(ENTRIES, p)
+    assert rules.status_of(info.value) == "CALLING_ERROR"
