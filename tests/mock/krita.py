@@ -9,23 +9,6 @@ import types
 from typing import Any
 
 
-class Rect:
-    def __init__(self, x: int, y: int, w: int, h: int) -> None:
-        self._x, self._y, self._w, self._h = x, y, w, h
-
-    def x(self) -> int:
-        return self._x
-
-    def y(self) -> int:
-        return self._y
-
-    def width(self) -> int:
-        return self._w
-
-    def height(self) -> int:
-        return self._h
-
-
 class Node:
     def __init__(self, name: str, width: int, height: int, bgra: bytes | None = None, kind: str = "paintlayer",
                  model: str = "RGBA", depth: str = "U8") -> None:
@@ -134,9 +117,10 @@ class Node:
         child.parent = self
         self.children.insert(self.children.index(above) + 1 if above in self.children else 0, child)
 
-    def bounds(self) -> Rect:
-        """The whole layer (Krita gives the painted part; the plug-in only clears and reads inside it)."""
-        return Rect(0, 0, self.w, self.h)
+    def bounds(self) -> Selection:
+        """The whole layer, as a rectangle with Krita's accessors (Krita gives the painted part; the plug-in
+        only clears and reads inside it)."""
+        return Selection(self.w, self.h, (0, 0, self.w, self.h))
 
     def setLocked(self, locked: bool) -> None:  # noqa: N802
         self.locked = locked
