@@ -200,8 +200,11 @@ class Harness(Extension):
         # The image is opened by Krita itself (command line), like a user's File > Open. Opened with
         # app.openDocument + win.addView instead, Krita 5.2.9 gives the view no active node, an empty
         # Layers docker and a failed assert in setActiveNode, so the docker could not be driven.
-        if not wait_for(lambda: bool(app.documents()) and win.activeView() is not None, 60):
-            raise RuntimeError("Krita opened no document from its command line")
+        if not wait_for(lambda: bool(app.documents()) and win.activeView() is not None, 240):
+            qwin.grab().save(os.path.join(out, "no-document-grab.png"), "PNG")
+            modal = QApplication.activeModalWidget()
+            raise RuntimeError("Krita opened no document from its command line (documents: "
+                               f"{len(app.documents())}, modal window: {modal.windowTitle() if modal else None})")
         doc = app.documents()[0]
         r.check("opened_by", "command line")
         pump(1.0)
@@ -236,7 +239,7 @@ class Harness(Extension):
         dock.show()
         dock.raise_()
         r.check("docker_is_plugin_instance", isinstance(dock, adastyle_krita.AdaStyleDocker))
-        wait_for(lambda: dock.connected is not None, 15)
+        wait_for(lambda: dock.connected is not None, 60)
         r.check("connection_initial", dock.connection_text())
         r.step("docker found")
 
