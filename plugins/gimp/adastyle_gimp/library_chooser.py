@@ -13,6 +13,7 @@ from typing import Any, Callable, Dict, List
 import gi
 
 gi.require_version("Gtk", "3.0")
+gi.require_version("GdkPixbuf", "2.0")
 from gi.repository import GdkPixbuf, Gtk  # noqa: E402
 
 from adastyle_plugin import library  # noqa: E402
