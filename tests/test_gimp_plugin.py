@@ -152,6 +152,35 @@ class FakeConnection:
         return self.answer, {"x-width": str(w), "x-height": str(h)}
 
 
+class FakeLibraryConnection(FakeConnection):
+    def __init__(self, answer: bytes, library_error: Exception | None = None) -> None:
+        super().__init__(answer)
+        self.library_error = library_error
+
+    def library(self):
+        if self.library_error:
+            raise self.library_error
+        return ENTRIES
+
+
+def test_stylize_sends_library_styles_and_says_whose_mistake_a_failure_is() -> None:
+    """A known name goes as style_id; an unknown one is a bad argument (CALLING_ERROR), a server that cannot
+    list its library an execution error, and nothing is stylised in either case."""
+    region = rules.Region((0, 0, 2, 1), None)
+    conn = FakeLibraryConnection(b"\x01" * 8)
+    plugin.stylize(conn, rules.read_params(config(library="night")), [], b"\x00" * 8, region, None)
+    sent = conn.calls[0]
+    assert sent["style_ids"] == ["lib:ink-wash", "lib:mosaic"] and sent["alpha"] == 0.6 and sent["scale"] == 0.5
+    unknown = FakeLibraryConnection(b"")
+    with pytest.raises(PluginError) as caught:
+        plugin.stylize(unknown, rules.read_params(config(library="nope")), [], b"", region, None)
+    assert rules.status_of(caught.value) == "CALLING_ERROR" and unknown.calls == []
+    down = FakeLibraryConnection(b"", ServerUnavailable("cannot reach the AdaStyle server at http://x"))
+    with pytest.raises(PluginError, match="AdaStyle server unavailable") as caught:
+        plugin.stylize(down, rules.read_params(config(library="night")), [], b"", region, None)
+    assert rules.status_of(caught.value) == "EXECUTION_ERROR"
+
+
 def params(styles) -> rules.Params:
     return rules.read_params(config(style_path=styles[0]))
 

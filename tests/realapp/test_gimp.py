@@ -144,7 +144,7 @@ def batch_cases(closed_port: int) -> list[dict[str, Any]]:
     ]
 
 
-def run_gimp(args: list[str], server: dict[str, str], timeout: int = 300) -> subprocess.CompletedProcess:
+def run_gimp(args: list[str], server: dict[str, str], timeout: int = 900) -> subprocess.CompletedProcess:
     env = {"ADASTYLE_URL": server["url"], "ADASTYLE_TOKEN": server["token"], "ADASTYLE_TEST_DIR": TEST_DIR_IN}
     try:
         return chroot_run(["timeout", str(timeout), *args], env=env, timeout=timeout + 30)

@@ -326,8 +326,16 @@ def make_callbacks(window: CancelWindow | None) -> tuple[Callable[[float], None]
 
 
 def style_fields(conn: http.Client, params: Params) -> dict[str, object]:
-    """The request's library styles, weights and settings: a preset chosen alone brings its own settings."""
-    ids, weights, settings = library_request(conn.library(), params) if params.library else ([], params.weights, {})
+    """The request's library styles, weights and settings: a preset chosen alone brings its own settings.
+    An unknown name is the caller's mistake (CALLING_ERROR); a server that fails to list is the server's."""
+    if not params.library:
+        return {"style_ids": [], "weights": params.weights, "alpha": params.alpha,
+                "preserve_color": params.preserve_color, "scale": params.scale}
+    try:
+        entries = conn.library()
+    except PluginError as exc:
+        raise from_server(exc) from None
+    ids, weights, settings = library_request(entries, params)
     return {"style_ids": ids, "weights": weights, "alpha": settings.get("alpha", params.alpha),
             "preserve_color": settings.get("preserve_color", params.preserve_color),
             "scale": settings.get("scale", params.scale)}
@@ -339,6 +347,7 @@ def stylize(conn: http.Client, params: Params, styles: list[str | bytes], rgba: 
 
     `styles` are paths or PNG bytes (a style layer), in the order the weights follow.
     """
+    fields = style_fields(conn, params)
     progress, should_cancel = make_callbacks(window)
     Gimp.progress_init("AdaIN style transfer…")
     try:
@@ -346,7 +355,7 @@ def stylize(conn: http.Client, params: Params, styles: list[str | bytes], rgba: 
         # which shapes the result once, as the new layer's mask.
         data, headers = conn.stylize(styles=styles, rgba=(rgba, region.width, region.height),
                                      result_format="rgba", progress=progress, should_cancel=should_cancel,
-                                     **style_fields(conn, params))
+                                     **fields)
         pixels.check_answer(data, headers, region.width, region.height)
     except PluginError as exc:
         raise from_server(exc) from None
@@ -357,12 +366,13 @@ def stylize(conn: http.Client, params: Params, styles: list[str | bytes], rgba: 
 def stylize_frames(conn: http.Client, params: Params, styles: list[str | bytes], frames: list[bytes],
                    size: tuple[int, int], window: CancelWindow | None) -> list[bytes]:
     """Raw RGBA of every stylised frame: ONE sequence job on the server (statistics smoothed across frames)."""
+    fields = style_fields(conn, params)
     progress, should_cancel = make_callbacks(window)
     Gimp.progress_init(f"AdaIN style transfer of {len(frames)} frames…")
     try:
         answers = conn.stylize_sequence(frames, styles, size=size, stability=params.stability,
                                         coherence=params.coherence, result_format="rgba", progress=progress,
-                                        should_cancel=should_cancel, **style_fields(conn, params))
+                                        should_cancel=should_cancel, **fields)
         for data, headers in answers:
             pixels.check_answer(data, headers, size[0], size[1])
     except PluginError as exc:
