@@ -396,7 +396,10 @@ def show_dialog(procedure: Gimp.Procedure, config: Gimp.ProcedureConfig, drawabl
     dialog = GimpUi.ProcedureDialog.new(procedure, config,
                                         "AdaIN: Stylise All Layers" if layers else "AdaIN Style Transfer")
     dialog.fill(list(LAYERS_DIALOG_FIELDS if layers else DIALOG_FIELDS))
-    add_library_panel(dialog, config, drawable)
+    try:
+        add_library_panel(dialog, config, drawable)
+    except Exception as exc:  # noqa: BLE001 - the panel is a help: without it the names still go in 'Library styles'
+        print(f"AdaStyle: the library panel could not be shown: {type(exc).__name__}: {exc}", file=sys.stderr)
     try:
         return bool(dialog.run())
     finally:
