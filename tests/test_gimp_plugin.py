@@ -11,11 +11,10 @@ from pathlib import Path
 import pytest
 from mock import gi as G
 
-import adastyle  # noqa: F401  (imported before the plug-in folder, which holds an adastyle.py, joins sys.path)
 from adastyle_plugin.errors import JobCancelled, PluginError, ServerUnavailable
 from adastyle_plugin.selection import plan_region as shared_plan_region
 
-FOLDER = Path(__file__).resolve().parents[1] / "plugins" / "gimp" / "adastyle"
+FOLDER = Path(__file__).resolve().parents[1] / "plugins" / "gimp" / "adastyle_gimp"
 
 
 def _load(name: str, path: Path):
@@ -30,7 +29,7 @@ sys.path.insert(0, str(FOLDER))
 try:
     rules = _load("gimp_rules", FOLDER / "gimp_rules.py")
     G.install()
-    plugin = _load("adastyle_gimp_plugin", FOLDER / "adastyle.py")
+    plugin = _load("adastyle_gimp", FOLDER / "adastyle_gimp.py")
 finally:
     while str(FOLDER) in sys.path:
         sys.path.remove(str(FOLDER))
@@ -49,7 +48,7 @@ def styles(tmp_path: Path) -> list[str]:
 def config(**values):
     base = {"style-path": "", "style-layer": None, "weights": "", "alpha": 1.0, "preserve-color": "none",
             "use-selection": True, "scale": 1.0, "server-url": "", "stability": 2.0,
-            "coherence": 0.8}
+            "coherence": 0.8, "library": ""}
     base.update({k.replace("_", "-"): v for k, v in values.items()})
     return base.__getitem__
 
@@ -151,6 +150,35 @@ class FakeConnection:
             raise self.error
         w, h = self.size or kw["rgba"][1:]
         return self.answer, {"x-width": str(w), "x-height": str(h)}
+
+
+class FakeLibraryConnection(FakeConnection):
+    def __init__(self, answer: bytes, library_error: Exception | None = None) -> None:
+        super().__init__(answer)
+        self.library_error = library_error
+
+    def library(self):
+        if self.library_error:
+            raise self.library_error
+        return ENTRIES
+
+
+def test_stylize_sends_library_styles_and_says_whose_mistake_a_failure_is() -> None:
+    """A known name goes as style_id; an unknown one is a bad argument (CALLING_ERROR), a server that cannot
+    list its library an execution error, and nothing is stylised in either case."""
+    region = rules.Region((0, 0, 2, 1), None)
+    conn = FakeLibraryConnection(b"\x01" * 8)
+    plugin.stylize(conn, rules.read_params(config(library="night")), [], b"\x00" * 8, region, None)
+    sent = conn.calls[0]
+    assert sent["style_ids"] == ["lib:ink-wash", "lib:mosaic"] and sent["alpha"] == 0.6 and sent["scale"] == 0.5
+    unknown = FakeLibraryConnection(b"")
+    with pytest.raises(PluginError) as caught:
+        plugin.stylize(unknown, rules.read_params(config(library="nope")), [], b"", region, None)
+    assert rules.status_of(caught.value) == "CALLING_ERROR" and unknown.calls == []
+    down = FakeLibraryConnection(b"", ServerUnavailable("cannot reach the AdaStyle server at http://x"))
+    with pytest.raises(PluginError, match="AdaStyle server unavailable") as caught:
+        plugin.stylize(down, rules.read_params(config(library="night")), [], b"", region, None)
+    assert rules.status_of(caught.value) == "EXECUTION_ERROR"
 
 
 def params(styles) -> rules.Params:
@@ -298,3 +326,37 @@ def test_run_layers_turns_failures_into_a_status_and_leaves_the_image_alone(styl
     status, message = plugin.run_layers(FakeProcedure(), "NONINTERACTIVE", image, [], down, None)
     assert status is Gimp.EXECUTION_ERROR and "adastyle serve --background" in message, message
     assert [x.name for x in image.layers] == ["frame"] and layer.buffer.reads == []
+
+
+# ---- the library ---------------------------------------------------------------------------------------
+ENTRIES = [{"id": "ink-wash", "kind": "style", "name": "Ink wash", "tags": ["ink"]},
+           {"id": "mosaic", "kind": "style", "name": "Mosaic", "tags": ["glass"]},
+           {"id": "night", "kind": "preset", "name": "Night, blue", "styles": [{"id": "ink-wash", "weight": 0.25},
+                                                                          {"id": "mosaic", "weight": 0.75}],
+            "alpha": 0.6, "preserve_color": "luminance", "scale": 0.5}]
+
+
+def test_library_styles_alone_need_no_file_and_count_in_the_weights(styles) -> None:
+    p = rules.read_params(config(library=" Ink wash , mosaic "))
+    assert p.library == ["Ink wash", "mosaic"] and p.styles == [] and p.weights is None
+    assert rules.library_request(ENTRIES, p) == (["lib:ink-wash", "lib:mosaic"], None, {})
+    assert rules.layer_name(p.style_names, "none") == "Ink wash + mosaic (AdaIN)"
+    p = rules.read_params(config(style_path=styles[0], library="mosaic", weights="1,3"))
+    ids, weights, settings = rules.library_request(ENTRIES, p)
+    assert ids == ["lib:mosaic"] and weights == pytest.approx([0.25, 0.75]) and settings == {}
+    with pytest.raises(PluginError, match="2 weights for 3 styles"):
+        rules.read_params(config(style_path=styles[0], library="mosaic,ink-wash", weights="1,3"))
+
+
+def test_a_preset_alone_brings_its_styles_weights_and_settings() -> None:
+    p = rules.read_params(config(library="night"))
+    ids, weights, settings = rules.library_request(ENTRIES, p)
+    assert ids == ["lib:ink-wash", "lib:mosaic"] and weights == pytest.approx([0.25, 0.75])
+    assert settings == {"alpha": 0.6, "preserve_color": "luminance", "scale": 0.5}
+
+
+def test_an_unknown_library_name_is_a_calling_error() -> None:
+    p = rules.read_params(config(library="no such style"))
+    with pytest.raises(PluginError, match="No library style or preset named") as info:
+        rules.library_request(ENTRIES, p)
+    assert rules.status_of(info.value) == "CALLING_ERROR"

@@ -45,7 +45,7 @@ def test_install_with_dest_writes_only_inside_dest_and_names_next_step(tmp_path,
         assert (dest / "adastyle_krita.desktop").is_file() and (dest / "adastyle_krita" / "__init__.py").is_file()
         assert "Python Plugin Manager" in r.stdout and "Settings \u25b8 Dockers \u25b8 AdaIN Style" in r.stdout
     else:
-        assert os.access(dest / "adastyle" / "adastyle.py", os.X_OK)
+        assert os.access(dest / "adastyle_gimp" / "adastyle_gimp.py", os.X_OK)
         assert "restart GIMP" in r.stdout and "Filters \u25b8 Artistic \u25b8 AdaIN Style Transfer" in r.stdout
     assert "Next:" in r.stdout
 
@@ -75,7 +75,7 @@ def test_install_without_dest_finds_regular_and_flatpak_folders(tmp_path) -> Non
     (home / ".var" / "app" / "org.kde.krita" / "config").mkdir()
     r = adastyle("install-plugin", "gimp", env=env)
     assert r.returncode == 0, r.stderr
-    flatpak_gimp = home / ".var/app/org.gimp.GIMP/config/GIMP/3.0/plug-ins/adastyle/adastyle.py"
+    flatpak_gimp = home / ".var/app/org.gimp.GIMP/config/GIMP/3.0/plug-ins/adastyle_gimp/adastyle_gimp.py"
     assert flatpak_gimp.is_file()
     assert "(flatpak)" in r.stdout and "adastyle serve --background" in r.stdout  # the sandbox note
     r = adastyle("install-plugin", "krita", env=env)
@@ -145,3 +145,22 @@ def test_uninstall_keeps_a_users_kritarc_and_takes_only_the_python_group_it_adde
     created = enable_in_kritarc(rc, "enable_adastyle_krita")
     assert created == "" and drop_kritarc_key(rc, "enable_adastyle_krita", created)
     assert rc.read_text() == "[python]\nenable_other=true\n"
+
+
+def test_gimp_install_replaces_a_copy_under_the_former_folder_name(tmp_path) -> None:
+    """Earlier versions installed into plug-ins/adastyle/; left there, GIMP would register the procedures twice.
+    A user's own file in that folder stays."""
+    from adastyle.install import MANIFEST
+
+    env = fake_home(tmp_path)
+    dest = tmp_path / "plug-ins"
+    legacy = dest / "adastyle"
+    legacy.mkdir(parents=True)
+    (legacy / "adastyle.py").write_text("# old plug-in\n")
+    (legacy / "notes.txt").write_text("mine\n")
+    (legacy / MANIFEST).write_text('{"files": ["%s"], "folders": ["%s"]}' % (legacy / "adastyle.py", legacy))
+    r = adastyle("install-plugin", "gimp", "--dest", str(dest), env=env)
+    assert r.returncode == 0, r.stderr
+    assert not (legacy / "adastyle.py").exists() and not (legacy / MANIFEST).exists()
+    assert (legacy / "notes.txt").read_text() == "mine\n"
+    assert os.access(dest / "adastyle_gimp" / "adastyle_gimp.py", os.X_OK)

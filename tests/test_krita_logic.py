@@ -205,24 +205,24 @@ def _reader(values: dict[str, str]):
 
 
 def test_settings_defaults_and_round_trip():
-    assert logic.Settings.load(_reader({})) == logic.Settings()
-    s = logic.Settings(styles=["/a/x.png", "/b/y.jpg"], weights=[0.3, 0.7], alpha=0.6, preserve_color="luminance",
+    assert logic.DockerSettings.load(_reader({})) == logic.DockerSettings()
+    s = logic.DockerSettings(styles=["/a/x.png", "/b/y.jpg"], weights=[0.3, 0.7], alpha=0.6, preserve_color="luminance",
                        use_selection=False, scale=1.5, server_url="http://127.0.0.1:9999")
     stored: dict[str, str] = {}
     s.save(stored.__setitem__)
     assert all(isinstance(v, str) for v in stored.values())  # Krita's writeSetting takes strings
-    assert logic.Settings.load(_reader(stored)) == s
+    assert logic.DockerSettings.load(_reader(stored)) == s
 
 
 def test_settings_survive_garbage():
-    s = logic.Settings.load(_reader({"styles": "{not json", "alpha": "nan", "scale": "99", "preserve_color": "x",
+    s = logic.DockerSettings.load(_reader({"styles": "{not json", "alpha": "nan", "scale": "99", "preserve_color": "x",
                                      "use_selection": "false", "weights": "[1, \"a\"]"}))
     assert s.styles == [] and s.weights == [] and s.alpha == 1.0
     assert s.scale == logic.MAX_SCALE and s.preserve_color == "none" and s.use_selection is False
 
 
 def test_settings_weights_follow_the_styles():
-    s = logic.Settings.load(_reader({"styles": '["/a.png", "/b.png", "/c.png"]', "weights": "[2]"}))
+    s = logic.DockerSettings.load(_reader({"styles": '["/a.png", "/b.png", "/c.png"]', "weights": "[2]"}))
     assert s.weights == [2.0, 1.0, 1.0]
 
 
@@ -243,3 +243,61 @@ def test_pyqt_is_imported_in_one_place_only():
         if path.name != "qt.py":
             assert not re.search(r"^\s*(from|import) PyQt", text, re.M), path.name
         assert not re.search(r"^\s*(from|import) adastyle\b", text, re.M) or path.name == "logic.py", path.name
+
+
+# ---- the library and live mode -----------------------------------------------------------------------
+
+@pytest.fixture
+def style_files(tmp_path: Path) -> list[str]:
+    paths = [tmp_path / "a.png", tmp_path / "b.png"]
+    for p in paths:
+        p.write_bytes(b"\x89PNG")
+    return [str(p) for p in paths]
+
+
+def test_library_styles_go_after_the_files_with_their_weights(style_files):
+    a, b = style_files
+    files, ids, weights = logic.split_styles(["lib:ink-wash", a, "lib:mosaic", b], [1.0, 2.0, 3.0, 4.0])
+    assert files == [a, b] and ids == ["lib:ink-wash", "lib:mosaic"]
+    assert weights == pytest.approx([0.2, 0.4, 0.1, 0.3])  # files first, as the server reads them
+    assert logic.split_styles(["lib:ink-wash"], None) == ([], ["lib:ink-wash"], None)
+    with pytest.raises(PluginError, match="not found"):
+        logic.split_styles(["lib:x", "/no/such.png"], None)
+
+
+def test_a_spec_with_library_styles_sends_them_as_style_ids(style_files):
+    spec = logic.build_spec(bytes(8), (0, 0, 2, 1), None, ["lib:ink-wash", style_files[0]], weights=[3, 1])
+    kwargs = spec.request_kwargs()
+    assert spec.style_paths == [style_files[0]] and kwargs["style_ids"] == ["lib:ink-wash"]
+    assert kwargs["weights"] == pytest.approx([0.25, 0.75])
+    assert spec.name == "a + ink-wash (AdaIN)"
+
+
+def test_a_live_preview_is_brought_to_the_chosen_size(style_files):
+    box = (0, 0, 2048, 1024)
+    spec = logic.build_spec(bytes(2048 * 1024 * 4), box, None, [style_files[0]], preview=True, preview_side=256)
+    assert spec.scale == pytest.approx(256 / 2048)
+
+
+def test_a_preset_holds_library_styles_only():
+    assert logic.preset_styles(["lib:ink", "lib:oil"], [1.0, 3.0]) == [("ink", 1.0), ("oil", 3.0)]
+    with pytest.raises(PluginError, match="library styles only: add castle.png"):
+        logic.preset_styles(["lib:ink", "/x/castle.png"], [1.0, 1.0])
+    with pytest.raises(PluginError, match="choose library styles"):
+        logic.preset_styles([], [])
+
+
+def test_the_live_line_says_state_then_problem_or_latency():
+    assert logic.live_status("working…", None, None) == "Live: working…"
+    assert logic.live_status("idle", 0.734, None) == "Live: idle · last preview 0.73 s after the stroke"
+    assert logic.live_status("idle", 0.7, "server said 503: busy") == "Live: idle · server said 503: busy"
+
+
+def test_favourites_and_live_size_round_trip_and_survive_garbage():
+    s = logic.DockerSettings(styles=["lib:ink"], weights=[1.0], favourites=["ink", "oil"], live_side=384)
+    stored: dict[str, str] = {}
+    s.save(stored.__setitem__)
+    assert logic.DockerSettings.load(_reader(stored)) == s
+    bad = logic.DockerSettings.load(_reader({"favourites": '[1, "ink", ""]', "live_side": "99999"}))
+    assert bad.favourites == ["ink"] and bad.live_side == logic.LIVE_SIDE_MAX
+    assert logic.DockerSettings.load(_reader({"live_side": "x"})).live_side == 512

@@ -113,6 +113,20 @@ def test_a_preview_replaces_the_last_one_on_top_locked_and_gives_the_focus_back(
     assert doc.root.children[-1].locked and doc.active is source
 
 
+def test_live_mode_updates_the_one_preview_layer_in_place(style) -> None:
+    """Live previews replace the pixels of the existing preview layer (same layer, still locked, on top); the
+    source is only read; the first live preview makes the layer as Preview does."""
+    doc = K.Document(4, 3)
+    source = doc.add(K.Node("source", 4, 3, bgra(4, 3, b"\x09\x09\x09\xff")))
+    spec = layers.read_spec(doc, source, [style], preview=True, preview_side=2)
+    first = layers.update_preview(doc, source, spec, bgra(4, 3, b"\x01\x02\x03\xff"))
+    second = layers.update_preview(doc, source, spec, bgra(4, 3, b"\x07\x07\x07\xff"))
+    assert second is first and first.locked and doc.root.children[-1] is first
+    assert [n.name() for n in doc.root.children].count(logic.PREVIEW_NAME) == 1
+    assert bytes(first.data) == bgra(4, 3, b"\x07\x07\x07\xff")
+    assert source.writes == 0 and spec.scale == pytest.approx(0.5)
+
+
 def test_the_new_layer_takes_the_sources_colour_space(style) -> None:
     doc = K.Document(2, 1)
     source = doc.add(K.Node("source", 2, 1))
@@ -268,10 +282,10 @@ def test_a_frames_job_is_reported_as_keyframes(style) -> None:
 
 
 def test_the_stability_setting_round_trips() -> None:
-    stored = logic.Settings(stability=3.5).dump()
-    assert logic.Settings.load(lambda key, default: stored.get(key, default)).stability == 3.5
-    assert logic.Settings.load(lambda key, default: {"stability": "900"}.get(key, default)).stability == 100.0
-    assert logic.Settings.load(lambda key, default: default).stability == 2.0
-    stored = logic.Settings(coherence=0.3).dump()
-    assert logic.Settings.load(lambda key, default: stored.get(key, default)).coherence == 0.3
-    assert logic.Settings.load(lambda key, default: {"coherence": "7"}.get(key, default)).coherence == 1.0
+    stored = logic.DockerSettings(stability=3.5).dump()
+    assert logic.DockerSettings.load(lambda key, default: stored.get(key, default)).stability == 3.5
+    assert logic.DockerSettings.load(lambda key, default: {"stability": "900"}.get(key, default)).stability == 100.0
+    assert logic.DockerSettings.load(lambda key, default: default).stability == 2.0
+    stored = logic.DockerSettings(coherence=0.3).dump()
+    assert logic.DockerSettings.load(lambda key, default: stored.get(key, default)).coherence == 0.3
+    assert logic.DockerSettings.load(lambda key, default: {"coherence": "7"}.get(key, default)).coherence == 1.0

@@ -144,3 +144,24 @@ def test_live_previews_over_http_follow_the_canvas(tmp_path) -> None:
         assert np.asarray(Image.open(io.BytesIO(client.library_thumbnail("lava")))).size > 0
     finally:
         server.stop()
+
+
+def test_a_result_that_cannot_be_fetched_frees_the_scheduler() -> None:
+    """A job done on the server whose result is gone (or refused by the host) must not leave live mode stuck in
+    'working…': the problem is said and the next change starts a new job."""
+    srv = FakeServer()
+
+    def gone(job_id: str) -> bytes:
+        raise PluginError("server said 404: no such job", 404, "unknown_job")
+
+    live = LiveScheduler(srv.submit, srv.job, srv.cancel, gone, srv.shown.append, delay=0.3, clock=lambda: srv.now)
+    live.changed()
+    srv.now = 0.3
+    live.tick()
+    srv.jobs["j0"] = "done"
+    live.tick()
+    assert live.state == IDLE and live.error == "server said 404: no such job" and srv.shown == []
+    live.changed()
+    srv.now = 1.0
+    live.tick()
+    assert list(srv.jobs) == ["j0", "j1"]

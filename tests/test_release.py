@@ -20,7 +20,7 @@ from adastyle.install import write_plugin_archive
 
 PACKAGE_FILES = ("adastyle/weights/decoder.safetensors", "adastyle/weights/vgg19_relu4_1.safetensors",
                  "adastyle/examples/content-grace_hopper.jpg", "adastyle/examples/style-castle.jpg",
-                 "adastyle/plugins/gimp/adastyle/adastyle.py", "adastyle/plugins/krita/adastyle_krita.desktop",
+                 "adastyle/plugins/gimp/adastyle_gimp/adastyle_gimp.py", "adastyle/plugins/krita/adastyle_krita.desktop",
                  "adastyle/plugins/krita/adastyle_krita/__init__.py", "adastyle_plugin/http.py",
                  "adastyle/web/page.py", "adastyle/server/docs.py")
 
@@ -122,14 +122,15 @@ def test_gimp_zip_unpacks_into_the_plug_ins_folder_ready_to_run(tmp_path) -> Non
     path = write_plugin_archive("gimp", tmp_path / "gimp.zip")
     archive = zipfile.ZipFile(path)
     names = archive.namelist()
-    assert {"adastyle/", "adastyle/adastyle.py", "adastyle/gimp_rules.py", "adastyle/adastyle_plugin/http.py"} <= set(names)
-    assert all(n.startswith("adastyle/") for n in names)
-    assert (archive.getinfo("adastyle/adastyle.py").external_attr >> 16) & 0o111, "GIMP runs executable plug-ins only"
+    assert {"adastyle_gimp/", "adastyle_gimp/adastyle_gimp.py", "adastyle_gimp/gimp_rules.py",
+            "adastyle_gimp/adastyle_plugin/http.py"} <= set(names)
+    assert all(n.startswith("adastyle_gimp/") for n in names)
+    assert (archive.getinfo("adastyle_gimp/adastyle_gimp.py").external_attr >> 16) & 0o111, "GIMP runs executable plug-ins only"
     plug_ins = tmp_path / "plug-ins"
     r = subprocess.run(["unzip", "-q", str(path), "-d", str(plug_ins)], capture_output=True, text=True)
     if r.returncode == 127:
         pytest.skip("no unzip here")
-    assert os.access(plug_ins / "adastyle" / "adastyle.py", os.X_OK)
+    assert os.access(plug_ins / "adastyle_gimp" / "adastyle_gimp.py", os.X_OK)
 
 
 def test_release_builder_writes_both_plugin_zips(tmp_path) -> None:

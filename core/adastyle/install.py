@@ -56,6 +56,9 @@ def _write_settings(folder: Path, server_url: str | None) -> Path:
 
 MANIFEST = ".adastyle-installed.json"
 APP_TITLES = {"gimp": "GIMP 3", "krita": "Krita 5"}
+GIMP_PACKAGE = "adastyle_gimp"          # GIMP 3 loads plug-ins/NAME/NAME.py
+GIMP_MAIN = f"{GIMP_PACKAGE}.py"
+GIMP_LEGACY_FOLDER = "adastyle"         # the folder name of earlier versions (removed on install)
 GIMP_NEXT = "restart GIMP, then open an image and use Filters \u25b8 Artistic \u25b8 AdaIN Style Transfer\u2026"
 KRITA_NEXT = "restart Krita, then show the docker with Settings \u25b8 Dockers \u25b8 AdaIN Style"
 KRITA_ENABLE = ("enable it once in Krita: Settings \u25b8 Configure Krita \u25b8 Python Plugin Manager \u25b8 tick "
@@ -93,12 +96,15 @@ def _write_manifest(plugin_folder: Path, files: list[Path], made: list[Path],
 
 
 def install_gimp(dest: Path, server_url: str | None) -> list[Path]:
-    """Into GIMP's plug-ins folder `dest`: everything goes into dest/adastyle/ (GIMP wants folder = file name)."""
-    folder = dest / "adastyle"
+    """Into GIMP's plug-ins folder `dest`: everything goes into dest/adastyle_gimp/ (GIMP wants folder = file
+    name). A copy installed under the plug-in's former folder name is removed first: GIMP would otherwise
+    register the same procedures twice."""
+    remove_recorded(dest / GIMP_LEGACY_FOLDER, dest)
+    folder = dest / GIMP_PACKAGE
     made = make_folder(folder)
-    for source in plugin_source("gimp", "adastyle").glob("*.py"):  # the plug-in and its gi-free rules
+    for source in plugin_source("gimp", GIMP_PACKAGE).glob("*.py"):  # the plug-in and its gi-free rules
         shutil.copy(source, folder / source.name)
-    main = folder / "adastyle.py"
+    main = folder / GIMP_MAIN
     main.chmod(main.stat().st_mode | stat.S_IXUSR | stat.S_IXGRP | stat.S_IXOTH)  # GIMP ignores it otherwise
     (folder / "adastyle_client.py").unlink(missing_ok=True)  # the single-file client of older versions
     toolkit = copy_toolkit(folder)
@@ -245,12 +251,41 @@ def install_plugin(app: str, dest: str | None = None, server_url: str | None = N
 
 
 def _plugin_folder(app: str, folder: Path) -> Path:
-    return folder / ("adastyle" if app == "gimp" else "adastyle_krita")
+    return folder / (GIMP_PACKAGE if app == "gimp" else "adastyle_krita")
 
 
 def is_installed(app: str, folder: Path) -> bool:
     """Whether install-plugin put the plug-in into this plug-ins (GIMP) or pykrita (Krita) folder."""
     return (_plugin_folder(app, folder) / MANIFEST).is_file()
+
+
+def remove_recorded(plugin: Path, folder: Path) -> list[Path]:
+    """Remove what the manifest in `plugin` lists (only inside `folder`), the folders it made once empty, and a
+    kritarc enable line it added; nothing when there is no manifest (not ours, or not installed)."""
+    manifest = plugin / MANIFEST
+    if not manifest.is_file():
+        return []
+    removed: list[Path] = []
+    record = json.loads(manifest.read_text())
+    for name in record.get("files", []):
+        path = Path(name)
+        if path.is_file() and folder in path.parents:
+            path.unlink()
+            removed.append(path)
+    manifest.unlink()
+    removed.append(manifest)
+    made = {d for p in removed for d in p.parents if folder in d.parents}  # folders that held our files
+    made |= {Path(d) for d in record.get("folders", [])}  # and those install-plugin created
+    if record.get("kritarc"):
+        rc, key, created = Path(record["kritarc"][0]), record["kritarc"][1], (record["kritarc"][2:] or [""])[0]
+        if drop_kritarc_key(rc, key, created):
+            removed.append(rc)
+    for sub in sorted(made, key=lambda d: len(d.parts), reverse=True):
+        shutil.rmtree(sub / "__pycache__", ignore_errors=True)  # the host's bytecode of our files
+        if sub.is_dir() and not any(sub.iterdir()):
+            sub.rmdir()
+            removed.append(sub)
+    return removed
 
 
 def uninstall_plugin(app: str, dest: str | None = None) -> list[Path]:
@@ -264,43 +299,21 @@ def uninstall_plugin(app: str, dest: str | None = None) -> list[Path]:
     folders = [Path(dest).expanduser()] if dest else [t.plugin_dir for t in hosts.installs_for(app)]
     removed: list[Path] = []
     for folder in dict.fromkeys(folders):
-        plugin = _plugin_folder(app, folder)
-        manifest = plugin / MANIFEST
-        if not manifest.is_file():
-            continue
-        record = json.loads(manifest.read_text())
-        for name in record.get("files", []):
-            path = Path(name)
-            if path.is_file() and folder in path.parents:
-                path.unlink()
-                removed.append(path)
-        manifest.unlink()
-        removed.append(manifest)
-        made = {d for p in removed for d in p.parents if folder in d.parents}  # folders that held our files
-        made |= {Path(d) for d in record.get("folders", [])}  # and those install-plugin created
-        if record.get("kritarc"):
-            rc, key, created = Path(record["kritarc"][0]), record["kritarc"][1], (record["kritarc"][2:] or [""])[0]
-            if drop_kritarc_key(rc, key, created):
-                removed.append(rc)
-        for sub in sorted(made, key=lambda d: len(d.parts), reverse=True):
-            shutil.rmtree(sub / "__pycache__", ignore_errors=True)  # the host's bytecode of our files
-            if sub.is_dir() and not any(sub.iterdir()):
-                sub.rmdir()
-                removed.append(sub)
+        removed += remove_recorded(_plugin_folder(app, folder), folder)
     return removed
 
 
 def archive_entries(app: str) -> list[tuple[str, Path]]:
     """(name in the archive, source file) of the plug-in archive for `app`, in the layout each host takes as it is.
 
-    GIMP: the folder `adastyle/` (plug-in, its rules, the toolkit inside), to unpack into GIMP's plug-ins folder.
+    GIMP: the folder `adastyle_gimp/` (plug-in, its rules, the toolkit inside), to unpack into GIMP's plug-ins folder.
     Krita: `adastyle_krita.desktop` and the package `adastyle_krita/` with the toolkit inside it, the layout
     Krita's Tools > Scripts > Import Python Plugin from File... reads: it takes each .desktop file's
     X-KDE-Library and copies the folder of that name (which must hold __init__.py) and nothing else.
     """
     toolkit = Path(str(resources.files(TOOLKIT)))
     if app == "gimp":
-        package, plugin = "adastyle", sorted(plugin_source("gimp", "adastyle").glob("*.py"))
+        package, plugin = GIMP_PACKAGE, sorted(plugin_source("gimp", GIMP_PACKAGE).glob("*.py"))
         entries = [(f"{package}/{p.name}", p) for p in plugin]
     elif app == "krita":
         package = "adastyle_krita"
@@ -327,6 +340,6 @@ def write_plugin_archive(app: str, out: Path) -> Path:
         for name, source in entries:
             info = zipfile.ZipInfo(name, date_time=(2020, 1, 1, 0, 0, 0))
             info.compress_type = zipfile.ZIP_DEFLATED
-            info.external_attr = (0o100755 if name == "adastyle/adastyle.py" else 0o100644) << 16
+            info.external_attr = (0o100755 if name == f"{GIMP_PACKAGE}/{GIMP_MAIN}" else 0o100644) << 16
             zf.writestr(info, source.read_bytes())
     return out

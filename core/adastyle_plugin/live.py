@@ -83,8 +83,12 @@ class LiveScheduler:
         info = self._job(self.job_id)
         state = info.get("state")
         if state == "done":
-            data = self._result(self.job_id)
-            change, self.job_id, self.job_change = self.job_change, None, None
+            job_id, change, self.job_id, self.job_change = self.job_id, self.job_change, None, None
+            try:
+                data = self._result(job_id)
+            except PluginError as exc:  # gone meanwhile, or a result the host refuses: wait for the next change
+                self.error = exc.message
+                return
             self._show(data)
             if change is not None:
                 self.last_latency = self.clock() - change

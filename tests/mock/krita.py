@@ -117,6 +117,11 @@ class Node:
         child.parent = self
         self.children.insert(self.children.index(above) + 1 if above in self.children else 0, child)
 
+    def bounds(self) -> Selection:
+        """The whole layer, as a rectangle with Krita's accessors (Krita gives the painted part; the plug-in
+        only clears and reads inside it)."""
+        return Selection(self.w, self.h, (0, 0, self.w, self.h))
+
     def setLocked(self, locked: bool) -> None:  # noqa: N802
         self.locked = locked
 

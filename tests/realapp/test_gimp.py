@@ -6,8 +6,9 @@ network, so the plug-in reaches a server started here on 127.0.0.1.
 
 Two GIMP sessions:
   1. gimp-console-3.0 batch (tests/realapp/gimp/batch_stylize.py): the procedure, non-interactive, with each
-     preserve-color mode, two styles + weights on a feathered selection, a layer with offsets, a grey image
-     without selection, and twice with the server down; the script records and pytest checks.
+     preserve-color mode, two styles + weights on a feathered selection, a layer with offsets, a library
+     style by id and by name, a grey image without selection, and twice with the server down; the script
+     records and pytest checks.
   2. GIMP's GUI under Xvfb (tests/realapp/gimp/batch_gui.py): undo cannot be driven through the PDB (there
      is no undo procedure, only undo groups), so a real Ctrl+Z / Ctrl+Y goes to the image window with
      xdotool; the interactive dialog is accepted with Return and the progress window's Cancel is tested.
@@ -50,9 +51,10 @@ SCRIPTS = Path(__file__).resolve().parent / "gimp"
 ARTIFACTS = REPO / "test-artifacts" / "gimp"
 HOME_IN = "/home/artist"
 TEST_DIR_IN = f"{HOME_IN}/adastyle-test"
-PLUGIN_DIR_IN = f"{HOME_IN}/.config/GIMP/3.0/plug-ins/adastyle"
+PLUGIN_DIR_IN = f"{HOME_IN}/.config/GIMP/3.0/plug-ins/adastyle_gimp"
 ARTIST = "4242:4242"
 STYLES = ("castle.jpg", "autumn.jpg")
+STARTER = json.loads((REPO / "core" / "adastyle" / "library" / "starter" / "manifest.json").read_text())["styles"][0]
 
 
 def _gimp_runs(root: Path) -> str | None:
@@ -84,7 +86,7 @@ def install_plugin(root: Path, server: dict[str, str]) -> None:
                           "--server-url", server["url"]], capture_output=True, text=True, timeout=60,
                          env={**os.environ, "ADASTYLE_HOME": server["home"]}, check=False)
     assert out.returncode == 0, out.stderr
-    assert (dest / "adastyle.py").stat().st_mode & 0o111, "the plug-in must be executable or GIMP ignores it"
+    assert (dest / "adastyle_gimp.py").stat().st_mode & 0o111, "the plug-in must be executable or GIMP ignores it"
     gimprc = root / HOME_IN.lstrip("/") / ".config" / "GIMP" / "3.0" / "gimprc"
     gimprc.write_text("(show-welcome-dialog no)\n")  # the GUI session must not open a welcome window
     subprocess.run(["chown", "-R", ARTIST, str(root / HOME_IN.lstrip("/") / ".config")], check=True)
@@ -128,6 +130,12 @@ def batch_cases(closed_port: int) -> list[dict[str, Any]]:
          "props": {"style_path": style_paths(*STYLES), "weights": "0.3,0.7", "use_selection": True}},
         {"name": "china-style-layer", "content": "china.jpg", "select": [150, 120, 220, 160],
          "style_layer_image": "style/autumn.jpg", "props": {"style_path": "", "use_selection": True}},
+        {"name": "china-library-id", "content": "china.jpg", "select": [150, 120, 220, 160],
+         "props": {"style_path": "", "library": STARTER["id"], "use_selection": True}},
+        {"name": "china-library-name", "content": "china.jpg", "select": [150, 120, 220, 160],
+         "props": {"style_path": "", "library": STARTER["name"].upper(), "use_selection": True}},
+        {"name": "china-library-unknown", "content": "china.jpg", "select": [150, 120, 220, 160],
+         "props": {"style_path": "", "library": "no such style", "use_selection": True}},
         {"name": "grace-hopper-gray-whole", "content": "grace_hopper.jpg", "select": [10, 10, 50, 50], "gray": True,
          "props": {**one, "use_selection": False, "scale": 0.75}},
         {"name": "down-no-command", "content": "coffee.jpg", "down": True, "props": down},
@@ -136,7 +144,7 @@ def batch_cases(closed_port: int) -> list[dict[str, Any]]:
     ]
 
 
-def run_gimp(args: list[str], server: dict[str, str], timeout: int = 300) -> subprocess.CompletedProcess:
+def run_gimp(args: list[str], server: dict[str, str], timeout: int = 900) -> subprocess.CompletedProcess:
     env = {"ADASTYLE_URL": server["url"], "ADASTYLE_TOKEN": server["token"], "ADASTYLE_TEST_DIR": TEST_DIR_IN}
     try:
         return chroot_run(["timeout", str(timeout), *args], env=env, timeout=timeout + 30)
@@ -265,6 +273,21 @@ def test_a_style_from_another_images_layer(console_cases) -> None:
     assert by_layer["new_name"] == f"{by_layer['style_layer_name']} (AdaIN)", by_layer
     assert by_layer["style_layer_unchanged"], "the style layer's pixels changed"
     assert by_layer["new_digest"] != console_cases["china-none"]["new_digest"], "the style layer was not used as the style"
+
+
+def test_a_library_style_by_id_or_name_styles_the_selection(console_cases) -> None:
+    """A starter style of the server's library, with no style file: by id and by name (any case), the same
+    pixels; an unknown name is refused as a bad argument and the image stays as it was."""
+    by_id, by_name = console_cases["china-library-id"], console_cases["china-library-name"]
+    for rec in (by_id, by_name):
+        check_styled(rec)
+    assert by_id["new_name"] == f"{STARTER['id']} (AdaIN)", by_id["new_name"]
+    assert by_id["new_digest"] == by_name["new_digest"], "the same library style by id and by name differ"
+    assert by_id["new_digest"] != console_cases["china-none"]["new_digest"], "the library style was not used"
+    unknown = console_cases["china-library-unknown"]
+    assert unknown["status"] == "calling-error" and "No library style or preset named" in unknown["message"], unknown
+    assert unknown["layers_after"] == unknown["layers_before"] and unknown["source_unchanged"], unknown
+    assert unknown["cmp"]["full_changed"] == 0, unknown["cmp"]
 
 
 def test_a_grey_image_without_the_selection(console_cases) -> None:

@@ -1,78 +1,50 @@
-"""The "AdaIN Style" docker: styles with thumbnails and weights, controls, Preview / Apply / Cancel.
+"""The "AdaIN Style" docker: its widgets and their wiring, nothing else.
 
-Reading and writing layers happens on the UI thread (layers.py); the request runs in a Task thread.
-Every slot is guarded: whatever fails ends up as one line in the status label, never as Krita's
-Python exception dialog.
+What the widgets start lives in small modules: the server's health and start (server_link.py), the jobs
+(job_runner.py), the style library (library_link.py, its grid in library_grid.py), live mode (live_mode.py);
+the decisions they take are in the Qt-free logic.py and controller.py. Every slot is guarded: whatever fails
+ends up as one line in the status label, never as Krita's Python exception dialog.
 """
 from __future__ import annotations
 
-import functools
 import hashlib
 import os
 import re
-import sys
-import traceback
 import weakref
 from pathlib import Path
-from typing import Any, Callable, Dict, List, Optional, Tuple
+from typing import Any, Callable, Dict, List, Optional
 
 from krita import DockWidget, Krita
 
+from adastyle_plugin import library
 from adastyle_plugin.http import Client
 
 from .controller import Controller
-from .layers import check_layer, make_client, read_frames_spec, read_spec, write_frames, write_result
+from .job_runner import JobRunner
+from .layers import make_client, read_layer
+from .library_grid import LibraryGrid
+from .library_link import LibraryLink
+from .live_mode import LiveMode
 from .logic import (
+    LIVE_SIDE_MAX,
+    LIVE_SIDE_MIN,
     MAX_SCALE,
     MIN_SCALE,
     PRESERVE_CHOICES,
     PREVIEW_NAME,
     SETTINGS_GROUP,
+    DockerSettings,
     PluginError,
-    Settings,
-    clip_box,
-    friendly_error,
-    run_frames_job,
-    run_job,
+    is_library_style,
 )
-from .qt import (
-    HORIZONTAL,
-    TEXT_SELECTABLE,
-    QTimer,
-    QtWidgets,
-    qimage_from_bgra,
-    to_bytes,
-)
-from .tasks import Task
+from .qt import HORIZONTAL, TEXT_SELECTABLE, QtWidgets, pixmap_from_bytes, qimage_from_bgra
+from .server_link import ServerLink
+from .slots import guarded
 from .widgets import THUMB, StyleRow
 
 W = QtWidgets
 DOCKERS: "weakref.WeakSet[AdaStyleDocker]" = weakref.WeakSet()  # for scripts and tests
-HEALTH_INTERVAL_MS = 15000
-
-
-def guarded(method: Callable[..., Any]) -> Callable[..., Any]:
-    """Run a slot; any exception becomes a status message (and a traceback on stderr for debugging)."""
-
-    @functools.wraps(method)
-    def wrapper(self: "AdaStyleDocker", *args: Any) -> Any:
-        try:
-            return method(self, *args)
-        except Exception as exc:  # noqa: BLE001 - the whole point
-            if not isinstance(exc, PluginError):
-                traceback.print_exc(file=sys.stderr)
-            self.show_message(friendly_error(exc), error=True)
-            return None
-
-    return wrapper
-
-
-def probe(api: Client) -> Tuple[str, Optional[Dict[str, Any]], Optional[Exception]]:
-    """(url, health, None) or (url, None, error): worker-thread side of the connection check."""
-    try:
-        return api.url, api.health(), None
-    except PluginError as exc:
-        return api.url, None, exc
+IMAGE_FILTER = "Images (*.png *.jpg *.jpeg *.webp *.bmp *.tif *.tiff)"
 
 
 def style_folder() -> Path:
@@ -89,21 +61,17 @@ class AdaStyleDocker(DockWidget):
     def __init__(self) -> None:
         super().__init__()
         self.setWindowTitle("AdaIN Style")
-        self.settings = Settings.load(lambda key, default: Krita.instance().readSetting(SETTINGS_GROUP, key, default))
+        self.settings = DockerSettings.load(
+            lambda key, default: Krita.instance().readSetting(SETTINGS_GROUP, key, default))
         self._rows: List[StyleRow] = []
-        self.state = Controller()  # connection and job state (Qt-free); the Tasks below are only threads
-        self._job: Optional[Task] = None
-        self._health: Optional[Task] = None
-        self._recheck = False
-        self._starting: Optional[Task] = None
-        self._last_source: Any = None
+        self.state = Controller()  # connection and job state (Qt-free)
+        self.server = ServerLink(self.state, lambda: self.settings.server_url, self.isVisible, self)
+        self.jobs = JobRunner(self.state, self.settings, self.client, self)
+        self.library = LibraryLink(self.settings, self.client, self)
+        self.live = LiveMode(self.settings, self.client, self.jobs.target, self)
         self._build()
+        self._connect()
         self._load_settings_into_ui()
-        self._timer = QTimer(self)
-        self._timer.setInterval(HEALTH_INTERVAL_MS)
-        self._timer.timeout.connect(self.check_server)
-        self._timer.start()
-        QTimer.singleShot(0, self.check_server)
         Krita.instance().notifier().applicationClosing.connect(self.shutdown)
         DOCKERS.add(self)
 
@@ -113,10 +81,14 @@ class AdaStyleDocker(DockWidget):
         v = W.QVBoxLayout(root)
         v.setContentsMargins(4, 4, 4, 4)
 
-        v.addWidget(W.QLabel("Styles"))
+        v.addWidget(W.QLabel("Library"))
+        self.grid = LibraryGrid()
+        v.addWidget(self.grid, 2)
+
+        v.addWidget(W.QLabel("Chosen styles"))
         self.styles = W.QListWidget()
         self.styles.setObjectName("adastyle_styles")
-        self.styles.setMinimumHeight(THUMB * 2 + 12)
+        self.styles.setMinimumHeight(THUMB + 12)
         v.addWidget(self.styles, 1)
         row = W.QHBoxLayout()
         self.add_file_button = self._button("Add file…", "adastyle_add_file", self.add_from_file,
@@ -134,7 +106,6 @@ class AdaStyleDocker(DockWidget):
         self.alpha.setRange(0, 100)
         self.alpha.setToolTip("Strength: 0 = content only, 100 = full style")
         self.alpha_label = W.QLabel("1.00")
-        self.alpha.valueChanged.connect(self.on_controls_changed)
         alpha_row.addWidget(self.alpha, 1)
         alpha_row.addWidget(self.alpha_label)
         form.addRow("Strength", alpha_row)
@@ -144,36 +115,41 @@ class AdaStyleDocker(DockWidget):
             self.preserve.addItem(text, value)
         self.preserve.setToolTip("Keep the layer's colours: match the style's colours to them (histogram) "
                                  "or stylise brightness only (luminance)")
-        self.preserve.currentIndexChanged.connect(self.on_controls_changed)
         form.addRow("Keep colours", self.preserve)
-        self.scale = W.QDoubleSpinBox()
-        self.scale.setObjectName("adastyle_scale")
-        self.scale.setRange(MIN_SCALE, MAX_SCALE)  # the server's limits
-        self.scale.setSingleStep(0.25)
-        self.scale.setToolTip("Working resolution: below 1 gives larger strokes, above 1 finer ones")
-        self.scale.valueChanged.connect(self.on_controls_changed)
+        self.scale = self._spin("adastyle_scale", MIN_SCALE, MAX_SCALE, 0.25,
+                                "Working resolution: below 1 gives larger strokes, above 1 finer ones")
         form.addRow("Stroke scale", self.scale)
-        self.stability = W.QDoubleSpinBox()
-        self.stability.setObjectName("adastyle_stability")
-        self.stability.setRange(0.0, 100.0)
-        self.stability.setSingleStep(0.5)
-        self.stability.setToolTip("Apply to all frames: smoothing across keyframes, in frames (0 = each keyframe on "
-                                  "its own; more = less flicker)")
-        self.stability.valueChanged.connect(self.on_controls_changed)
+        self.stability = self._spin("adastyle_stability", 0.0, 100.0, 0.5,
+                                    "Apply to all frames: smoothing across keyframes, in frames (0 = each keyframe "
+                                    "on its own; more = less flicker)")
         form.addRow("Stability", self.stability)
-        self.coherence = W.QDoubleSpinBox()
-        self.coherence.setObjectName("adastyle_coherence")
-        self.coherence.setRange(0.0, 1.0)
-        self.coherence.setSingleStep(0.1)
-        self.coherence.setToolTip("Apply to all frames: how strongly each keyframe follows the previous one along the "
-                                  "motion (0 = off; more = steadier texture)")
-        self.coherence.valueChanged.connect(self.on_controls_changed)
+        self.coherence = self._spin("adastyle_coherence", 0.0, 1.0, 0.1,
+                                    "Apply to all frames: how strongly each keyframe follows the previous one along "
+                                    "the motion (0 = off; more = steadier texture)")
         form.addRow("Coherence", self.coherence)
         self.use_selection = W.QCheckBox("Only the selection")
         self.use_selection.setObjectName("adastyle_selection")
-        self.use_selection.toggled.connect(self.on_controls_changed)
         form.addRow("", self.use_selection)
         v.addLayout(form)
+
+        row = W.QHBoxLayout()
+        self.live_toggle = W.QCheckBox("Live")
+        self.live_toggle.setObjectName("adastyle_live")
+        self.live_toggle.setToolTip(f"Re-stylise a preview into the locked '{PREVIEW_NAME}' layer after every "
+                                    "stroke (300 ms after the canvas stops changing)")
+        self.live_side = W.QSpinBox()
+        self.live_side.setObjectName("adastyle_live_side")
+        self.live_side.setRange(LIVE_SIDE_MIN, LIVE_SIDE_MAX)
+        self.live_side.setSingleStep(64)
+        self.live_side.setSuffix(" px")
+        self.live_side.setToolTip("Live preview size: the long side, in pixels (smaller = faster)")
+        row.addWidget(self.live_toggle)
+        row.addWidget(self.live_side)
+        v.addLayout(row)
+        self.live_state = W.QLabel("Live: off")
+        self.live_state.setObjectName("adastyle_live_state")
+        self.live_state.setWordWrap(True)
+        v.addWidget(self.live_state)
 
         row = W.QHBoxLayout()
         self.preview_button = self._button("Preview", "adastyle_preview", self.preview,
@@ -204,7 +180,7 @@ class AdaStyleDocker(DockWidget):
         self.connection = W.QLabel("Server: checking…")
         self.connection.setObjectName("adastyle_connection")
         self.connection.setWordWrap(True)
-        self.start_button = self._button("Start", "adastyle_start", self.start_server,
+        self.start_button = self._button("Start", "adastyle_start", self.server.start,
                                          "Start the local AdaStyle server")
         self.start_button.setVisible(False)
         row.addWidget(self.connection, 1)
@@ -214,7 +190,6 @@ class AdaStyleDocker(DockWidget):
         self.url.setObjectName("adastyle_url")
         self.url.setPlaceholderText(make_client().url)
         self.url.setToolTip("Server address; empty = the one install-plugin configured")
-        self.url.editingFinished.connect(self.on_url_changed)
         form2 = W.QFormLayout()
         form2.addRow("Server", self.url)
         v.addLayout(form2)
@@ -227,9 +202,41 @@ class AdaStyleDocker(DockWidget):
         b.clicked.connect(lambda *_: slot())
         return b
 
+    def _spin(self, name: str, lo: float, hi: float, step: float, tip: str) -> "W.QDoubleSpinBox":
+        spin = W.QDoubleSpinBox()
+        spin.setObjectName(name)
+        spin.setRange(lo, hi)
+        spin.setSingleStep(step)
+        spin.setToolTip(tip)
+        return spin
+
+    def _connect(self) -> None:
+        for signal in (self.alpha.valueChanged, self.preserve.currentIndexChanged, self.scale.valueChanged,
+                       self.stability.valueChanged, self.coherence.valueChanged, self.use_selection.toggled,
+                       self.live_side.valueChanged):
+            signal.connect(self.on_controls_changed)
+        self.url.editingFinished.connect(self.on_url_changed)
+        self.live_toggle.toggled.connect(self.on_live_toggled)
+        self.server.changed.connect(self.render_connection)
+        self.server.message.connect(self.show_message)
+        self.jobs.message.connect(self.show_message)
+        self.jobs.progress.connect(self.progress.setValue)
+        self.jobs.running.connect(self._set_running)
+        self.jobs.connection.connect(self.render_connection)
+        self.library.message.connect(self.show_message)
+        self.library.entries.connect(lambda entries: self.grid.set_entries(entries, self.settings.favourites))
+        self.library.thumbnail.connect(self.on_thumbnail)
+        self.live.state.connect(self.live_state.setText)
+        self.grid.chosen.connect(self.choose_entry)
+        self.grid.favourite.connect(self.toggle_favourite)
+        self.grid.add_layer.connect(self.add_layer_to_library)
+        self.grid.add_file.connect(self.add_file_to_library)
+        self.grid.save_preset.connect(self.save_preset)
+
     def _load_settings_into_ui(self) -> None:
         s = self.settings
-        widgets = (self.alpha, self.preserve, self.scale, self.use_selection, self.stability, self.coherence)
+        widgets = (self.alpha, self.preserve, self.scale, self.use_selection, self.stability, self.coherence,
+                   self.live_side)
         for w in widgets:
             w.blockSignals(True)
         self.alpha.setValue(round(s.alpha * 100))
@@ -239,6 +246,7 @@ class AdaStyleDocker(DockWidget):
         self.use_selection.setChecked(s.use_selection)
         self.stability.setValue(s.stability)
         self.coherence.setValue(s.coherence)
+        self.live_side.setValue(s.live_side)
         self.url.setText(s.server_url)
         for w in widgets:
             w.blockSignals(False)
@@ -248,7 +256,14 @@ class AdaStyleDocker(DockWidget):
         self.styles.clear()
         self._rows = []
         for path, weight in zip(self.settings.styles, self.settings.weights):
-            row = StyleRow(path, weight, self.on_weights_changed, self.remove_style)
+            label, pixmap = None, None
+            if is_library_style(path):
+                entry_id = path[len(library.LIB_PREFIX):]
+                entry = self.library.entry(entry_id)
+                label = str(entry.get("name")) if entry else entry_id
+                data = self.library.thumbs.get(entry_id)
+                pixmap = pixmap_from_bytes(data) if data else None
+            row = StyleRow(path, weight, self.on_weights_changed, self.remove_style, label, pixmap)
             item = W.QListWidgetItem()
             item.setSizeHint(row.sizeHint())
             self.styles.addItem(item)
@@ -259,6 +274,9 @@ class AdaStyleDocker(DockWidget):
             row.weight.setVisible(several)
 
     # ---- settings ------------------------------------------------------------------------------------
+    def report(self, text: str, error: bool = False) -> None:
+        self.show_message(text, error)
+
     def save_settings(self) -> None:
         self.settings.save(lambda key, value: Krita.instance().writeSetting(SETTINGS_GROUP, key, value))
 
@@ -272,12 +290,15 @@ class AdaStyleDocker(DockWidget):
         s.use_selection = self.use_selection.isChecked()
         s.stability = float(self.stability.value())
         s.coherence = float(self.coherence.value())
+        s.live_side = int(self.live_side.value())
         self.save_settings()
+        self.live.changed()
 
     @guarded
     def on_weights_changed(self, *_: Any) -> None:
         self.settings.weights = [row.weight.value() for row in self._rows]
         self.save_settings()
+        self.live.changed()
 
     @guarded
     def on_url_changed(self) -> None:
@@ -287,13 +308,14 @@ class AdaStyleDocker(DockWidget):
             self.save_settings()
             self.check_server()
 
-    # ---- styles --------------------------------------------------------------------------------------
+    # ---- chosen styles -------------------------------------------------------------------------------
     def set_styles(self, paths: List[str], weights: Optional[List[float]] = None) -> None:
-        """Replace the style list (scripts and tests)."""
+        """Replace the chosen styles: image paths and library styles (`lib:<id>`) (scripts and tests)."""
         self.settings.styles = [str(p) for p in paths]
         self.settings.weights = list(weights) if weights else [1.0] * len(paths)
         self.save_settings()
         self._rebuild_styles()
+        self.live.changed()
 
     def weight_spins(self) -> List["W.QDoubleSpinBox"]:
         """The weight boxes of the current styles, in order (scripts and tests)."""
@@ -302,25 +324,19 @@ class AdaStyleDocker(DockWidget):
     def add_style(self, path: str) -> None:
         if path in self.settings.styles:
             return
-        self.settings.styles.append(path)
-        self.settings.weights.append(1.0)
-        self.save_settings()
-        self._rebuild_styles()
+        self.set_styles(self.settings.styles + [path], self.settings.weights + [1.0])
 
     @guarded
     def remove_style(self, path: str) -> None:
         if path in self.settings.styles:
             i = self.settings.styles.index(path)
-            del self.settings.styles[i]
-            del self.settings.weights[i]
-            self.save_settings()
-            self._rebuild_styles()
+            self.set_styles(self.settings.styles[:i] + self.settings.styles[i + 1:],
+                            self.settings.weights[:i] + self.settings.weights[i + 1:])
 
     @guarded
     def add_from_file(self) -> None:
         start = os.path.dirname(self.settings.styles[-1]) if self.settings.styles else str(Path.home())
-        paths, _ = W.QFileDialog.getOpenFileNames(self, "Add style images", start,
-                                                  "Images (*.png *.jpg *.jpeg *.webp *.bmp *.tif *.tiff)")
+        paths, _ = W.QFileDialog.getOpenFileNames(self, "Add style images", start, IMAGE_FILTER)
         for p in paths:
             self.add_style(p)
 
@@ -329,13 +345,7 @@ class AdaStyleDocker(DockWidget):
         """Save the active layer (inside the image) as a PNG style and add it."""
         doc = Krita.instance().activeDocument()
         node = doc.activeNode() if doc else None
-        check_layer(node)
-        b = node.bounds()
-        box = clip_box((b.x(), b.y(), b.x() + b.width(), b.y() + b.height()), doc.width(), doc.height())
-        if box is None:
-            raise PluginError(f"layer '{node.name()}' is empty")
-        w, h = box[2] - box[0], box[3] - box[1]
-        data = to_bytes(node.pixelData(box[0], box[1], w, h))
+        data, w, h = read_layer(doc, node)
         safe = re.sub(r"[^A-Za-z0-9_.-]+", "_", node.name()).strip("_") or "layer"
         path = style_folder() / f"{safe}-{hashlib.sha1(data).hexdigest()[:8]}.png"
         if not qimage_from_bgra(data, w, h).save(str(path), "PNG"):
@@ -343,40 +353,85 @@ class AdaStyleDocker(DockWidget):
         self.add_style(str(path))
         self.show_message(f"Added layer '{node.name()}' as a style.")
 
-    # ---- server --------------------------------------------------------------------------------------
+    # ---- the library ---------------------------------------------------------------------------------
+    @guarded
+    def choose_entry(self, entry: Dict[str, Any]) -> None:
+        """A click in the grid: a style joins the chosen ones; a preset replaces them and sets its settings."""
+        if entry.get("kind") != "preset":
+            self.add_style(library.LIB_PREFIX + str(entry["id"]))
+            return
+        ids, weights, settings = library.job_styles([(entry, 1.0)])
+        s = self.settings
+        s.alpha = settings.get("alpha", s.alpha)
+        s.preserve_color = settings.get("preserve_color", s.preserve_color)
+        s.scale = settings.get("scale", s.scale)
+        self.set_styles(ids, weights)
+        self._load_settings_into_ui()
+        self.show_message(f"Preset '{entry.get('name')}' chosen.")
+
+    @guarded
+    def toggle_favourite(self, entry_id: str) -> None:
+        favs = self.settings.favourites
+        self.settings.favourites = [f for f in favs if f != entry_id] if entry_id in favs else favs + [entry_id]
+        self.save_settings()
+        self.grid.set_favourites(self.settings.favourites)
+
+    def on_thumbnail(self, entry_id: str, data: bytes) -> None:
+        self.grid.set_thumbnail(entry_id, data)
+        if library.LIB_PREFIX + entry_id in self.settings.styles:
+            self._rebuild_styles()
+
+    def _ask_name(self, title: str, default: str) -> Optional[str]:
+        name, ok = W.QInputDialog.getText(self, title, "Name in the library:", text=default)
+        return name.strip() if ok and name.strip() else None
+
+    @guarded
+    def add_layer_to_library(self, name: Optional[str] = None) -> None:
+        """The active layer as a new library style (asks for its name unless given)."""
+        doc = Krita.instance().activeDocument()
+        node = doc.activeNode() if doc else None
+        data, w, h = read_layer(doc, node)
+        name = name or self._ask_name("Add layer to library", node.name())
+        if name:
+            self.library.add_pixels(data, w, h, name)
+
+    @guarded
+    def add_file_to_library(self, path: Optional[str] = None, name: Optional[str] = None) -> None:
+        """An image file as a new library style (asks for the file and its name unless given)."""
+        if not path:
+            path, _ = W.QFileDialog.getOpenFileName(self, "Add a style to the library", str(Path.home()),
+                                                    IMAGE_FILTER)
+        if not path:
+            return
+        name = name or self._ask_name("Add file to library", Path(path).stem)
+        if name:
+            self.library.add_file(path, name)
+
+    @guarded
+    def save_preset(self, name: Optional[str] = None) -> None:
+        """The chosen library styles with their weights and the current settings, as a preset."""
+        name = name or self._ask_name("Save preset", "My preset")
+        if name:
+            self.library.save_preset(name)
+
+    # ---- live mode -----------------------------------------------------------------------------------
+    @guarded
+    def on_live_toggled(self, on: bool) -> None:
+        if on:
+            self.live.start()
+            if not self.live.active:  # refused (said in the live line): the box follows
+                self.live_toggle.blockSignals(True)
+                self.live_toggle.setChecked(False)
+                self.live_toggle.blockSignals(False)
+        else:
+            self.live.stop()
+
+    # ---- server and jobs -----------------------------------------------------------------------------
     def client(self) -> Client:
         return make_client(self.settings.server_url or None)
 
-    @guarded
     def check_server(self) -> None:
-        """Ask /v1/health in the background; the connection line follows the answer.
-
-        One check at a time; a request made meanwhile (say, the URL changed) runs when it ends.
-        """
-        if self._health is not None:
-            self._recheck = True
-            return
-        if not self.state.should_poll(self.isVisible()):
-            return
-        api = self.client()
-        task = Task(lambda progress, cancelled: probe(api), self)
-        task.done.connect(self._on_health)
-        task.finished.connect(self._on_health_finished)
-        self._health = task
-        task.start()
-
-    def _on_health(self, result: Any) -> None:
-        url, info, error = result
-        if self.state.health_answered(url, self.client().url, info, error):
-            self.render_connection()
-
-    def _on_health_finished(self) -> None:
-        if self._health is not None:
-            self._health.deleteLater()
-        self._health = None
-        if self._recheck:
-            self._recheck = False
-            self.check_server()
+        self.server.check()
 
     @property
     def connected(self) -> Optional[bool]:
@@ -387,122 +442,23 @@ class AdaStyleDocker(DockWidget):
         self.connection.setText(self.state.connection_line())
         self.connection.setStyleSheet("color: #d0352b;" if self.state.connection_is_error() else "")
         self.start_button.setVisible(self.state.start_button_visible())
+        if self.state.connected and not self.library.listing:
+            self.library.refresh()
 
-    @guarded
-    def start_server(self) -> None:
-        if self._starting is not None or not self.state.start_requested():
-            return
-        api = self.client()
-        task = Task(lambda progress, cancelled: api.ensure_running(), self)
-        task.done.connect(self._on_started)
-        task.failed.connect(self._on_start_failed)
-        task.finished.connect(self._on_start_finished)
-        self._starting = task
-        self.render_connection()
-        task.start()
-
-    def _on_started(self, info: Any) -> None:
-        message = self.state.start_succeeded(self.client().url, info)
-        self.render_connection()
-        self.show_message(message)
-
-    def _on_start_failed(self, exc: Any) -> None:
-        message = self.state.start_failed(self.client().url, exc)
-        self.render_connection()
-        self.show_message(message, error=True)
-
-    def _on_start_finished(self) -> None:
-        if self._starting is not None:
-            self._starting.deleteLater()
-        self._starting = None
-        self.render_connection()
-
-    # ---- jobs ----------------------------------------------------------------------------------------
     def is_busy(self) -> bool:
         return self.state.busy
 
-    def _source(self, doc: Any) -> Any:
-        """The layer to stylise: the active one, unless it is the preview or a mask (then its owner)."""
-        node = doc.activeNode()
-        if node is not None and node.type().endswith("mask"):
-            parent = node.parentNode()
-            node = parent if parent is not None and parent.type() == "paintlayer" else None
-        if node is None or node.name() == PREVIEW_NAME or node.type() != "paintlayer":
-            last = self._last_source
-            if last is not None and doc.nodeByUniqueID(last.uniqueId()) is not None:
-                return last
-        return node
-
-    @guarded
     def preview(self) -> None:
-        self._start_job(preview=True)
+        self.jobs.preview()
 
-    @guarded
     def apply(self) -> None:
-        self._start_job(preview=False)
+        self.jobs.apply()
 
-    def _start_job(self, preview: bool) -> None:
-        target = self._free_target()
-        if target is None:
-            return
-        doc, source = target
-        s = self.settings
-        spec = read_spec(doc, source, s.styles, weights=s.weights if len(s.styles) > 1 else None, alpha=s.alpha,
-                         preserve_color=s.preserve_color, use_selection=s.use_selection, scale=s.scale,
-                         preview=preview)
-        self._last_source = source
-        api = self.client()
-        self._run_task(lambda progress, cancelled: run_job(api, spec, progress, cancelled), self._on_job_done,
-                       self.state.job_started(spec, (doc, source)))
-
-    @guarded
     def apply_frames(self) -> None:
-        """Every keyframe of the active animated layer as one stabilised sequence, into a new animated layer."""
-        target = self._free_target()
-        if target is None:
-            return
-        doc, source = target
-        s = self.settings
-        spec = read_frames_spec(doc, source, s.styles, weights=s.weights if len(s.styles) > 1 else None,
-                                alpha=s.alpha, preserve_color=s.preserve_color, scale=s.scale,
-                                stability=s.stability, coherence=s.coherence)
-        self._last_source = source
-        api = self.client()
-        self._run_task(lambda progress, cancelled: run_frames_job(api, spec, progress, cancelled),
-                       self._on_frames_done, self.state.job_started(spec, (doc, source)))
+        self.jobs.apply_frames()
 
-    def _free_target(self) -> tuple[Any, Any] | None:
-        """(document, source layer) for a new job, or None (said in the status line) while one is running."""
-        if self.state.busy:
-            self.show_message("A job is already running; cancel it first.")
-            return None
-        doc = Krita.instance().activeDocument()
-        if doc is None:
-            raise PluginError("open an image first")
-        return doc, self._source(doc)
-
-    def _run_task(self, work: Callable[..., Any], on_done: Callable[[Any], None], message: str) -> None:
-        task = Task(work, self)
-        task.progressed.connect(self._on_progress)
-        task.done.connect(on_done)
-        task.failed.connect(self._on_job_failed)
-        task.finished.connect(self._on_job_finished)
-        self._job = task
-        self._set_running(True)
-        self.show_message(message)
-        task.start()
-
-    @guarded
-    def _on_frames_done(self, frames: Any) -> None:
-        spec, (doc, source) = self.state.spec, self.state.target
-        layer = write_frames(doc, source, spec, frames)
-        self._show_done(layer, spec)
-
-    def _show_done(self, layer: Any, spec: Any) -> None:
-        """A finished job (one picture or all frames): full progress, what was made, the server's state."""
-        self.progress.setValue(100)
-        self.show_message(self.state.job_done(self.client().url, layer.name(), spec))
-        self.render_connection()
+    def cancel(self) -> None:
+        self.jobs.cancel()
 
     def _set_running(self, running: bool) -> None:
         self.frames_button.setEnabled(not running)
@@ -512,42 +468,13 @@ class AdaStyleDocker(DockWidget):
         if running:
             self.progress.setValue(0)
 
-    @guarded
-    def cancel(self) -> None:
-        message = self.state.cancel_requested()
-        if message and self._job is not None:
-            self._job.cancel()
-            self.show_message(message)
-
-    def _on_progress(self, fraction: float) -> None:
-        self.progress.setValue(round(100 * max(0.0, min(1.0, fraction))))
-
-    @guarded
-    def _on_job_done(self, bgra: Any) -> None:
-        spec, (doc, source) = self.state.spec, self.state.target
-        layer = write_result(doc, source, spec, bgra)
-        self._show_done(layer, spec)
-
-    def _on_job_failed(self, exc: Any) -> None:
-        message, is_error = self.state.job_failed(self.client().url, exc)
-        self.show_message(message, error=is_error)
-        self.render_connection()
-
-    def _on_job_finished(self) -> None:
-        if self._job is not None:
-            self._job.deleteLater()
-        self._job = None
-        self.state.job_finished()
-        self._set_running(False)
-
     # ---- misc ----------------------------------------------------------------------------------------
     def shutdown(self) -> None:
-        """Krita is closing: cancel and wait briefly for the threads (a QThread must not outlive its parent)."""
-        self._timer.stop()
-        for task in (self._job, self._health, self._starting):
-            if task is not None:
-                task.cancel()
-                task.wait(5000)
+        """Krita is closing: stop the timers, cancel and wait briefly for the threads."""
+        self.live.shutdown()
+        self.server.shutdown()
+        self.jobs.shutdown()
+        self.library.shutdown()
 
     def show_message(self, text: str, error: bool = False) -> None:
         self.status.setText(text)

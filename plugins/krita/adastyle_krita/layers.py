@@ -7,13 +7,14 @@ All calls here must run on Krita's UI thread.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, Callable, Optional, Sequence
+from typing import Any, Callable, Optional, Sequence, Tuple
 
 from adastyle_plugin import rules
 from adastyle_plugin.config import SETTINGS_NAME
 from adastyle_plugin.http import Client
 
 from .logic import (
+    PREVIEW_LONG_SIDE,
     PREVIEW_NAME,
     FramesSpec,
     JobSpec,
@@ -55,7 +56,7 @@ def check_layer(node: Any) -> None:
 
 def read_spec(document: Any, node: Any, style_paths: Sequence[str], *, weights: Optional[Sequence[float]] = None,
               alpha: float = 1.0, preserve_color: str = "none", use_selection: bool = True, scale: float = 1.0,
-              preview: bool = False) -> JobSpec:
+              preview: bool = False, preview_side: int = PREVIEW_LONG_SIDE) -> JobSpec:
     """The request for `node` of `document`: the selection's box plus context (or the image), as RGBA."""
     if document is None:
         raise PluginError("no open document")
@@ -79,7 +80,50 @@ def read_spec(document: Any, node: Any, style_paths: Sequence[str], *, weights: 
     mask = to_bytes(selection.pixelData(x, y, w, h)) if selection is not None else None
     rgba = bgra_to_rgba(to_bytes(node.pixelData(x, y, w, h)))
     return build_spec(rgba, box, mask, style_paths, weights=weights, alpha=alpha, preserve_color=preserve_color,
-                      scale=scale, preview=preview)
+                      scale=scale, preview=preview, preview_side=preview_side)
+
+
+def read_layer(document: Any, node: Any) -> Tuple[bytes, int, int]:
+    """(B,G,R,A pixels, width, height) of a paint layer's painted part inside the image, to use as a style."""
+    if document is None:
+        raise PluginError("open an image first")
+    check_layer(node)
+    b = node.bounds()
+    box = clip_box((b.x(), b.y(), b.x() + b.width(), b.y() + b.height()), document.width(), document.height())
+    if box is None:
+        raise PluginError(f"layer '{node.name()}' is empty")
+    w, h = box_size(box)
+    return to_bytes(node.pixelData(box[0], box[1], w, h)), w, h
+
+
+def find_preview(document: Any) -> Any:
+    """The top-level preview layer, or None."""
+    for child in document.rootNode().childNodes():
+        if child.name() == PREVIEW_NAME:
+            return child
+    return None
+
+
+def update_preview(document: Any, source: Any, spec: JobSpec, bgra: bytes) -> Any:
+    """Live mode: the preview layer's pixels replaced in place (made, as for Preview, when there is none).
+
+    In place so that the layer stack does not churn at every stroke; what the last preview painted is cleared
+    first (the selection, and so the box, may have changed). Only the preview layer is written.
+    """
+    layer = find_preview(document)
+    if layer is None:
+        return write_result(document, source, spec, bgra)
+    layer.setLocked(False)
+    try:
+        old = layer.bounds()
+        if old.width() > 0 and old.height() > 0:
+            layer.setPixelData(QByteArray(bytes(old.width() * old.height() * 4)), old.x(), old.y(), old.width(),
+                               old.height())
+        layer.setPixelData(QByteArray(bgra), spec.box[0], spec.box[1], spec.width, spec.height)
+    finally:
+        layer.setLocked(True)
+    document.refreshProjection()
+    return layer
 
 
 def remove_previews(document: Any) -> int:

@@ -15,12 +15,15 @@ from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
 
 from adastyle_plugin import http, pixels, rules, selection
 from adastyle_plugin.errors import JobCancelled, PluginError, ServerUnavailable
+from adastyle_plugin.library import LIB_PREFIX
+from adastyle_plugin.live import DEFAULT_PREVIEW_SIDE
 from adastyle_plugin.selection import Box, box_size, clip_box, offset_box, plan_region
 
 __all__ = ["PluginError", "Box", "box_size", "clip_box", "offset_box", "plan_region"]
 
 PREVIEW_NAME = "AdaIN preview"
-PREVIEW_LONG_SIDE = 512
+PREVIEW_LONG_SIDE = DEFAULT_PREVIEW_SIDE
+LIVE_SIDE_MIN, LIVE_SIDE_MAX = 128, 2048  # live mode's preview size (long side), in pixels
 SETTINGS_GROUP = "adastyle"
 PRESERVE_CHOICES = rules.COLOR_MODES
 MIN_SCALE, MAX_SCALE = rules.SCALE_MIN, rules.SCALE_MAX
@@ -68,8 +71,46 @@ def masked_result(rgba: bytes, mask: Optional[bytes]) -> bytes:
     return rgba if mask is None else pixels.alpha_times_mask(rgba, mask)
 
 
-style_label = rules.style_label
 normalise_weights = rules.weights_to_send  # None for one style / equal weights; RuleError (a PluginError)
+
+
+def is_library_style(style: str) -> bool:
+    """Whether a docker style is a library entry (`lib:<id>`) rather than an image file."""
+    return style.lower().startswith(LIB_PREFIX)
+
+
+def split_styles(styles: Sequence[str], weights: Optional[Sequence[float]]
+                 ) -> Tuple[List[str], List[str], Optional[List[float]]]:
+    """(files, library ids, weights) with the files first, as the server reads a job's styles.
+
+    The docker keeps one list in the user's order, files and library styles mixed; the request sends
+    `style` files before `style_id` fields, so the weights are reordered to follow; files must exist.
+    """
+    order = [i for i, st in enumerate(styles) if not is_library_style(st)]
+    order += [i for i, st in enumerate(styles) if is_library_style(st)]
+    files = [str(styles[i]) for i in order if not is_library_style(styles[i])]
+    ids = [str(styles[i]) for i in order if is_library_style(styles[i])]
+    missing = [f for f in files if not os.path.isfile(f)]
+    if missing:
+        raise PluginError(f"style image not found: {missing[0]}")
+    w = normalise_weights(weights, len(order))  # checked in the user's order, so messages count as they do
+    return files, ids, None if w is None else [w[i] for i in order]
+
+
+def preset_styles(styles: Sequence[str], weights: Sequence[float]) -> List[Tuple[str, float]]:
+    """(library id, weight) of every chosen style, for "Save as preset"; a preset names library styles only."""
+    if not styles:
+        raise PluginError("choose library styles first, then save them as a preset")
+    files = [st for st in styles if not is_library_style(st)]
+    if files:
+        raise PluginError(f"a preset holds library styles only: add {os.path.basename(files[0])} to the library "
+                          "first (Add file to library)")
+    return [(st[len(LIB_PREFIX):], float(w)) for st, w in zip(styles, weights)]
+
+
+def style_label(styles: Sequence[str]) -> str:
+    """A layer name after the styles: files by their name, library styles by their id."""
+    return rules.style_label([st[len(LIB_PREFIX):] if is_library_style(st) else st for st in styles])
 
 
 def color_space_problem(model: str, depth: str) -> Optional[str]:
@@ -94,12 +135,13 @@ class JobSpec:
     box: Box                    # image coordinates of the pixels sent
     mask: Optional[bytes]       # selection over `box` (1 byte per pixel), None = no selection
     style_paths: List[str]
-    weights: Optional[List[float]] = None
+    weights: Optional[List[float]] = None  # files first, then library styles
     alpha: float = 1.0
     preserve_color: str = "none"
     scale: float = 1.0
     preview: bool = False
     name: str = ""
+    style_ids: List[str] = field(default_factory=list)  # library styles, `lib:<id>`, sent after the files
 
     @property
     def width(self) -> int:
@@ -112,18 +154,18 @@ class JobSpec:
     def request_kwargs(self) -> Dict[str, Any]:
         """Keyword arguments for Client.stylize (raw RGBA both ways; the mask is applied here, not sent)."""
         return {"rgba": (self.rgba, self.width, self.height), "weights": self.weights, "alpha": self.alpha,
-                "preserve_color": self.preserve_color, "scale": self.scale, "result_format": "rgba"}
+                "preserve_color": self.preserve_color, "scale": self.scale, "result_format": "rgba",
+                "style_ids": self.style_ids}
 
 
 def build_spec(rgba: bytes, box: Box, mask: Optional[bytes], style_paths: Sequence[str], *,
                weights: Optional[Sequence[float]] = None, alpha: float = 1.0, preserve_color: str = "none",
-               scale: float = 1.0, preview: bool = False) -> JobSpec:
-    """A checked JobSpec; PluginError for anything the server would refuse anyway (clearer here)."""
-    paths = [str(p) for p in style_paths]
-    w = normalise_weights(weights, len(paths))
-    missing = [p for p in paths if not os.path.isfile(p)]
-    if missing:
-        raise PluginError(f"style image not found: {missing[0]}")
+               scale: float = 1.0, preview: bool = False, preview_side: int = PREVIEW_LONG_SIDE) -> JobSpec:
+    """A checked JobSpec; PluginError for anything the server would refuse anyway (clearer here).
+
+    `style_paths` are image files and library styles (`lib:<id>`) in any order.
+    """
+    paths, ids, w = split_styles([str(p) for p in style_paths], weights)
     alpha = rules.check_alpha(alpha)
     preserve_color = rules.check_color_mode(preserve_color)
     bw, bh = box_size(box)
@@ -131,10 +173,10 @@ def build_spec(rgba: bytes, box: Box, mask: Optional[bytes], style_paths: Sequen
         raise PluginError(f"read {len(rgba)} bytes for a {bw}x{bh} region")
     if mask is not None and len(mask) != bw * bh:
         raise PluginError(f"read {len(mask)} selection bytes for a {bw}x{bh} region")
-    s = preview_scale(box, scale) if preview else clamp_scale(scale)
+    s = preview_scale(box, scale, preview_side) if preview else clamp_scale(scale)
     return JobSpec(rgba=rgba, box=box, mask=mask, style_paths=paths, weights=w, alpha=float(alpha),
-                   preserve_color=preserve_color, scale=s, preview=preview,
-                   name=PREVIEW_NAME if preview else style_label(paths))
+                   preserve_color=preserve_color, scale=s, preview=preview, style_ids=ids,
+                   name=PREVIEW_NAME if preview else style_label(paths + ids))
 
 
 def finish_pixels(spec: JobSpec, result: bytes, headers: Dict[str, str]) -> bytes:
@@ -180,6 +222,7 @@ class FramesSpec:
     stability: float = rules.DEFAULT_STABILITY
     coherence: float = rules.DEFAULT_COHERENCE
     name: str = ""
+    style_ids: List[str] = field(default_factory=list)  # library styles, sent after the files
 
     @property
     def width(self) -> int:
@@ -195,7 +238,8 @@ class FramesSpec:
         """Keyword arguments for Client.stylize_sequence (raw RGBA both ways)."""
         return {"size": self.size, "stability": self.stability, "coherence": self.coherence,
                 "weights": self.weights, "alpha": self.alpha,
-                "preserve_color": self.preserve_color, "scale": self.scale, "result_format": "rgba"}
+                "preserve_color": self.preserve_color, "scale": self.scale, "result_format": "rgba",
+                "style_ids": self.style_ids}
 
 
 def build_frames_spec(frames: Sequence[bytes], times: Sequence[int], size: Tuple[int, int],
@@ -204,11 +248,7 @@ def build_frames_spec(frames: Sequence[bytes], times: Sequence[int], size: Tuple
                       stability: float = rules.DEFAULT_STABILITY, coherence: float = rules.DEFAULT_COHERENCE,
                       layer_name: str = "") -> FramesSpec:
     """A checked FramesSpec; PluginError for what the server would refuse anyway (clearer here)."""
-    paths = [str(p) for p in style_paths]
-    w = normalise_weights(weights, len(paths))
-    missing = [p for p in paths if not os.path.isfile(p)]
-    if missing:
-        raise PluginError(f"style image not found: {missing[0]}")
+    paths, ids, w = split_styles([str(p) for p in style_paths], weights)
     if not frames:
         raise PluginError(f"'{layer_name}' has no keyframes to stylise")
     if len(frames) != len(times):
@@ -219,8 +259,8 @@ def build_frames_spec(frames: Sequence[bytes], times: Sequence[int], size: Tuple
     return FramesSpec(frames=list(frames), times=list(times), size=size, style_paths=paths, weights=w,
                       alpha=rules.check_alpha(alpha), preserve_color=rules.check_color_mode(preserve_color),
                       scale=clamp_scale(scale), stability=rules.check_stability(stability),
-                      coherence=rules.check_coherence(coherence),
-                      name=f"{layer_name} - {style_label(paths)}" if layer_name else style_label(paths))
+                      coherence=rules.check_coherence(coherence), style_ids=ids,
+                      name=f"{layer_name} - {style_label(paths + ids)}" if layer_name else style_label(paths + ids))
 
 
 def run_frames_job(api: "http.Client", spec: FramesSpec, progress: Optional[Callable[[float], None]] = None,
@@ -235,6 +275,16 @@ def run_frames_job(api: "http.Client", spec: FramesSpec, progress: Optional[Call
         pixels.check_answer(data, headers, spec.width, spec.height)
         out.append(rgba_to_bgra(data))
     return out
+
+
+def live_status(state: str, last_latency: Optional[float], error: Optional[str]) -> str:
+    """The live-mode line: its state, then the last problem or how long the last preview took after its stroke."""
+    line = f"Live: {state}"
+    if error:
+        return f"{line} · {error}"
+    if last_latency is not None:
+        return f"{line} · last preview {last_latency:.2f} s after the stroke"
+    return line
 
 
 def friendly_error(exc: BaseException) -> str:
@@ -252,8 +302,12 @@ def friendly_error(exc: BaseException) -> str:
 # ---- settings ----------------------------------------------------------------------------------------
 
 @dataclass
-class Settings:
-    """What the docker remembers between sessions (stored as strings in kritarc's [adastyle] group)."""
+class DockerSettings:
+    """What the docker remembers between sessions (stored as strings in kritarc's [adastyle] group).
+
+    `styles` holds image paths and library styles (`lib:<id>`); `favourites` are library entry ids, kept
+    here rather than on the server so that a shared server's library is not marked by one artist.
+    """
 
     styles: List[str] = field(default_factory=list)
     weights: List[float] = field(default_factory=list)
@@ -264,9 +318,11 @@ class Settings:
     server_url: str = ""  # empty = from the plug-in's settings file / ADASTYLE_URL
     stability: float = rules.DEFAULT_STABILITY  # Apply to all frames: smoothing across keyframes, in frames
     coherence: float = rules.DEFAULT_COHERENCE  # Apply to all frames: each keyframe follows the previous one
+    favourites: List[str] = field(default_factory=list)  # library entry ids
+    live_side: int = DEFAULT_PREVIEW_SIDE  # live mode: long side of the preview, in pixels
 
     @classmethod
-    def load(cls, read: Callable[[str, str], str]) -> "Settings":
+    def load(cls, read: Callable[[str, str], str]) -> "DockerSettings":
         """From `read(key, default) -> str`; any unreadable value falls back to its default."""
         d = cls()
 
@@ -299,7 +355,9 @@ class Settings:
                    scale=number("scale", d.scale, MIN_SCALE, MAX_SCALE),
                    server_url=str(read("server_url", "") or "").strip(),
                    stability=number("stability", d.stability, 0.0, rules.STABILITY_MAX),
-                   coherence=number("coherence", d.coherence, 0.0, rules.COHERENCE_MAX))
+                   coherence=number("coherence", d.coherence, 0.0, rules.COHERENCE_MAX),
+                   favourites=[str(f) for f in json_list("favourites") if isinstance(f, str) and f],
+                   live_side=int(number("live_side", d.live_side, LIVE_SIDE_MIN, LIVE_SIDE_MAX)))
 
     def dump(self) -> Dict[str, str]:
         """key -> string, as Krita's writeSetting stores it."""
@@ -308,7 +366,8 @@ class Settings:
                 "alpha": repr(float(self.alpha)), "preserve_color": self.preserve_color,
                 "use_selection": "true" if self.use_selection else "false", "scale": repr(float(self.scale)),
                 "server_url": self.server_url, "stability": repr(float(self.stability)),
-                "coherence": repr(float(self.coherence))}
+                "coherence": repr(float(self.coherence)), "favourites": json.dumps(d["favourites"]),
+                "live_side": str(int(self.live_side))}
 
     def save(self, write: Callable[[str, str], None]) -> None:
         for key, value in self.dump().items():

@@ -29,6 +29,8 @@ QPixmap = QtGui.QPixmap
 QIcon = QtGui.QIcon
 QThread = QtCore.QThread
 QTimer = QtCore.QTimer
+QObject = QtCore.QObject
+QSize = QtCore.QSize
 
 
 def enum(owner: Any, scope: str, name: str) -> Any:
@@ -46,6 +48,10 @@ SMOOTH = enum(Qt, "TransformationMode", "SmoothTransformation")
 HORIZONTAL = enum(Qt, "Orientation", "Horizontal")
 ALIGN_CENTER = enum(Qt, "AlignmentFlag", "AlignCenter")
 TEXT_SELECTABLE = enum(Qt, "TextInteractionFlag", "TextSelectableByMouse")
+ICON_MODE = enum(QtWidgets.QListView, "ViewMode", "IconMode")
+ADJUST = enum(QtWidgets.QListView, "ResizeMode", "Adjust")
+STATIC = enum(QtWidgets.QListView, "Movement", "Static")
+USER_ROLE = enum(Qt, "ItemDataRole", "UserRole")
 
 
 def qimage_from_bgra(data: bytes, width: int, height: int) -> "QtGui.QImage":
@@ -64,6 +70,13 @@ def bgra_from_qimage(image: "QtGui.QImage") -> bytes:
     if stride == w * 4:
         return raw[:w * h * 4]
     return b"".join(raw[y * stride:y * stride + w * 4] for y in range(h))
+
+
+def pixmap_from_bytes(data: bytes) -> "QtGui.QPixmap":
+    """A pixmap of an encoded image (a JPEG thumbnail); a null pixmap when it cannot be read."""
+    pix = QPixmap()
+    pix.loadFromData(QByteArray(bytes(data)))
+    return pix
 
 
 def to_bytes(value: Any) -> bytes:

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, Optional
 
 from .qt import ALIGN_CENTER, KEEP_ASPECT, SMOOTH, QPixmap, QtWidgets
 
@@ -12,10 +12,14 @@ THUMB = 40  # px, style thumbnails
 
 
 class StyleRow(W.QWidget):
-    """One style: thumbnail, name, weight (shown only with several styles) and a remove button."""
+    """One style: thumbnail, name, weight (shown only with several styles) and a remove button.
+
+    `path` is an image file, or a library style (`lib:<id>`) shown with the library's `label` and `pixmap`.
+    """
 
     def __init__(self, path: str, weight: float, on_weight: Callable[..., Any],
-                 on_remove: Callable[[str], Any]) -> None:
+                 on_remove: Callable[[str], Any], label: Optional[str] = None,
+                 pixmap: Optional[QPixmap] = None) -> None:
         super().__init__()
         self.path = path
         lay = W.QHBoxLayout(self)
@@ -23,13 +27,13 @@ class StyleRow(W.QWidget):
         thumb = W.QLabel()
         thumb.setFixedSize(THUMB, THUMB)
         thumb.setAlignment(ALIGN_CENTER)
-        pix = QPixmap(path)
+        pix = pixmap if pixmap is not None else QPixmap(path)
         if pix.isNull():
             thumb.setText("?")  # missing or unreadable: the job will say which
         else:
             thumb.setPixmap(pix.scaled(THUMB, THUMB, KEEP_ASPECT, SMOOTH))
-        name = W.QLabel(Path(path).stem)
-        name.setToolTip(path if os.path.isfile(path) else path + " (missing)")
+        name = W.QLabel(label or Path(path).stem)
+        name.setToolTip(path if label or os.path.isfile(path) else path + " (missing)")
         self.weight = W.QDoubleSpinBox()
         self.weight.setObjectName("adastyle_weight")
         self.weight.setRange(0.0, 10.0)

@@ -17,7 +17,7 @@ from gi.repository import Gimp, Gio
 TEST_DIR = os.environ.get("ADASTYLE_TEST_DIR", "/home/artist/adastyle-test")
 exec(open(os.path.join(TEST_DIR, "gimp_common.py")).read(), globals())  # run_plugin, layer_bytes, composite
 STYLE = os.path.join(TEST_DIR, "in", "style", "castle.jpg")
-PLUGIN_DIR = os.path.expanduser("~/.config/GIMP/3.0/plug-ins/adastyle")
+PLUGIN_DIR = os.path.expanduser("~/.config/GIMP/3.0/plug-ins/adastyle_gimp")
 
 
 def layer_names(img):

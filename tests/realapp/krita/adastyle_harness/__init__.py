@@ -4,7 +4,9 @@ Does nothing unless $ADASTYLE_HARNESS names a JSON config {content, style, selec
 feather, out}.
 Krita is started with the content image on its command line; once the main window shows it, the
 harness selects a rectangle, checks the docker is
-there, calls adastyle_krita.apply_style, clicks the docker's Preview twice and Apply once, imports 3 frames
+there, calls adastyle_krita.apply_style, clicks the docker's Preview twice and Apply once, lists the style
+library, searches it, chooses a starter style and applies it, turns live mode on and paints one stroke
+through the API, imports 3 frames
 as an animated layer and clicks Apply to all frames (after a cancelled try), points the
 docker at a dead server, takes screenshots, writes out/result.json and leaves with os._exit (quitting
 Krita properly hangs or asks to save). A watchdog writes what it has and exits if anything hangs.
@@ -22,7 +24,7 @@ import traceback
 from typing import Any, Callable, Dict, List, Tuple
 
 from krita import Extension, Krita, Selection
-from PyQt5.QtCore import QEventLoop, QTimer
+from PyQt5.QtCore import QByteArray, QEventLoop, QTimer
 from PyQt5.QtGui import QImage
 from PyQt5.QtWidgets import QApplication, QDockWidget, QLabel, QProgressBar, QPushButton
 
@@ -120,6 +122,10 @@ def save_bgra(data: bytes, width: int, height: int, path: str) -> None:
     QImage(data, width, height, width * 4, QImage.Format_ARGB32).copy().save(path, "PNG")
 
 
+def app_setting(key: str) -> str:
+    return Krita.instance().readSetting("adastyle", key, "")
+
+
 def dead_url() -> str:
     """A localhost port nobody listens on."""
     s = socket.socket()
@@ -159,7 +165,8 @@ class Harness(Extension):
     def _on_window(self) -> None:
         # Phases run from Krita's own event loop, one after another: some GUI updates (the Layers
         # docker, deferred deletes) only happen once control returns there, not in nested processEvents.
-        self._phases: List[Callable[[], None]] = [self._phase_main, self._phase_frames_import, self._phase_frames,
+        self._phases: List[Callable[[], None]] = [self._phase_main, self._phase_library, self._phase_live,
+                                                  self._phase_frames_import, self._phase_frames,
                                                   self._phase_screenshot, self._phase_frames_undo,
                                                   self._phase_dead_server, self._phase_dead_screenshot,
                                                   self._phase_end]
@@ -193,8 +200,11 @@ class Harness(Extension):
         # The image is opened by Krita itself (command line), like a user's File > Open. Opened with
         # app.openDocument + win.addView instead, Krita 5.2.9 gives the view no active node, an empty
         # Layers docker and a failed assert in setActiveNode, so the docker could not be driven.
-        if not wait_for(lambda: bool(app.documents()) and win.activeView() is not None, 60):
-            raise RuntimeError("Krita opened no document from its command line")
+        if not wait_for(lambda: bool(app.documents()) and win.activeView() is not None, 240):
+            qwin.grab().save(os.path.join(out, "no-document-grab.png"), "PNG")
+            modal = QApplication.activeModalWidget()
+            raise RuntimeError("Krita opened no document from its command line (documents: "
+                               f"{len(app.documents())}, modal window: {modal.windowTitle() if modal else None})")
         doc = app.documents()[0]
         r.check("opened_by", "command line")
         pump(1.0)
@@ -229,7 +239,7 @@ class Harness(Extension):
         dock.show()
         dock.raise_()
         r.check("docker_is_plugin_instance", isinstance(dock, adastyle_krita.AdaStyleDocker))
-        wait_for(lambda: dock.connected is not None, 15)
+        wait_for(lambda: dock.connected is not None, 60)
         r.check("connection_initial", dock.connection_text())
         r.step("docker found")
 
@@ -320,6 +330,106 @@ class Harness(Extension):
         r.step("docker apply done")
 
         self.win, self.doc, self.layer, self.dock = win, doc, layer, dock
+
+    def _phase_library(self) -> None:
+        """The library grid: listed with thumbnails, the search filters it, a click chooses a starter style,
+        Apply uses it (the source unchanged)."""
+        r, doc, layer, dock, out = self.report, self.doc, self.layer, self.dock, self.cfg["out"]
+        W, H = doc.width(), doc.height()
+        grid = dock.grid
+        listed = wait_for(lambda: len(grid.entries) > 0, 60)
+        thumbs = wait_for(lambda: len(dock.library.thumbs) >= len(grid.entries), 120)
+        pump(0.5)
+        total = len(grid.shown_ids())
+        grid.search.setText("ink")
+        pump(0.2)
+        found = grid.shown_ids()
+        found_text = [" ".join([e["name"], *e.get("tags", [])]).lower()
+                      for e in grid.entries if e["id"] in found]
+        grid.search.setText("")
+        pump(0.2)
+        style = next(e for e in grid.entries if e.get("kind") == "style")
+        dock.set_styles([])
+        clicked = grid.select(style["id"])
+        chosen = list(dock.settings.styles)
+        grid.favourite.emit(style["id"])  # the star button's signal
+        pump(0.2)
+        favourites = app_setting("favourites")
+        grid.favourites_only.setChecked(True)
+        pump(0.2)
+        only_favourites = grid.shown_ids()
+        grid.favourites_only.setChecked(False)
+        dock.grab().save(os.path.join(out, "krita-docker-library.png"), "PNG")
+        before = bytes(layer.pixelData(0, 0, W, H))
+        doc.setActiveNode(layer)
+        dock.apply_button.click()
+        wait_for(lambda: not dock.is_busy(), 240)
+        pump(0.3)
+        names = [n.name() for n in doc.topLevelNodes()]
+        new = doc.topLevelNodes()[names.index(layer.name()) + 1]
+        r.check("library", {"listed": listed, "thumbnails": thumbs, "entries": len(grid.entries), "shown": total,
+                            "thumbnail_count": len(dock.library.thumbs), "search_ink": found,
+                            "search_ink_text": found_text, "style": style, "clicked": clicked, "chosen": chosen,
+                            "favourites": favourites, "only_favourites": only_favourites,
+                            "status": dock.status_text(), "applied_name": new.name(),
+                            "applied_diff": sum(a != b for a, b in zip(bytes(new.pixelData(0, 0, W, H)), before)),
+                            "source_unchanged": bytes(layer.pixelData(0, 0, W, H)) == before})
+        r.step("library done")
+
+    def _phase_live(self) -> None:
+        """Live mode on: a first preview; one stroke (pixels painted through the API) updates the same preview
+        layer in place; the painted layer holds exactly the stroke; live mode off takes the preview away."""
+        import adastyle_krita  # the real plug-in, already loaded by Krita
+
+        r, doc, layer, dock, out = self.report, self.doc, self.layer, self.dock, self.cfg["out"]
+        W, H = doc.width(), doc.height()
+        original = bytes(layer.pixelData(0, 0, W, H))
+        ids_before = [n.uniqueId().toString() for n in doc.topLevelNodes()]
+        live = dock.live
+        doc.setActiveNode(layer)
+        dock.live_side.setValue(256)
+        dock.live_toggle.setChecked(True)
+        first = wait_for(lambda: live.scheduler is not None and len(live.scheduler.latencies) >= 1, 240)
+        pump(0.5)
+
+        def preview() -> Any:
+            return next((n for n in doc.topLevelNodes() if n.name() == adastyle_krita.PREVIEW_NAME), None)
+
+        pv = preview()
+        pv_id = pv.uniqueId().toString() if pv else None
+        pv_before = bytes(pv.pixelData(0, 0, W, H)) if pv else b""
+        state_first = dock.live_state.text()
+        # -- one stroke: a red bar inside the selection, written as a brush would leave it
+        x, y, w, h = 150, 110, 90, 24
+        layer.setPixelData(QByteArray(bytes([0, 0, 255, 255]) * (w * h)), x, y, w, h)
+        doc.refreshProjection()
+        stroked = bytes(layer.pixelData(0, 0, W, H))
+        t0 = time.monotonic()
+        second = wait_for(lambda: len(live.scheduler.latencies) >= 2, 240)
+        seconds = time.monotonic() - t0
+        pump(0.3)
+        pv2 = preview()
+        after = bytes(pv2.pixelData(0, 0, W, H)) if pv2 else b""
+        save_bgra(projection_bgra(doc), W, H, os.path.join(out, "live.png"))
+        info: Dict[str, Any] = {
+            "first": first, "second": second, "stroke_to_preview_s": seconds, "state_first": state_first,
+            "state_after": dock.live_state.text(), "started": live.scheduler.started,
+            "cancelled": live.scheduler.cancelled, "latencies": list(live.scheduler.latencies),
+            "preview_count": sum(n.name() == adastyle_krita.PREVIEW_NAME for n in doc.topLevelNodes()),
+            "same_preview_layer": pv2 is not None and pv2.uniqueId().toString() == pv_id,
+            "locked": pv2.locked() if pv2 else None,
+            "preview_changed_pixels": sum(a != b for a, b in zip(after[0::4], pv_before[0::4])),
+            "layer_is_the_stroke": bytes(layer.pixelData(0, 0, W, H)) == stroked and stroked != original}
+        dock.live_toggle.setChecked(False)
+        pump(0.5)
+        info["after_off"] = {"ids_as_before": [n.uniqueId().toString() for n in doc.topLevelNodes()] == ids_before,
+                             "state": dock.live_state.text(), "layer_is_the_stroke":
+                             bytes(layer.pixelData(0, 0, W, H)) == stroked}
+        r.check("live", info)
+        layer.setPixelData(QByteArray(original), 0, 0, W, H)  # the later phases start from the photo
+        doc.refreshProjection()
+        dock.set_styles([self.cfg["style"]])
+        r.step("live done")
 
     def _phase_frames_import(self) -> None:
         """3 frames imported as an animated layer, as a user imports frames (File > Import Animation Frames).

@@ -1,22 +1,22 @@
 """The GIMP plug-in's decisions without GIMP: its arguments and their checks, names, error wording.
 
-Kept apart from adastyle.py (which imports `gi`) so that everything the plug-in decides is unit-tested
-without GIMP; adastyle.py only moves pixels between GIMP and the server. The rules shared with the
+Kept apart from adastyle_gimp.py (which imports `gi`) so that everything the plug-in decides is unit-tested
+without GIMP; adastyle_gimp.py only moves pixels between GIMP and the server. The rules shared with the
 Krita docker (limits, colour modes, weights, the selection strategy) come from `adastyle_plugin`.
 """
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
-from typing import Any, Callable, List, Optional, Tuple
+from dataclasses import dataclass, field
+from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
 
-from adastyle_plugin import rules
+from adastyle_plugin import library, rules
 from adastyle_plugin.errors import JobCancelled, PluginError, RuleError, ServerUnavailable
 
 Box = Tuple[int, int, int, int]  # x0, y0, x1, y1 in layer coordinates, x1/y1 exclusive
 CALLING_ERROR = "calling_error"  # PluginError.code of a bad argument: GIMP's CALLING_ERROR status
 START_HINT = "Start it with `adastyle serve --background` (or check the server URL in the plug-in settings)."
-# PDB status of each outcome, by name (adastyle.py turns the name into Gimp.PDBStatusType).
+# PDB status of each outcome, by name (adastyle_gimp.py turns the name into Gimp.PDBStatusType).
 STATUS_CANCEL, STATUS_CALLING, STATUS_EXECUTION = "CANCEL", "CALLING_ERROR", "EXECUTION_ERROR"
 
 
@@ -44,6 +44,7 @@ class Params:
     server_url: str
     stability: float = 0.0  # "Stylise all layers": smoothing across the frames (layers)
     coherence: float = 0.0  # "Stylise all layers": each frame follows the previous one along the motion
+    library: List[str] = field(default_factory=list)  # library styles and presets by name or id, after the rest
 
     @property
     def style_names(self) -> List[str]:
@@ -52,10 +53,11 @@ class Params:
         The suffix keeps a dotted layer name whole (style_label drops one extension); path separators in
         the name are replaced so that style_label does not cut it at them.
         """
+        lib = [f"{n.replace('/', '_').replace(chr(92), '_')}.png" for n in self.library]
         if self.style_layer is None:
-            return list(self.styles)
+            return [*self.styles, *lib]
         name = self.style_layer.get_name().replace("/", "_").replace("\\", "_")
-        return [*self.styles, f"{name}.png"]
+        return [*self.styles, f"{name}.png", *lib]
 
 
 @dataclass
@@ -81,28 +83,34 @@ def parse_styles(raw: Optional[str], required: bool = True) -> List[str]:
     """
     paths = [p.strip() for p in (raw or "").split(os.pathsep) if p.strip()]
     if not paths and required:
-        raise calling_error("Choose at least one style image (argument 'style-path') or a style layer "
-                            "(argument 'style-layer')")
+        raise calling_error("Choose at least one style image (argument 'style-path'), a style layer "
+                            "(argument 'style-layer') or a library style (argument 'library')")
     for p in paths:
         if not os.path.isfile(p):
             raise calling_error(f"Style image not found: {p}")
     return paths
 
 
+def parse_library(raw: Optional[str]) -> List[str]:
+    """Library entries from the comma-separated argument (names or ids; a name with a comma goes by its id)."""
+    return [name.strip() for name in (raw or "").split(",") if name.strip()]
+
+
 def read_params(get: Callable[[str], Any]) -> Params:
     """Validated arguments, read by name with `get` (GIMP: the procedure config's get_property)."""
     style_layer = get("style-layer")
-    styles = parse_styles(get("style-path"), required=style_layer is None)
+    names = parse_library(get("library"))
+    styles = parse_styles(get("style-path"), required=style_layer is None and not names)
     try:
         preserve = rules.check_color_mode((get("preserve-color") or "none").strip().lower())
-        weights = rules.weights_to_send(get("weights") or "", len(styles) + (style_layer is not None))
+        weights = rules.weights_to_send(get("weights") or "", len(styles) + (style_layer is not None) + len(names))
         alpha = rules.check_alpha(float(get("alpha")))
         scale = rules.check_scale(float(get("scale")))
     except RuleError as exc:
         raise calling_error(exc.message) from None
     return Params(styles=styles, style_layer=style_layer, weights=weights, alpha=alpha, preserve_color=preserve,
                   use_selection=bool(get("use-selection")), scale=scale,
-                  server_url=(get("server-url") or "").strip())
+                  server_url=(get("server-url") or "").strip(), library=names)
 
 
 def read_layers_params(get: Callable[[str], Any]) -> Params:
@@ -115,6 +123,29 @@ def read_layers_params(get: Callable[[str], Any]) -> Params:
     except RuleError as exc:
         raise calling_error(exc.message) from None
     return params
+
+
+def library_request(entries: Sequence[Dict[str, Any]], params: Params
+                    ) -> Tuple[List[str], Optional[List[float]], Dict[str, Any]]:
+    """(style ids, weights of every style sent, settings) for the chosen library entries.
+
+    The files and the style layer keep the first weights, the library entries the rest; a preset brings its
+    styles with its weights (scaled by its own) and, when it is the only style chosen, its strength, colour
+    mode and stroke scale as `settings`. Weights are None when the server is to weigh the styles equally.
+    """
+    try:
+        chosen = [library.by_name(entries, name) for name in params.library]
+    except PluginError as exc:
+        raise calling_error(exc.message) from None
+    own = len(params.styles) + (params.style_layer is not None)
+    given = params.weights or [1.0] * (own + len(chosen))
+    ids, lib_weights, settings = library.job_styles(list(zip(chosen, given[own:])))
+    if own:
+        settings = {}
+    weights = rules.weights_to_send(given[:own] + lib_weights, own + len(ids))
+    if weights is not None and params.weights is None and len(set(weights)) == 1:
+        weights = None  # equal weights: say nothing, as without a library
+    return ids, weights, settings
 
 
 def frame_layers(top_level: List[Any], style_layer: Any = None) -> List[Any]:

@@ -16,6 +16,9 @@ PDB procedure `plug-in-adastyle-stylize` (Filters > Artistic > AdaIN Style Trans
   scale           stroke scale 0.05..4 (working resolution / canvas)
   server-url      AdaStyle server URL; empty = ADASTYLE_URL or the settings file beside the plug-in
   style-layer     optional drawable (of any open image) used as one more style, after the style-path files
+  library         library styles and presets of the server, by name or id, comma-separated, after the files
+                  and the layer (a preset brings its styles and weights, and its settings when it is alone);
+                  in the dialog they are picked from a grid of thumbnails, with a search box
 
 The result is a NEW layer directly above the source layer (which is never modified), cropped to the
 selection's bounding box, with a layer mask from the selection; one undo step removes it.
@@ -52,6 +55,8 @@ from gimp_rules import (  # noqa: E402
     frame_layers,
     from_server,
     layer_name,
+    library_request,
+    parse_library,
     read_layers_params,
     read_params,
     status_of,
@@ -109,13 +114,16 @@ def add_arguments(procedure: Gimp.Procedure, frames: bool = False) -> None:
                                       "How strongly each frame follows the previous one along the motion (0 = off; "
                                       "more = steadier texture)", 0.0, rules.COHERENCE_MAX, rules.DEFAULT_COHERENCE,
                                       rw)
+    procedure.add_string_argument("library", "_Library styles",
+                                  "Library styles or presets by name or id, comma-separated (after the files and "
+                                  "the layer)", "", rw)
 
 
 # Dialog order: the style sources together. style-path stays first: the dialog's initial focus is on it, so
 # Return accepts the dialog (on the drawable chooser's button it would open the chooser instead).
-DIALOG_FIELDS = ("style-path", "style-layer", "weights", "alpha", "preserve-color", "use-selection", "scale",
+DIALOG_FIELDS = ("style-path", "style-layer", "library", "weights", "alpha", "preserve-color", "use-selection", "scale",
                  "server-url")
-LAYERS_DIALOG_FIELDS = ("style-path", "style-layer", "weights", "alpha", "preserve-color", "scale", "stability",
+LAYERS_DIALOG_FIELDS = ("style-path", "style-layer", "library", "weights", "alpha", "preserve-color", "scale", "stability",
                         "coherence", "server-url")
 
 
@@ -317,21 +325,37 @@ def make_callbacks(window: CancelWindow | None) -> tuple[Callable[[float], None]
     return progress, should_cancel
 
 
+def style_fields(conn: http.Client, params: Params) -> dict[str, object]:
+    """The request's library styles, weights and settings: a preset chosen alone brings its own settings.
+    An unknown name is the caller's mistake (CALLING_ERROR); a server that fails to list is the server's."""
+    if not params.library:
+        return {"style_ids": [], "weights": params.weights, "alpha": params.alpha,
+                "preserve_color": params.preserve_color, "scale": params.scale}
+    try:
+        entries = conn.library()
+    except PluginError as exc:
+        raise from_server(exc) from None
+    ids, weights, settings = library_request(entries, params)
+    return {"style_ids": ids, "weights": weights, "alpha": settings.get("alpha", params.alpha),
+            "preserve_color": settings.get("preserve_color", params.preserve_color),
+            "scale": settings.get("scale", params.scale)}
+
+
 def stylize(conn: http.Client, params: Params, styles: list[str | bytes], rgba: bytes, region: Region,
             window: CancelWindow | None) -> bytes:
     """Raw RGBA of the stylised box from the server; PluginError with the server's message on failure.
 
     `styles` are paths or PNG bytes (a style layer), in the order the weights follow.
     """
+    fields = style_fields(conn, params)
     progress, should_cancel = make_callbacks(window)
     Gimp.progress_init("AdaIN style transfer…")
     try:
         # The one selection strategy (adastyle_plugin.selection): the box is sent without the selection,
         # which shapes the result once, as the new layer's mask.
         data, headers = conn.stylize(styles=styles, rgba=(rgba, region.width, region.height),
-                                     weights=params.weights, alpha=params.alpha,
-                                     preserve_color=params.preserve_color, scale=params.scale,
-                                     result_format="rgba", progress=progress, should_cancel=should_cancel)
+                                     result_format="rgba", progress=progress, should_cancel=should_cancel,
+                                     **fields)
         pixels.check_answer(data, headers, region.width, region.height)
     except PluginError as exc:
         raise from_server(exc) from None
@@ -342,14 +366,13 @@ def stylize(conn: http.Client, params: Params, styles: list[str | bytes], rgba: 
 def stylize_frames(conn: http.Client, params: Params, styles: list[str | bytes], frames: list[bytes],
                    size: tuple[int, int], window: CancelWindow | None) -> list[bytes]:
     """Raw RGBA of every stylised frame: ONE sequence job on the server (statistics smoothed across frames)."""
+    fields = style_fields(conn, params)
     progress, should_cancel = make_callbacks(window)
     Gimp.progress_init(f"AdaIN style transfer of {len(frames)} frames…")
     try:
         answers = conn.stylize_sequence(frames, styles, size=size, stability=params.stability,
-                                        coherence=params.coherence,
-                                        weights=params.weights, alpha=params.alpha,
-                                        preserve_color=params.preserve_color, scale=params.scale,
-                                        result_format="rgba", progress=progress, should_cancel=should_cancel)
+                                        coherence=params.coherence, result_format="rgba", progress=progress,
+                                        should_cancel=should_cancel, **fields)
         for data, headers in answers:
             pixels.check_answer(data, headers, size[0], size[1])
     except PluginError as exc:
@@ -359,23 +382,48 @@ def stylize_frames(conn: http.Client, params: Params, styles: list[str | bytes],
 
 
 # ---- the procedures -----------------------------------------------------------------------------------
-def show_dialog(procedure: Gimp.Procedure, config: Gimp.ProcedureConfig) -> bool:
-    """The procedure dialog over the arguments; GIMP remembers the values. False = cancelled."""
+def show_dialog(procedure: Gimp.Procedure, config: Gimp.ProcedureConfig, drawable: Gimp.Drawable | None = None) -> bool:
+    """The procedure dialog over the arguments, with the library panel below; GIMP remembers the values.
+    False = cancelled."""
     gi.require_version("GimpUi", "3.0")
     from gi.repository import GimpUi
 
     layers = procedure.get_name() == PROC_LAYERS
     GimpUi.init(procedure.get_name())
-    for name in ("style-path", "weights", "preserve-color", "server-url"):
+    for name in ("style-path", "weights", "preserve-color", "server-url", "library"):
         if config.get_property(name) is None:  # an empty default comes back as NULL, which GtkEntry rejects
             config.set_property(name, "")
     dialog = GimpUi.ProcedureDialog.new(procedure, config,
                                         "AdaIN: Stylise All Layers" if layers else "AdaIN Style Transfer")
     dialog.fill(list(LAYERS_DIALOG_FIELDS if layers else DIALOG_FIELDS))
     try:
+        add_library_panel(dialog, config, drawable)
+    except Exception as exc:  # noqa: BLE001 - the panel is a help: without it the names still go in 'Library styles'
+        print(f"AdaStyle: the library panel could not be shown: {type(exc).__name__}: {exc}", file=sys.stderr)
+    try:
         return bool(dialog.run())
     finally:
         dialog.destroy()
+
+
+def add_library_panel(dialog: Gimp.Dialog, config: Gimp.ProcedureConfig, drawable: Gimp.Drawable | None) -> None:
+    """The library's thumbnails under the arguments: picking writes the `library` argument."""
+    from library_chooser import LibraryChooser
+
+    def client() -> http.Client:
+        return http.Client(url=(config.get_property("server-url") or "").strip() or None, settings_path=SETTINGS_PATH,
+                           timeout=10)
+
+    def layer_png() -> tuple[bytes, str]:
+        if drawable is None:
+            raise PluginError("no layer chosen")
+        layer = resolve_layer(drawable)
+        return style_layer_png(layer), layer.get_name()
+
+    panel = LibraryChooser(client, parse_library(config.get_property("library")),
+                           lambda ids: config.set_property("library", ",".join(ids)), layer_png)
+    dialog.get_content_area().pack_start(panel, True, True, 6)
+    panel.show_all()
 
 
 def style_sources(params: Params) -> list[str | bytes]:
@@ -448,7 +496,7 @@ def run(procedure: Gimp.Procedure, run_mode: Gimp.RunMode, image: Gimp.Image, dr
     if len(drawables) != 1:
         return procedure.new_return_values(Gimp.PDBStatusType.CALLING_ERROR,
                                            GLib.Error("AdaIN Style Transfer works on exactly one layer."))
-    if interactive and not show_dialog(procedure, config):
+    if interactive and not show_dialog(procedure, config, drawables[0]):
         return procedure.new_return_values(Gimp.PDBStatusType.CANCEL, GLib.Error())
     return run_reporting(procedure, "AdaIN Style Transfer",
                          lambda: stylize_layer(image, drawables[0], read_params(config.get_property), interactive))
