@@ -298,3 +298,31 @@ def test_run_layers_turns_failures_into_a_status_and_leaves_the_image_alone(styl
     status, message = plugin.run_layers(FakeProcedure(), "NONINTERACTIVE", image, [], down, None)
     assert status is Gimp.EXECUTION_ERROR and "adastyle serve --background" in message, message
     assert [x.name for x in image.layers] == ["frame"] and layer.buffer.reads == []
+
+
+class RecordingProcedure:
+    """Records the procedure's arguments as add_arguments declares them."""
+
+    def __init__(self) -> None:
+        self.doubles: dict[str, tuple[float, float, float]] = {}
+        self.strings: dict[str, str] = {}
+
+    def add_double_argument(self, name, nick, blurb, minimum, maximum, default, flags) -> None:
+        self.doubles[name] = (minimum, maximum, default)
+
+    def add_string_argument(self, name, nick, blurb, default, flags) -> None:
+        self.strings[name] = default
+
+    def __getattr__(self, name):  # the other kinds of argument
+        return lambda *args: None
+
+
+@pytest.mark.parametrize("frames", [False, True])
+def test_the_procedures_numbers_take_the_wire_schemas_ranges_and_defaults(frames: bool) -> None:
+    from adastyle_plugin import wire
+
+    procedure = RecordingProcedure()
+    plugin.add_arguments(procedure, frames=frames)
+    fields = [wire.ALPHA, wire.SCALE] + ([wire.STABILITY, wire.COHERENCE] if frames else [])
+    assert procedure.doubles == {f.name: (f.minimum, f.maximum, f.default) for f in fields}
+    assert procedure.strings["preserve-color"] == wire.PRESERVE_COLOR.default

@@ -23,11 +23,13 @@ from adastyle_plugin.http import Client
 from .controller import Controller
 from .layers import check_layer, make_client, read_frames_spec, read_spec, write_frames, write_result
 from .logic import (
+    COHERENCE_RANGE,
     MAX_SCALE,
     MIN_SCALE,
     PRESERVE_CHOICES,
     PREVIEW_NAME,
     SETTINGS_GROUP,
+    STABILITY_RANGE,
     PluginError,
     Settings,
     clip_box,
@@ -155,7 +157,7 @@ class AdaStyleDocker(DockWidget):
         form.addRow("Stroke scale", self.scale)
         self.stability = W.QDoubleSpinBox()
         self.stability.setObjectName("adastyle_stability")
-        self.stability.setRange(0.0, 100.0)
+        self.stability.setRange(*STABILITY_RANGE)
         self.stability.setSingleStep(0.5)
         self.stability.setToolTip("Apply to all frames: smoothing across keyframes, in frames (0 = each keyframe on "
                                   "its own; more = less flicker)")
@@ -163,7 +165,7 @@ class AdaStyleDocker(DockWidget):
         form.addRow("Stability", self.stability)
         self.coherence = W.QDoubleSpinBox()
         self.coherence.setObjectName("adastyle_coherence")
-        self.coherence.setRange(0.0, 1.0)
+        self.coherence.setRange(*COHERENCE_RANGE)
         self.coherence.setSingleStep(0.1)
         self.coherence.setToolTip("Apply to all frames: how strongly each keyframe follows the previous one along the "
                                   "motion (0 = off; more = steadier texture)")
