@@ -33,6 +33,12 @@ def test_messages_name_the_range_and_what_zero_means() -> None:
         rules.check_style_size(5000)
 
 
+def test_a_size_without_an_upper_limit_says_so() -> None:
+    assert wire.WIDTH.check(4000) == 4000
+    with pytest.raises(RuleError, match=r"^width must be at least 0, got -1"):
+        wire.WIDTH.check(-1)
+
+
 def test_tile_and_style_size_are_whole_numbers_with_0_for_automatic_and_native() -> None:
     assert rules.check_tile(0) is None and rules.check_tile(None) is None
     assert rules.check_tile(128) == 128 and rules.check_tile(8192) == 8192

@@ -50,7 +50,9 @@ class Field:
 
     def range_text(self) -> str:
         """'between 0.05 and 4', 'between 0 (native) and 4096', '0 (automatic) or between 128 and 8192 pixels'."""
-        top = f"{self.maximum:g}{self.unit}" if self.maximum is not None else "any"
+        if self.maximum is None:
+            return f"at least {self.minimum or 0:g}{self.unit}"
+        top = f"{self.maximum:g}{self.unit}"
         if self.zero is None:
             return f"between {self.minimum:g} and {top}"
         if not self.minimum:
