@@ -88,7 +88,7 @@ def preset_fields(form: FormData) -> dict[str, Any]:
     ids = [i[len(LIB_PREFIX):] if i.lower().startswith(LIB_PREFIX) else i for i in ids]
     raw_weights = _text(form, "weights")
     try:
-        weights = rules.parse_weights(raw_weights) if raw_weights else [1.0] * len(ids)
+        weights = rules.parse_weights(raw_weights or "") or [1.0] * len(ids)  # none given (or blank): equal
     except RuleError as exc:
         raise ApiError(422, "invalid_parameter", exc.message) from None
     if len(weights) != len(ids):
