@@ -6,6 +6,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from lanes import lanes
 from PIL import Image
 
 REPO = Path(__file__).resolve().parents[1]
@@ -17,6 +18,17 @@ ARTIFACTS = REPO / "test-artifacts"
 
 def pytest_configure(config: pytest.Config) -> None:
     ARTIFACTS.mkdir(exist_ok=True)
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Mark each test slow (and browser) when it or a fixture it uses starts a process, a server or Chromium
+    (lanes.py), so `pytest -m "not slow"` is the unit lane."""
+    for item in items:
+        info = getattr(item, "_fixtureinfo", None)
+        fixtures = [d.func for defs in (info.name2fixturedefs.values() if info else ()) for d in defs]
+        function = getattr(item, "function", None)
+        for mark in sorted(lanes([*([function] if function else []), *fixtures])):
+            item.add_marker(mark)
 
 
 @pytest.fixture(scope="session")

@@ -360,3 +360,31 @@ def test_an_unknown_library_name_is_a_calling_error() -> None:
     with pytest.raises(PluginError, match="No library style or preset named") as info:
         rules.library_request(ENTRIES, p)
     assert rules.status_of(info.value) == "CALLING_ERROR"
+
+
+class RecordingProcedure:
+    """Records the procedure's arguments as add_arguments declares them."""
+
+    def __init__(self) -> None:
+        self.doubles: dict[str, tuple[float, float, float]] = {}
+        self.strings: dict[str, str] = {}
+
+    def add_double_argument(self, name, nick, blurb, minimum, maximum, default, flags) -> None:
+        self.doubles[name] = (minimum, maximum, default)
+
+    def add_string_argument(self, name, nick, blurb, default, flags) -> None:
+        self.strings[name] = default
+
+    def __getattr__(self, name):  # the other kinds of argument
+        return lambda *args: None
+
+
+@pytest.mark.parametrize("frames", [False, True])
+def test_the_procedures_numbers_take_the_wire_schemas_ranges_and_defaults(frames: bool) -> None:
+    from adastyle_plugin import wire
+
+    procedure = RecordingProcedure()
+    plugin.add_arguments(procedure, frames=frames)
+    fields = [wire.ALPHA, wire.SCALE] + ([wire.STABILITY, wire.COHERENCE] if frames else [])
+    assert procedure.doubles == {f.name: (f.minimum, f.maximum, f.default) for f in fields}
+    assert procedure.strings["preserve-color"] == wire.PRESERVE_COLOR.default

@@ -204,6 +204,8 @@ def test_bad_presets_are_refused(server) -> None:
     assert add_preset(server, "Colour", [style["id"]], preserve_color="sepia").status_code == 422
     assert add_preset(server, "Too many", [style["id"], bundled["id"]] * 3).status_code == 422
     assert add_preset(server, "Bundled ok", [style["id"], bundled["id"]], "2,1").status_code == 201
+    blank = add_preset(server, "Blank weights", [style["id"], bundled["id"]], "  ")  # as not given: equal
+    assert blank.status_code == 201 and [s["weight"] for s in blank.json()["styles"]] == [0.5, 0.5], blank.text
     r = add_preset(server, "Of presets", [by_name(server)["Bundled ok"]["id"]])
     assert r.status_code == 422
 

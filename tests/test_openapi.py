@@ -40,11 +40,8 @@ def server(tmp_path_factory):
 def test_every_answer_is_documented(server, mode: str) -> None:
     """Requests made from the description (valid ones, then ones that break it) to every operation."""
     api = schemathesis.openapi.from_url(server.url + "/openapi.json")
-    # The style library's routes (/v1/library) are not described field by field yet; they are fuzzed for 5xx in
-    # test_server_schemathesis.py.
-    operations = [op for op in (result.ok() for result in api.get_all_operations())
-                  if not op.path.startswith("/v1/library")]
-    assert len(operations) == 8
+    operations = [result.ok() for result in api.get_all_operations()]
+    assert len(operations) == 14
     impossible: list[str] = []
     for operation in operations:
         strategy = operation.as_strategy(generation_mode=GenerationMode(mode))
@@ -58,8 +55,9 @@ def test_every_answer_is_documented(server, mode: str) -> None:
             call()
         except Unsatisfiable:  # nothing in it can be made invalid (no fields, or a free-text path id)
             impossible.append(operation.label)
-    assert set(impossible) <= ({"GET /v1/health", "GET /v1/jobs/{job_id}", "DELETE /v1/jobs/{job_id}"}
-                               if mode == "negative" else set()), impossible
+    assert set(impossible) <= ({"GET /v1/health", "GET /v1/jobs/{job_id}", "DELETE /v1/jobs/{job_id}",
+                                "GET /v1/library", "GET /v1/library/{entry_id}", "DELETE /v1/library/{entry_id}",
+                                "GET /v1/library/{entry_id}/thumbnail"} if mode == "negative" else set()), impossible
 
 
 def png(size: tuple[int, int] = (64, 48)) -> bytes:
@@ -96,6 +94,14 @@ def test_the_description_has_the_bearer_scheme_fields_and_binary_results(server)
     sequence = doc["paths"]["/v1/sequence"]["post"]  # says what both of its steadying options do
     assert "stability" in sequence["summary"] and "coherence" in sequence["summary"]
     assert "optical flow" in sequence["description"] and "scene cut" in sequence["description"]
+    library = doc["paths"]["/v1/library"]["post"]["requestBody"]["content"]["multipart/form-data"]["schema"]
+    assert library["required"] == ["name"] and library["properties"]["kind"]["enum"] == ["style", "preset"]
+    assert library["properties"]["alpha"] == props["alpha"]  # a preset's settings are the job's fields
+    change = doc["paths"]["/v1/library/{entry_id}"]["patch"]
+    assert set(change["requestBody"]["content"]["application/json"]["schema"]["properties"]) == \
+        {"name", "tags", "favourite"}
+    assert {"404", "409", "415", "422"} <= set(change["responses"])
+    assert set(doc["paths"]["/v1/library/{entry_id}/thumbnail"]["get"]["responses"]["200"]["content"]) == {"image/jpeg"}
 
 
 def test_the_documented_defaults_are_what_the_server_does(server) -> None:

@@ -9,7 +9,6 @@ from PIL import Image
 
 from adastyle.errors import UserError
 from adastyle.request import MaskError, RequestError, StylizeRequest
-from adastyle_plugin import rules
 
 CONTENT = Image.new("RGB", (40, 30), "gray")
 STYLE = Image.new("RGB", (20, 20), "red")
@@ -72,12 +71,3 @@ def test_mask_rules() -> None:
 def test_work_pixels_is_what_budgets_are_checked_against() -> None:
     assert StylizeRequest(CONTENT, STYLE, scale=0.5).work_pixels == 43 * 32  # 20 x 15, enlarged to 32 across
     assert StylizeRequest(CONTENT, STYLE, scale=2).work_pixels == 80 * 60
-
-
-def test_shared_rules_limits() -> None:
-    assert rules.COLOR_MODES == ("none", "histogram", "luminance")
-    assert (rules.SCALE_MIN, rules.SCALE_MAX) == (0.05, 4.0)
-    assert rules.clamp_scale(9) == 4.0 and rules.clamp_scale(0) == 0.05
-    assert rules.parse_weights(" ") is None and rules.parse_weights("1, 2") == [1.0, 2.0]
-    with pytest.raises(ValueError, match="comma-separated"):
-        rules.parse_weights("a,b")

@@ -204,3 +204,28 @@ def test_refusals_are_4xx_with_a_message(server, frames, style_png) -> None:
     r = post_sequence(server, frame_files(frames[:1]) + style)
     assert r.status_code == 202, r.text
     assert wait_state(server, r.json()["id"], ("done", "failed"))["state"] == "done"
+
+
+def test_more_styles_per_request_serve_a_sequence_of_the_most_frames(tmp_path_factory) -> None:
+    """--max-styles-per-request raised: a sequence of MAX_FRAMES raw frames with that many styles is read,
+    stylised and answered frame by frame, sent by the plug-ins' client; one style more is too_many_styles."""
+    from adastyle.sequence import MAX_FRAMES
+
+    most = 9  # with MAX_FRAMES frames, more file parts than the form of a server for 4 styles takes
+    srv = start_server(tmp_path_factory.mktemp("many-styles-home"), "--max-styles-per-request", str(most))
+    try:
+        side = 32
+        frames = [bytes([i % 256, 0, 0, 255]) * (side * side) for i in range(MAX_FRAMES)]
+        styles = [png(Image.new("RGB", (64, 64), (30 * i, 255 - 25 * i, 90))) for i in range(most)]
+        job_id = client(srv).submit_sequence(frames, styles, size=(side, side), style_size=0,
+                                             stability=1.0, coherence=0.0, result_format="rgba")
+        info = wait_state(srv, job_id, ("done", "failed"), timeout=900)
+        assert info["state"] == "done", info
+        last, headers = client(srv).frame_result(job_id, MAX_FRAMES - 1)
+        assert len(last) == side * side * 4 and headers["x-width"] == str(side)
+        too_many = httpx.post(srv.url + "/v1/sequence", headers=srv.auth, timeout=120,
+                              files=[("frame_0", ("f.png", png(Image.new("RGB", (side, side))), "image/png"))] +
+                                    [("style", (f"s{i}.png", s, "image/png")) for i, s in enumerate([*styles, styles[0]])])
+        assert too_many.status_code == 422 and too_many.json()["error"] == "too_many_styles", too_many.text
+    finally:
+        srv.stop()

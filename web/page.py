@@ -38,7 +38,7 @@ from adastyle.server.jobs import Job, JobQueue, QueueFull
 from adastyle.settings import Settings
 from adastyle.web.library_gallery import LibraryPanel, library_controls
 from adastyle.web.upload_guard import UploadGuard
-from adastyle_plugin import rules
+from adastyle_plugin import rules, wire
 from adastyle_plugin.errors import RuleError
 
 log = logging.getLogger(__name__)
@@ -422,10 +422,13 @@ def build_page(queue: JobQueue, settings: Settings, library: Library | None = No
                 weights = [gr.Slider(0, 1, value=1.0, step=0.05, label=f"Weight of style {i + 1}", visible=False,
                                      elem_id=f"weight-{i + 1}") for i in range(n_sliders)]
             with gr.Column(scale=2):
-                alpha = gr.Slider(0, 1, value=1.0, step=0.05, label="Alpha (content ↔ style)", elem_id="alpha",
+                alpha = gr.Slider(wire.ALPHA.minimum, wire.ALPHA.maximum, value=wire.ALPHA.default, step=0.05,
+                                  label="Alpha (content ↔ style)", elem_id="alpha",
                                   info="0 = the content decoded, 1 = full style")
-                preserve = gr.Radio(COLOUR_CHOICES, value="none", label="Preserve colour", elem_id="preserve")
-                scale = gr.Slider(0.25, 2.0, value=1.0, step=0.05, label="Stroke scale", elem_id="scale",
+                preserve = gr.Radio(COLOUR_CHOICES, value=wire.PRESERVE_COLOR.default, label="Preserve colour",
+                                    elem_id="preserve")
+                # The page offers the stroke scales worth trying (the server takes wire.SCALE's wider range).
+                scale = gr.Slider(0.25, 2.0, value=wire.SCALE.default, step=0.05, label="Stroke scale", elem_id="scale",
                                   info="below 1: larger brush strokes (works at a lower resolution)")
                 with gr.Row():
                     go = gr.Button("Stylize", variant="primary", elem_id="stylize", scale=3)
@@ -460,7 +463,7 @@ def mount_page(app: Any, queue: JobQueue, settings: Settings, path: str = "/ui")
     The server calls this as one of its front-end hooks, before it starts. Returns the wrapper to put in
     front of the whole app: its uploads checked by UploadGuard before anything stores them."""
     demo = build_page(queue, settings, getattr(app.state, "library", None) or open_library(settings))
-    demo.queue(default_concurrency_limit=2)
+    demo.queue(default_concurrency_limit=settings.page_jobs)
     gr.mount_gradio_app(app, demo, path=path, max_file_size=settings.page_max_upload,
                         allowed_paths=[str(examples_dir())])
     return partial(UploadGuard, max_file=settings.page_max_upload)

@@ -23,7 +23,7 @@ from adastyle.content_stats import ContentStats
 from adastyle.errors import Cancelled
 from adastyle.imageio import ImageLike, split_alpha
 from adastyle.request import RequestError, StylizeRequest
-from adastyle_plugin import rules
+from adastyle_plugin import rules, wire
 from adastyle_plugin.errors import RuleError
 
 if TYPE_CHECKING:
@@ -31,7 +31,7 @@ if TYPE_CHECKING:
 
 DEFAULT_STABILITY = rules.DEFAULT_STABILITY  # frames; the default of `adastyle batch --stability` too
 DEFAULT_COHERENCE = rules.DEFAULT_COHERENCE  # the default of `adastyle batch --coherence` too
-MAX_FRAMES = 256         # frames one request may carry
+MAX_FRAMES = wire.MAX_FRAMES  # frames one request may carry (the wire schema's limit)
 MEASURE_SHARE = 0.25     # measuring a frame (encoder only) costs about a quarter of stylising it
 
 

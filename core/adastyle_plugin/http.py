@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple, Union
 from urllib.parse import quote
 
-from adastyle_plugin import launch, rules
+from adastyle_plugin import launch, wire
 from adastyle_plugin.config import find_server
 from adastyle_plugin.errors import JobCancelled, PluginError, ServerUnavailable
 
@@ -56,34 +56,40 @@ def file_part(value: ImageInput, default_name: str) -> Tuple[str, bytes, str]:
 def job_fields(content: Optional[ImageInput], styles: Sequence[ImageInput], *, style_ids: Sequence[str] = (),
                rgba: Optional[Tuple[bytes, int, int]] = None, mask: Optional[ImageInput] = None,
                mask_gray: Optional[bytes] = None, weights: Optional[Sequence[float]] = None,
-               alpha: float = 1.0, preserve_color: str = "none", scale: float = 1.0, tile: int = 0,
-               style_size: int = 512, result_format: str = "png") -> List[Tuple[str, Any]]:
-    """The form fields of POST /v1/jobs (the names the server's form parsing reads)."""
+               alpha: float = wire.ALPHA.default, preserve_color: str = wire.PRESERVE_COLOR.default,
+               scale: float = wire.SCALE.default, tile: int = wire.TILE.default,
+               style_size: int = wire.STYLE_SIZE.default,
+               result_format: str = wire.RESULT_FORMAT.default) -> List[Tuple[str, Any]]:
+    """The form fields of POST /v1/jobs, named and written as the wire schema says (wire.py, which the
+    server's form parsing reads by)."""
     fields: List[Tuple[str, Any]] = []
     if rgba is not None:
         data, width, height = rgba
-        fields += [("content_format", "rgba"), ("width", width), ("height", height),
-                   ("content", ("content.rgba", bytes(data), "application/octet-stream"))]
+        fields += [(wire.CONTENT_FORMAT.name, "rgba"), (wire.WIDTH.name, wire.WIDTH.encode(width)),
+                   (wire.HEIGHT.name, wire.HEIGHT.encode(height)),
+                   (wire.CONTENT.name, ("content.rgba", bytes(data), "application/octet-stream"))]
     elif content is not None:
-        fields.append(("content", file_part(content, "content.png")))
+        fields.append((wire.CONTENT.name, file_part(content, "content.png")))
     for s in styles:
-        fields.append(("style", file_part(s, "style.png")))
+        fields.append((wire.STYLE.name, file_part(s, "style.png")))
     for sid in style_ids:
-        fields.append(("style_id", sid))
+        fields.append((wire.STYLE_ID.name, sid))
     if mask_gray is not None:
-        fields += [("mask_format", "gray"), ("mask", ("mask.gray", bytes(mask_gray), "application/octet-stream"))]
+        fields += [(wire.MASK_FORMAT.name, "gray"),
+                   (wire.MASK.name, ("mask.gray", bytes(mask_gray), "application/octet-stream"))]
     elif mask is not None:
-        fields.append(("mask", file_part(mask, "mask.png")))
+        fields.append((wire.MASK.name, file_part(mask, "mask.png")))
     if weights:
-        fields.append(("weights", ",".join(str(float(w)) for w in weights)))
-    fields += [("alpha", alpha), ("preserve_color", preserve_color), ("scale", scale), ("tile", tile),
-               ("style_size", style_size), ("result_format", result_format)]
+        fields.append((wire.WEIGHTS.name, ",".join(repr(float(w)) for w in weights)))
+    settings = {"alpha": alpha, "preserve_color": preserve_color, "scale": scale, "tile": tile,
+                "style_size": style_size, "result_format": result_format}
+    fields += [(f.name, f.encode(settings[f.name])) for f in wire.SETTING_FIELDS]
     return fields
 
 
 def sequence_fields(frames: Sequence[ImageInput], styles: Sequence[ImageInput], *,
-                    size: Optional[Tuple[int, int]] = None, stability: float = rules.DEFAULT_STABILITY,
-                    coherence: float = rules.DEFAULT_COHERENCE, **options: Any) -> List[Tuple[str, Any]]:
+                    size: Optional[Tuple[int, int]] = None, stability: float = wire.STABILITY.default,
+                    coherence: float = wire.COHERENCE.default, **options: Any) -> List[Tuple[str, Any]]:
     """The form fields of POST /v1/sequence: frame_0..frame_{n-1}, then job_fields' options, stability and
     coherence.
 
@@ -92,15 +98,16 @@ def sequence_fields(frames: Sequence[ImageInput], styles: Sequence[ImageInput], 
     """
     fields: List[Tuple[str, Any]] = []
     if size is not None:
-        fields += [("content_format", "rgba"), ("width", size[0]), ("height", size[1])]
+        fields += [(wire.CONTENT_FORMAT.name, "rgba"), (wire.WIDTH.name, wire.WIDTH.encode(size[0])),
+                   (wire.HEIGHT.name, wire.HEIGHT.encode(size[1]))]
     for i, frame in enumerate(frames):
         if size is not None:
             fields.append((f"frame_{i}", (f"frame_{i}.rgba", bytes(frame), "application/octet-stream")))  # type: ignore[arg-type]
         else:
             fields.append((f"frame_{i}", file_part(frame, f"frame_{i}.png")))
     fields += job_fields(None, styles, **options)
-    fields.append(("stability", float(stability)))
-    fields.append(("coherence", float(coherence)))
+    fields.append((wire.STABILITY.name, wire.STABILITY.encode(stability)))
+    fields.append((wire.COHERENCE.name, wire.COHERENCE.encode(coherence)))
     return fields
 
 

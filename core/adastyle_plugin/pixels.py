@@ -6,11 +6,10 @@ from __future__ import annotations
 
 import struct
 import zlib
-from typing import Mapping, Tuple
+from typing import Mapping
 
 from adastyle_plugin.errors import PluginError, RuleError
-
-Box = Tuple[int, int, int, int]  # x0, y0, x1, y1 (x1, y1 exclusive)
+from adastyle_plugin.selection import Box
 
 
 def crop(data: bytes, width: int, channels: int, box: Box) -> bytes:

@@ -9,19 +9,21 @@ import math
 import os
 from typing import List, Optional, Sequence, Union
 
+from adastyle_plugin import wire
 from adastyle_plugin.errors import RuleError
 
-COLOR_MODES = ("none", "histogram", "luminance")  # colour preservation: off, the paper's two ways
-ALPHA_MIN, ALPHA_MAX = 0.0, 1.0                   # content-style trade-off
-SCALE_MIN, SCALE_MAX = 0.05, 4.0                  # stroke scale: working resolution / canvas
-TILE_MIN, TILE_MAX = 128, 8192                    # tile side in pixels (0 = automatic)
-STYLE_SIZE_MAX = 4096                             # short side a style is resized to (0 = native)
-DEFAULT_STYLE_SIZE = 512
+# The limits and defaults are the wire schema's (wire.py); named here for the code that reads them.
+COLOR_MODES = wire.PRESERVE_COLOR.choices or ()   # colour preservation: off, the paper's two ways
+ALPHA_MIN, ALPHA_MAX = wire.ALPHA.minimum, wire.ALPHA.maximum        # content-style trade-off
+SCALE_MIN, SCALE_MAX = wire.SCALE.minimum, wire.SCALE.maximum        # stroke scale: working resolution / canvas
+TILE_MIN, TILE_MAX = int(wire.TILE.minimum or 0), int(wire.TILE.maximum or 0)  # tile side (0 = automatic)
+STYLE_SIZE_MAX = int(wire.STYLE_SIZE.maximum or 0)  # short side a style is resized to (0 = native)
+DEFAULT_STYLE_SIZE = wire.STYLE_SIZE.default
 MAX_MASK_STYLES = 2                               # a mask chooses between one style and the content, or two styles
-STABILITY_MAX = 100.0                             # frames: the smoothing window of a sequence (0 = frame by frame)
-DEFAULT_STABILITY = 2.0
-COHERENCE_MAX = 1.0                               # weight of the previous frame carried along the motion (0 = off)
-DEFAULT_COHERENCE = 0.9
+STABILITY_MAX = wire.STABILITY.maximum            # frames: the smoothing window of a sequence (0 = frame by frame)
+DEFAULT_STABILITY = wire.STABILITY.default
+COHERENCE_MAX = wire.COHERENCE.maximum            # weight of the previous frame carried along the motion (0 = off)
+DEFAULT_COHERENCE = wire.COHERENCE.default
 
 
 def plural(n: int, noun: str) -> str:
@@ -29,26 +31,16 @@ def plural(n: int, noun: str) -> str:
     return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
 
 
-def is_number(value: object) -> bool:
-    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
-
-
 def check_alpha(alpha: object) -> float:
-    if not (is_number(alpha) and ALPHA_MIN <= alpha <= ALPHA_MAX):  # type: ignore[operator]
-        raise RuleError(f"alpha must be a number between 0 and 1, got {alpha!r}")
-    return float(alpha)  # type: ignore[arg-type]
+    return wire.ALPHA.check(alpha)
 
 
 def check_color_mode(mode: object) -> str:
-    if mode not in COLOR_MODES:
-        raise RuleError(f"preserve_color (colour preservation) must be one of {', '.join(COLOR_MODES)}, got {mode!r}")
-    return str(mode)
+    return wire.PRESERVE_COLOR.check(mode)
 
 
 def check_scale(scale: object) -> float:
-    if not (is_number(scale) and SCALE_MIN <= scale <= SCALE_MAX):  # type: ignore[operator]
-        raise RuleError(f"scale must be between {SCALE_MIN:g} and {SCALE_MAX:g}, got {scale!r}")
-    return float(scale)  # type: ignore[arg-type]
+    return wire.SCALE.check(scale)
 
 
 def clamp_scale(scale: float) -> float:
@@ -58,35 +50,26 @@ def clamp_scale(scale: float) -> float:
 
 def check_stability(stability: object) -> float:
     """The smoothing of content statistics across the frames of a sequence, in frames (0 = off)."""
-    if not (is_number(stability) and 0 <= stability <= STABILITY_MAX):  # type: ignore[operator]
-        raise RuleError(f"stability must be between 0 (frame by frame) and {STABILITY_MAX:g} frames, "
-                        f"got {stability!r}")
-    return float(stability)  # type: ignore[arg-type]
+    return wire.STABILITY.check(stability)
 
 
 def check_coherence(coherence: object) -> float:
     """How strongly each frame of a sequence follows the previous stylised frame along the motion (0 = off)."""
-    if not (is_number(coherence) and 0 <= coherence <= COHERENCE_MAX):  # type: ignore[operator]
-        raise RuleError(f"coherence must be between 0 (frame by frame) and {COHERENCE_MAX:g}, got {coherence!r}")
-    return float(coherence)  # type: ignore[arg-type]
+    return wire.COHERENCE.check(coherence)
 
 
 def check_tile(tile: object) -> Optional[int]:
     """None (automatic) for 0 or None, else the tile side."""
     if tile is None or tile == 0:
         return None
-    if not (isinstance(tile, int) and not isinstance(tile, bool) and TILE_MIN <= tile <= TILE_MAX):
-        raise RuleError(f"tile must be 0 (automatic) or between {TILE_MIN} and {TILE_MAX} pixels, got {tile!r}")
-    return tile
+    return wire.TILE.check(tile)
 
 
 def check_style_size(size: object) -> Optional[int]:
     """None (native size) for 0 or None, else the short side the style is resized to."""
     if size is None or size == 0:
         return None
-    if not (isinstance(size, int) and not isinstance(size, bool) and 0 < size <= STYLE_SIZE_MAX):
-        raise RuleError(f"style_size must be between 0 (native) and {STYLE_SIZE_MAX}, got {size!r}")
-    return size
+    return wire.STYLE_SIZE.check(size)
 
 
 def parse_weights(text: str) -> Optional[List[float]]:

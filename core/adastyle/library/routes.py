@@ -23,7 +23,7 @@ from adastyle.server.budget import ByteBoundedStore, PixelBudget
 from adastyle.server.errors import ApiError
 from adastyle.server.forms import Reservation, decode_within, off_loop
 from adastyle.settings import Settings
-from adastyle_plugin import rules
+from adastyle_plugin import rules, wire
 from adastyle_plugin.errors import RuleError
 
 STATUS = {"invalid": (422, "invalid_parameter"), "not_found": (404, "unknown_entry"),
@@ -88,14 +88,13 @@ def preset_fields(form: FormData) -> dict[str, Any]:
     ids = [i[len(LIB_PREFIX):] if i.lower().startswith(LIB_PREFIX) else i for i in ids]
     raw_weights = _text(form, "weights")
     try:
-        weights = rules.parse_weights(raw_weights) if raw_weights else [1.0] * len(ids)
+        weights = rules.parse_weights(raw_weights or "") or [1.0] * len(ids)  # none given (or blank): equal
     except RuleError as exc:
         raise ApiError(422, "invalid_parameter", exc.message) from None
     if len(weights) != len(ids):
         raise ApiError(422, "invalid_parameter", f"give one weight per style ({len(ids)} styles, {len(weights)} weights)")
     return {"styles": [{"id": i, "weight": w} for i, w in zip(ids, weights)],
-            "alpha": _text(form, "alpha") or 1.0, "preserve_color": _text(form, "preserve_color") or "none",
-            "scale": _text(form, "scale") or 1.0}
+            **{f.name: _text(form, f.name) or f.default for f in (wire.ALPHA, wire.PRESERVE_COLOR, wire.SCALE)}}
 
 
 def _text_value(value: Any) -> str:

@@ -23,14 +23,15 @@ from adastyle import __version__
 from adastyle.engine import Stylizer
 from adastyle.library import open_library
 from adastyle.library.routes import LibraryStyles, mount_library
+from adastyle.sequence import MAX_FRAMES
 from adastyle.server.admission import Reservation
 from adastyle.server.budget import ByteBoundedStore, PixelBudget
 from adastyle.server.docs import mount_docs
 from adastyle.server.errors import ApiError, BodyTimeout, BodyTooLarge
-from adastyle.server.forms import parse_job, parse_style_upload
+from adastyle.server.forms import form_limits, parse_job, parse_style_upload
 from adastyle.server.jobs import Job, JobQueue, QueueFull, stylizer_runner
 from adastyle.server.security import SecurityMiddleware
-from adastyle.server.sequence import MAX_FORM_FILES, parse_sequence
+from adastyle.server.sequence import parse_sequence
 from adastyle.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -89,12 +90,15 @@ def create_app(settings: Settings, stylizer: Stylizer | None = None, front_ends:
         log.exception("unexpected error")  # the details go to the log, never to the client
         return _error(500, "internal_error", "the server failed on this request; its log says why")
 
-    async def read_form(request: Request, max_files: int = 16):
+    async def read_form(request: Request, frames: int = 0):
+        """The request's form within form_limits (`frames`: the most frames it may carry)."""
         ctype = request.headers.get("content-type", "")
         if not ctype.startswith("multipart/form-data") and not ctype.startswith("application/x-www-form-urlencoded"):
             raise ApiError(415, "unsupported_media_type", "send the images as multipart/form-data")
+        limits = form_limits(settings, frames)
         try:
-            return await request.form(max_files=max_files, max_fields=64, max_part_size=1 << 20)
+            return await request.form(max_files=limits.files, max_fields=limits.fields,
+                                      max_part_size=limits.part_bytes)
         except (BodyTooLarge, BodyTimeout):
             raise
         except MultiPartException as exc:
@@ -103,7 +107,7 @@ def create_app(settings: Settings, stylizer: Stylizer | None = None, front_ends:
             raise ApiError(400, "invalid_multipart", f"cannot parse the form: {exc}") from None
 
     async def submit(request: Request, sequence: bool = False) -> Job:
-        form = await read_form(request, MAX_FORM_FILES if sequence else 16)
+        form = await read_form(request, MAX_FRAMES if sequence else 0)
         reservation = Reservation(budget, settings.retry_after)
         try:
             parsed = await (parse_sequence if sequence else parse_job)(form, styles, settings, reservation)

@@ -22,7 +22,7 @@ from fastapi.openapi.utils import get_openapi
 from fastapi.responses import HTMLResponse
 from fastapi.staticfiles import StaticFiles
 
-from adastyle.server.fields import JOB_FIELDS, SEQUENCE_FIELDS, STYLE_UPLOAD_FIELDS, FormField
+from adastyle.server.fields import JOB_FIELDS, LIBRARY_FIELDS, SEQUENCE_FIELDS, STYLE_UPLOAD_FIELDS, FormField
 from adastyle.server.jobs import RESULT_FORMATS
 
 log = logging.getLogger(__name__)
@@ -42,6 +42,16 @@ SEQUENCE = {413: ("too_many_frames",), 422: ("frame_size_mismatch",)}
 LOOKUP = {404: ("unknown_job", "job_lost")}                                               # a job id in the path
 RESULT = {409: ("not_ready",), 410: ("result_evicted",), 422: ("invalid_parameter", "invalid_request")}
 STYLIZE = {409: ("cancelled", "not_ready"), 410: ("result_evicted",), 422: ("job_failed",)}
+ENTRY = {404: ("unknown_entry",), 422: ("invalid_parameter",)}                            # a library entry id
+LIBRARY_ADD = {409: ("conflict",), 413: ("library_full",)}
+LIBRARY_CHANGE = {400: ("invalid_json",), 408: ("body_timeout",), 409: ("conflict",), 413: ("body_too_large",),
+                  415: ("unsupported_media_type",)}
+# PATCH /v1/library/{entry_id}: the changes, as JSON.
+ENTRY_CHANGES = {"type": "object", "minProperties": 1, "additionalProperties": False,
+                 "properties": {"name": {"type": "string"},
+                                "tags": {"type": ["array", "string"], "items": {"type": "string"},
+                                         "description": "a list, or comma-separated"},
+                                "favourite": {"type": "boolean"}}}
 
 ROUTES: dict[tuple[str, str], dict[str, Any]] = {
     ("get", "/v1/health"): {"errors": (GUARD,), "public": True, "ok": "Health"},
@@ -53,6 +63,14 @@ ROUTES: dict[tuple[str, str], dict[str, Any]] = {
     ("delete", "/v1/jobs/{job_id}"): {"errors": (GUARD, TOKEN, LOOKUP), "ok": "Job"},
     ("get", "/v1/jobs/{job_id}/result"): {"errors": (GUARD, TOKEN, LOOKUP, RESULT), "ok": "image"},
     ("post", "/v1/stylize"): {"errors": (GUARD, TOKEN, BODY, IMAGES, JOB, STYLIZE), "form": JOB_FIELDS, "ok": "image"},
+    ("get", "/v1/library"): {"errors": (GUARD, TOKEN), "ok": "Library"},
+    ("post", "/v1/library"): {"errors": (GUARD, TOKEN, BODY, IMAGES, ENTRY, LIBRARY_ADD), "form": LIBRARY_FIELDS,
+                              "ok": "LibraryEntry"},
+    ("get", "/v1/library/{entry_id}"): {"errors": (GUARD, TOKEN, ENTRY), "ok": "LibraryEntry"},
+    ("patch", "/v1/library/{entry_id}"): {"errors": (GUARD, TOKEN, ENTRY, LIBRARY_CHANGE), "json": ENTRY_CHANGES,
+                                          "ok": "LibraryEntry"},
+    ("delete", "/v1/library/{entry_id}"): {"errors": (GUARD, TOKEN, ENTRY, {409: ("conflict",)}), "ok": "Deleted"},
+    ("get", "/v1/library/{entry_id}/thumbnail"): {"errors": (GUARD, TOKEN, ENTRY), "ok": "jpeg"},
 }
 
 NUMBER_OR_NULL = {"type": ["number", "null"]}
@@ -78,6 +96,29 @@ SCHEMAS: dict[str, dict[str, Any]] = {
                            "width": INT_OR_NULL, "height": INT_OR_NULL,
                            "frames": {**INT_OR_NULL, "description": "frames of a sequence (null for one image)"},
                            "position": {"type": "integer", "description": "place in the queue (when submitted)"}}},
+    "LibraryEntry": {"type": "object", "required": ["id", "kind", "name", "tags", "favourite", "bundled", "thumbnail"],
+                     "properties": {"id": {"type": "string", "description": "give it as style_id=lib:ID in jobs"},
+                                    "kind": {"type": "string", "enum": ["style", "preset"]},
+                                    "name": {"type": "string"}, "tags": {"type": "array", "items": {"type": "string"}},
+                                    "favourite": {"type": "boolean"}, "bundled": {"type": "boolean"},
+                                    "source": {"type": "string"}, "licence": {"type": "string"},
+                                    "created": {"type": "number"},
+                                    "width": {"type": "integer"}, "height": {"type": "integer"},
+                                    "bytes": {"type": "integer"}, "file": {"type": "string"},
+                                    "styles": {"type": "array", "description": "a preset's library styles",
+                                               "items": {"type": "object", "required": ["id", "weight"],
+                                                         "properties": {"id": {"type": "string"},
+                                                                        "weight": {"type": "number"}}}},
+                                    "alpha": {"type": "number"}, "preserve_color": {"type": "string"},
+                                    "scale": {"type": "number"},
+                                    "thumbnail": {"type": "string", "description": "URL of its thumbnail (JPEG)"}}},
+    "Library": {"type": "object", "required": ["entries", "count", "bytes", "limits"],
+                "properties": {"entries": {"type": "array", "items": {"$ref": "#/components/schemas/LibraryEntry"}},
+                               "count": {"type": "integer"}, "bytes": {"type": "integer"},
+                               "limits": {"type": "object", "properties": {
+                                   "entries": {"type": "integer"}, "bytes": {"type": "integer"},
+                                   "styles_per_preset": {"type": "integer"}}}}},
+    "Deleted": {"type": "object", "required": ["deleted"], "properties": {"deleted": {"type": "string"}}},
 }
 SIZE_HEADERS = {"X-Width": {"schema": {"type": "integer"}, "description": "result width in pixels"},
                 "X-Height": {"schema": {"type": "integer"}, "description": "result height in pixels"}}
@@ -100,8 +141,7 @@ def merged_errors(groups: tuple[dict[int, tuple[str, ...]], ...]) -> dict[int, l
 
 def form_body(fields: tuple[FormField, ...]) -> dict[str, Any]:
     """A multipart/form-data request body with one property per field (files as binary, repeatable as arrays)."""
-    required = [f.name for f in fields if f.name in ("content", "frame_0") or
-                (f.name == "style" and f.kind == "file")]
+    required = [f.name for f in fields if f.required]
     schema = {"type": "object", "properties": {f.name: f.schema() for f in fields}, "required": required}
     encoding = {f.name: {"contentType": "application/octet-stream"} for f in fields if f.kind in ("file", "files")}
     return {"required": True, "content": {"multipart/form-data": {"schema": schema, "encoding": encoding}}}
@@ -111,12 +151,16 @@ def describe_operation(op: dict[str, Any], spec: dict[str, Any]) -> None:
     """Set the operation's body, responses and security from its entry in ROUTES."""
     if "form" in spec:
         op["requestBody"] = form_body(spec["form"])
+    if "json" in spec:
+        op["requestBody"] = {"required": True, "content": {"application/json": {"schema": spec["json"]}}}
     ok_status = next((s for s in op.get("responses", {}) if s.startswith("2")), "200")
     if spec["ok"] == "image":
         ok = {"description": "the result: a PNG, or raw 8-bit RGBA pixels with result_format=rgba",
               "headers": SIZE_HEADERS,
               "content": {media: {"schema": {"type": "string", "format": "binary"}}
                           for media in RESULT_FORMATS.values()}}
+    elif spec["ok"] == "jpeg":
+        ok = {"description": "a small JPEG", "content": {"image/jpeg": {"schema": {"type": "string", "format": "binary"}}}}
     else:
         ok = {"description": op.get("responses", {}).get(ok_status, {}).get("description") or "OK",
               "content": {"application/json": {"schema": _ref(spec["ok"])}}}

@@ -23,13 +23,13 @@ from starlette.datastructures import FormData, UploadFile
 from adastyle.errors import UserError
 from adastyle.imageio import ImageError, ImageTooLarge, open_image
 from adastyle.request import MaskError, MaskMismatch, RequestError, StylizeRequest, content_work_size, style_work_size
+from adastyle.sequence import SequenceRequest
 from adastyle.server.admission import Reservation, admit, checked_header_size, off_loop_headers
 from adastyle.server.budget import ByteBoundedStore
 from adastyle.server.errors import ApiError
-from adastyle.server.fields import FIELDS
-from adastyle.server.jobs import RESULT_FORMATS
+from adastyle.server.fields import LIBRARY_FIELDS
 from adastyle.settings import Settings
-from adastyle_plugin import rules
+from adastyle_plugin import rules, wire
 from adastyle_plugin.errors import RuleError
 
 DECODER = ThreadPoolExecutor(max_workers=2, thread_name_prefix="adastyle-decode")
@@ -40,21 +40,37 @@ async def off_loop(fn, *args, **kwargs):
     return await asyncio.get_running_loop().run_in_executor(DECODER, partial(fn, *args, **kwargs))
 
 
-def _number(form: FormData, name: str) -> Any:
-    """A number field, its default and kind from the one table of fields (fields.py, also what /docs shows)."""
-    default, kind = FIELDS[name].default, int if FIELDS[name].kind == "integer" else float
-    raw = form.get(name)
-    if raw is None or (isinstance(raw, str) and raw.strip() == ""):
-        return default
-    if not isinstance(raw, str):
-        raise ApiError(422, "invalid_parameter", f"{name} must be a form field, not a file")
+VALUE_KINDS = (wire.NUMBER, wire.INTEGER, wire.TEXT, wire.CHOICE)  # one text part each (not files, not repeated)
+
+
+def field_value(form: FormData, field: wire.Field) -> Any:
+    """A plain field's value as the wire schema reads it (its default when missing or empty); 422 when it is
+    a file, no number in a number field, or not one of a choice field's values."""
+    raw = form.get(field.name)
+    if raw is not None and not isinstance(raw, str):
+        raise ApiError(422, "invalid_parameter", f"{field.name} must be a form field, not a file")
     try:
-        value = kind(raw.strip()) if kind is float else int(raw.strip())
-    except ValueError:
-        raise ApiError(422, "invalid_parameter", f"{name} must be a number, got {raw[:40]!r}") from None
-    if isinstance(value, float) and not math.isfinite(value):
-        raise ApiError(422, "invalid_parameter", f"{name} must be finite, got {raw[:40]!r}")
-    return value
+        value = field.decode(raw)
+        return field.check(value) if field.kind == wire.CHOICE else value
+    except RuleError as exc:
+        raise ApiError(422, "invalid_parameter", exc.message) from None
+
+
+class FormLimits(NamedTuple):
+    """What the multipart parser accepts before any field is read (Starlette's request.form limits)."""
+    files: int       # file parts
+    fields: int      # text parts
+    part_bytes: int  # bytes of one text part
+
+
+def form_limits(settings: Settings, frames: int = 0) -> FormLimits:
+    """The limits of a form with the most styles a request may use: the content (or `frames` frames), the styles
+    and a mask as files; one text part per value field of any form (job, sequence, library entry) and per
+    style_id. One frame and one style more pass, so that one too many is answered in our words (too_many_frames,
+    too_many_styles) rather than as a broken form."""
+    styles = settings.max_styles_per_request + 1
+    names = {f.name for f in (*wire.SEQUENCE_FIELDS, *LIBRARY_FIELDS) if f.kind in VALUE_KINDS}
+    return FormLimits((frames + 1 if frames else 1) + styles + 1, len(names) + styles, wire.TEXT_PART_BYTES)
 
 
 async def _read_upload(form: FormData, name: str, optional: bool = False) -> bytes | None:
@@ -140,8 +156,9 @@ async def parse_style_upload(form: FormData, max_pixels: int, reservation: Reser
 
 
 class JobForm(NamedTuple):
-    """What a job form asks for: the request, and how its result is to be sent back."""
-    request: StylizeRequest
+    """What a job form asks for: the request (one image, or the frames of a sequence), and how its result is
+    to be sent back."""
+    request: StylizeRequest | SequenceRequest
     result_format: str  # a key of jobs.RESULT_FORMATS
 
 
@@ -160,53 +177,58 @@ def build_request(content: Image.Image, styles: list[Image.Image], mask: Image.I
         raise ApiError(400, "invalid_image", exc.message or str(exc)) from None
 
 
-async def parse_job(form: FormData, style_store: ByteBoundedStore[Image.Image], settings: Settings,
-                    reservation: Reservation) -> JobForm:
-    """The job's StylizeRequest (images decoded) and result format, or ApiError.
-
-    The pixels of its images stay taken in `reservation` (the caller hands them to the job, or
-    gives them back when anything fails).
-    """
-    max_pixels = settings.max_pixels
-    # An empty style_id is one not given (HTML forms and /docs send empty fields), as an empty number field is.
-    style_files = form.getlist("style")
-    style_ids = [sid for sid in form.getlist("style_id") if not (isinstance(sid, str) and not sid.strip())]
-    if len(style_files) + len(style_ids) > settings.max_styles_per_request:
+def job_values(form: FormData, fields: tuple[wire.Field, ...], settings: Settings) -> dict[str, Any]:
+    """The plain fields of a job (or sequence) form by name, with what admission sizes images by (the style
+    count, scale and style size) checked before any image is read."""
+    values = {f.name: field_value(form, f) for f in fields if f.kind in VALUE_KINDS}
+    style_count = len(form.getlist(wire.STYLE.name)) + len(style_ids(form))
+    if style_count > settings.max_styles_per_request:
         raise ApiError(422, "too_many_styles", f"use at most {settings.max_styles_per_request} styles in one "
-                                               f"request (got {len(style_files) + len(style_ids)})")
-    style_size = _number(form, "style_size")
-    scale = _number(form, "scale")
-    try:  # checked before admission, which sizes the working images by them
-        rules.check_scale(scale)
-        used_size = rules.check_style_size(style_size)
+                                               f"request (got {style_count})")
+    try:
+        rules.check_scale(values["scale"])
+        rules.check_style_size(values["style_size"])
     except RuleError as exc:
         raise ApiError(422, "invalid_parameter", exc.message) from None
+    return values
+
+
+def style_ids(form: FormData) -> list[Any]:
+    """The style_id fields given: an empty one is one not given (HTML forms and /docs send empty fields), as an
+    empty number field is."""
+    return [sid for sid in form.getlist(wire.STYLE_ID.name) if not (isinstance(sid, str) and not sid.strip())]
+
+
+async def decode_content(data: bytes, name: str, values: dict[str, Any], max_pixels: int,
+                         reservation: Reservation) -> Image.Image:
+    """The content (or a frame), raw RGBA of the form's width and height or an encoded file, admitted with
+    its working size at the form's scale."""
+    content_work = partial(content_work_size, scale=values["scale"])
+    if values["content_format"] == "rgba":
+        width, height = values["width"], values["height"]
+        if width > 0 and height > 0:
+            admit(reservation, (width, height), name, max_pixels, work=content_work((width, height)))
+        return decode_raw(data, width, height, 4, name, max_pixels)
+    return await decode_within(data, name, max_pixels, reservation, work_size=content_work)
+
+
+async def complete_job(form: FormData, values: dict[str, Any], content: Image.Image,
+                       style_store: ByteBoundedStore[Image.Image], settings: Settings,
+                       reservation: Reservation) -> JobForm:
+    """The job around its decoded content: the styles and mask decoded, the request built and its rules
+    checked."""
+    max_pixels = settings.max_pixels
+    used_size = rules.check_style_size(values["style_size"])
     # Styles are used with their short side at style_size: decode them no larger (native: keep_side).
     short_side = used_size or settings.style_keep_side
-    content_work = partial(content_work_size, scale=scale)
     style_work = partial(style_work_size, style_size=used_size)
-    content_format = str(form.get("content_format") or FIELDS["content_format"].default)
-    if content_format not in ("encoded", "rgba"):
-        raise ApiError(422, "invalid_parameter", "content_format must be 'encoded' or 'rgba'")
-    width, height = _number(form, "width"), _number(form, "height")
-    data = await _read_upload(form, "content")
-    if data is None:
-        raise ApiError(422, "missing_field", "upload the content image in the field 'content'")
-    if content_format == "rgba":
-        if width > 0 and height > 0:
-            admit(reservation, (width, height), "content", max_pixels, work=content_work((width, height)))
-        content = decode_raw(data, width, height, 4, "content", max_pixels)
-    else:
-        content = await decode_within(data, "content", max_pixels, reservation, work_size=content_work)
-    del data
-
     styles: list[Image.Image] = []
-    for i, item in enumerate(style_files):
+    for i, item in enumerate(form.getlist(wire.STYLE.name)):
         if not isinstance(item, UploadFile):
             raise ApiError(400, "invalid_image", "style must be an uploaded file (or use style_id)")
         styles.append(await decode_within(await item.read(), f"style {i + 1}", max_pixels, reservation, short_side,
                                           style_work))
-    for sid in style_ids:
+    for sid in style_ids(form):
         if not isinstance(sid, str):
             raise ApiError(422, "invalid_parameter", "style_id must be a form field, not a file")
         stored = style_store.get(sid)
@@ -218,23 +240,35 @@ async def parse_job(form: FormData, style_store: ByteBoundedStore[Image.Image], 
         raise ApiError(422, "missing_field", "give at least one style: a 'style' file or a 'style_id'")
 
     mask = None
-    mask_data = await _read_upload(form, "mask", optional=True)
+    mask_data = await _read_upload(form, wire.MASK.name, optional=True)
     if mask_data is not None:
-        if str(form.get("mask_format") or FIELDS["mask_format"].default) == "gray":
+        if values["mask_format"] == "gray":
             admit(reservation, content.size, "mask", max_pixels)
             mask = decode_raw(mask_data, content.width, content.height, 1, "mask", max_pixels)
         else:
             mask = await decode_within(mask_data, "mask", max_pixels, reservation)
 
-    weights_raw = form.get("weights")
     try:
-        weights = rules.parse_weights(weights_raw) if isinstance(weights_raw, str) else None
+        weights = rules.parse_weights(values["weights"])
     except RuleError as exc:
         raise ApiError(422, "invalid_parameter", exc.message) from None
-    result_format = str(form.get("result_format") or FIELDS["result_format"].default)
-    if result_format not in RESULT_FORMATS:
-        raise ApiError(422, "invalid_parameter", f"result_format must be {' or '.join(map(repr, RESULT_FORMATS))}")
-    request = await off_loop(build_request, content, styles, mask, weights=weights, alpha=_number(form, "alpha"),
-                             preserve_color=str(form.get("preserve_color") or FIELDS["preserve_color"].default),
-                             scale=scale, tile=_number(form, "tile"), style_size=style_size)
-    return JobForm(request, result_format)
+    request = await off_loop(build_request, content, styles, mask, weights=weights, alpha=values["alpha"],
+                             preserve_color=values["preserve_color"], scale=values["scale"], tile=values["tile"],
+                             style_size=values["style_size"])
+    return JobForm(request, values["result_format"])
+
+
+async def parse_job(form: FormData, style_store: ByteBoundedStore[Image.Image], settings: Settings,
+                    reservation: Reservation) -> JobForm:
+    """The job's StylizeRequest (images decoded) and result format, or ApiError.
+
+    The pixels of its images stay taken in `reservation` (the caller hands them to the job, or
+    gives them back when anything fails).
+    """
+    values = job_values(form, wire.JOB_FIELDS, settings)
+    data = await _read_upload(form, wire.CONTENT.name)
+    if data is None:
+        raise ApiError(422, "missing_field", "upload the content image in the field 'content'")
+    content = await decode_content(data, "content", values, settings.max_pixels, reservation)
+    del data
+    return await complete_job(form, values, content, style_store, settings, reservation)

@@ -3,14 +3,13 @@
 Why one job: the frames must be measured together before any is stylised (temporal stability), so they
 travel together; in the queue they are one entry, whose progress is frames done / frames, which can be
 cancelled between frames, and whose per-frame results (GET /v1/jobs/{id}/result?frame=i) count against
-the same byte budget as any result. The options (styles, mask, weights, alpha, ...) are parsed by the
-one form parser, `forms.parse_job`, with the first frame as its content; the other frames are decoded
-the same way and must have the first one's size.
+the same byte budget as any result. The options (styles, mask, weights, alpha, ...) are read by the
+job form's own steps (forms.job_values, forms.complete_job), with the first frame as the content; the other
+frames are decoded the same way and must have the first one's size.
 """
 from __future__ import annotations
 
 import dataclasses
-import io
 
 from PIL import Image
 from starlette.datastructures import FormData, UploadFile
@@ -21,11 +20,9 @@ from adastyle.sequence import MAX_FRAMES, SequenceRequest
 from adastyle.server.admission import Reservation, admit, check_api_shape, checked_header_size, off_loop_headers
 from adastyle.server.budget import ByteBoundedStore
 from adastyle.server.errors import ApiError
-from adastyle.server.fields import FIELDS
-from adastyle.server.forms import JobForm, _number, decode_raw, decode_within, parse_job
+from adastyle.server.forms import JobForm, complete_job, decode_content, decode_raw, decode_within, job_values
 from adastyle.settings import Settings
-
-MAX_FORM_FILES = MAX_FRAMES + 8  # the frames, up to 4 styles and a mask
+from adastyle_plugin import wire
 
 
 def frame_uploads(form: FormData) -> list[UploadFile | str]:
@@ -50,16 +47,18 @@ async def parse_sequence(form: FormData, style_store: ByteBoundedStore[Image.Ima
     max_pixels, the most one request may make the engine work on; its decoded pixels are taken from
     the queue's budget like any job's.
     """
-    frames = frame_uploads(form)
-    for i, item in enumerate(frames):
+    uploads: list[UploadFile] = []
+    for i, item in enumerate(frame_uploads(form)):
         if not isinstance(item, UploadFile):
             raise ApiError(400, "invalid_image", f"frame_{i} must be an uploaded file")
-    raw = str(form.get("content_format") or FIELDS["content_format"].default) == "rgba"
-    data = [await item.read() for item in frames]  # type: ignore[union-attr]
+        uploads.append(item)
+    values = job_values(form, wire.SEQUENCE_FIELDS, settings)
+    raw = values["content_format"] == "rgba"
+    data = [await item.read() for item in uploads]
     if raw:
-        width, height = _number(form, "width"), _number(form, "height")
-        sizes = [(width, height)] * len(frames)
-        for i, d in enumerate(data):  # named by frame here (frame 0 would be "content" in the form parser)
+        width, height = values["width"], values["height"]
+        sizes = [(width, height)] * len(data)
+        for i, d in enumerate(data):
             if width > 0 and height > 0 and len(d) != width * height * 4:
                 raise ApiError(400, "invalid_image", f"frame_{i}: expected {width * height * 4:,} bytes of raw RGBA "
                                                      f"pixels for {width}x{height}, got {len(d):,}")
@@ -70,21 +69,18 @@ async def parse_sequence(form: FormData, style_store: ByteBoundedStore[Image.Ima
             raise ApiError(422, "frame_size_mismatch", f"all frames must have the same size: frame_0 is "
                                                        f"{sizes[0][0]}x{sizes[0][1]}, frame_{i} is {size[0]}x{size[1]}")
     check_api_shape(sizes[0], "frame_0")
-    scale = _number(form, "scale")
-    work = content_work_size(sizes[0], scale if scale > 0 else 1.0) if min(sizes[0]) > 0 else sizes[0]
-    total = len(frames) * work[0] * work[1]
+    work = content_work_size(sizes[0], values["scale"]) if min(sizes[0]) > 0 else sizes[0]
+    total = len(data) * work[0] * work[1]
     if total > settings.max_pixels:
         raise ApiError(413, "image_too_large",
-                       f"the sequence is {len(frames)} frames of {sizes[0][0]}x{sizes[0][1]}, worked at "
+                       f"the sequence is {len(data)} frames of {sizes[0][0]}x{sizes[0][1]}, worked at "
                        f"{work[0]}x{work[1]} = {total:,} working pixels (frames x working size), over the limit of "
                        f"{settings.max_pixels:,} for one request; send fewer frames at a time or smaller ones")
-    stability = _number(form, "stability")
-    coherence = _number(form, "coherence")
 
-    # The options and frame 0 through the one form parser (frame 0 stands in as its content).
-    first = FormData([(k, v) for k, v in form.multi_items() if not k.startswith("frame_") and k != "content"]
-                     + [("content", UploadFile(io.BytesIO(data[0]), filename="frame_0"))])
-    parsed = await parse_job(first, style_store, settings, reservation)
+    # The options around frame 0, as a job's around its content.
+    content = await decode_content(data[0], "frame_0", values, settings.max_pixels, reservation)
+    data[0] = b""
+    parsed = await complete_job(form, values, content, style_store, settings, reservation)
     frames = [parsed.request]
     for i, d in enumerate(data[1:], start=1):
         if raw:  # frames are worked one at a time: frame 0 paid for the working image
@@ -95,7 +91,7 @@ async def parse_sequence(form: FormData, style_store: ByteBoundedStore[Image.Ima
         data[i] = b""
         frames.append(dataclasses.replace(parsed.request, content=content))  # the same options, checked again
     try:
-        sequence = SequenceRequest(tuple(frames), stability, coherence)
+        sequence = SequenceRequest(tuple(frames), values["stability"], values["coherence"])
     except UserError as exc:
         raise ApiError(422, "invalid_parameter", exc.message or str(exc)) from None
-    return JobForm(sequence, parsed.result_format)  # type: ignore[arg-type]  (the queue takes either request)
+    return JobForm(sequence, parsed.result_format)

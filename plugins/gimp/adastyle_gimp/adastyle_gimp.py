@@ -51,6 +51,7 @@ from gimp_rules import (  # noqa: E402
     Params,
     Region,
     calling_error,
+    double_spec,
     frame_layer_name,
     frame_layers,
     from_server,
@@ -63,7 +64,7 @@ from gimp_rules import (  # noqa: E402
     unavailable,
 )
 
-from adastyle_plugin import http, pixels, rules, selection  # noqa: E402  (found only after the path insert above)
+from adastyle_plugin import http, pixels, rules, selection, wire  # noqa: E402  (found only after the path insert above)
 from adastyle_plugin.config import SETTINGS_NAME  # noqa: E402
 from adastyle_plugin.errors import PluginError  # noqa: E402
 
@@ -90,15 +91,16 @@ def add_arguments(procedure: Gimp.Procedure, frames: bool = False) -> None:
                                   f"Style image path(s), several separated by {os.pathsep!r}", "", rw)
     procedure.add_string_argument("weights", "_Weights", "Comma-separated weight per style (empty = equal)", "", rw)
     procedure.add_double_argument("alpha", "_Alpha", "Style strength: 0 = content, 1 = full style",
-                                  rules.ALPHA_MIN, rules.ALPHA_MAX, 1.0, rw)
+                                  *double_spec(wire.ALPHA), rw)
     procedure.add_string_argument("preserve-color", "_Preserve color",
-                                  f"Keep the content's colours: {', '.join(rules.COLOR_MODES)}", "none", rw)
+                                  f"Keep the content's colours: {', '.join(rules.COLOR_MODES)}",
+                                  wire.PRESERVE_COLOR.default, rw)
     if not frames:
         procedure.add_boolean_argument("use-selection", "Use the s_election",
                                        "Stylise only the selection (soft edges kept)", True, rw)
     procedure.add_double_argument("scale", "_Brush-stroke scale",
                                   f"Working resolution / canvas ({rules.SCALE_MIN:g} to {rules.SCALE_MAX:g})",
-                                  rules.SCALE_MIN, rules.SCALE_MAX, 1.0, rw)
+                                  *double_spec(wire.SCALE), rw)
     procedure.add_string_argument("server-url", "Server _URL",
                                   "AdaStyle server URL (empty = from the plug-in settings)", "", rw)
     # Added last so positional PDB calls written for the older argument list keep working; none_ok=True
@@ -109,11 +111,10 @@ def add_arguments(procedure: Gimp.Procedure, frames: bool = False) -> None:
     if frames:
         procedure.add_double_argument("stability", "_Stability",
                                       "Smoothing across frames, in frames (0 = each frame on its own; more = "
-                                      "less flicker)", 0.0, rules.STABILITY_MAX, rules.DEFAULT_STABILITY, rw)
+                                      "less flicker)", *double_spec(wire.STABILITY), rw)
         procedure.add_double_argument("coherence", "_Coherence",
                                       "How strongly each frame follows the previous one along the motion (0 = off; "
-                                      "more = steadier texture)", 0.0, rules.COHERENCE_MAX, rules.DEFAULT_COHERENCE,
-                                      rw)
+                                      "more = steadier texture)", *double_spec(wire.COHERENCE), rw)
     procedure.add_string_argument("library", "_Library styles",
                                   "Library styles or presets by name or id, comma-separated (after the files and "
                                   "the layer)", "", rw)

@@ -10,10 +10,10 @@ import os
 from dataclasses import dataclass, field
 from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
 
-from adastyle_plugin import library, rules
+from adastyle_plugin import library, rules, wire
 from adastyle_plugin.errors import JobCancelled, PluginError, RuleError, ServerUnavailable
+from adastyle_plugin.selection import Box  # in layer coordinates here
 
-Box = Tuple[int, int, int, int]  # x0, y0, x1, y1 in layer coordinates, x1/y1 exclusive
 CALLING_ERROR = "calling_error"  # PluginError.code of a bad argument: GIMP's CALLING_ERROR status
 START_HINT = "Start it with `adastyle serve --background` (or check the server URL in the plug-in settings)."
 # PDB status of each outcome, by name (adastyle_gimp.py turns the name into Gimp.PDBStatusType).
@@ -28,6 +28,12 @@ def sentence(text: str) -> str:
 
 def calling_error(message: str) -> PluginError:
     return PluginError(sentence(message), code=CALLING_ERROR)
+
+
+def double_spec(field: wire.Field) -> Tuple[float, float, float]:
+    """(minimum, maximum, default) of the procedure's double argument for a wire field: the range and default
+    the server takes, so the dialog offers no value the server refuses."""
+    return float(field.minimum or 0.0), float(field.maximum or 0.0), float(field.default)
 
 
 @dataclass

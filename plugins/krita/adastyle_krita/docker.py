@@ -26,6 +26,7 @@ from .library_grid import LibraryGrid
 from .library_link import LibraryLink
 from .live_mode import LiveMode
 from .logic import (
+    COHERENCE_RANGE,
     LIVE_SIDE_MAX,
     LIVE_SIDE_MIN,
     MAX_SCALE,
@@ -33,6 +34,7 @@ from .logic import (
     PRESERVE_CHOICES,
     PREVIEW_NAME,
     SETTINGS_GROUP,
+    STABILITY_RANGE,
     DockerSettings,
     PluginError,
     is_library_style,
@@ -119,11 +121,11 @@ class AdaStyleDocker(DockWidget):
         self.scale = self._spin("adastyle_scale", MIN_SCALE, MAX_SCALE, 0.25,
                                 "Working resolution: below 1 gives larger strokes, above 1 finer ones")
         form.addRow("Stroke scale", self.scale)
-        self.stability = self._spin("adastyle_stability", 0.0, 100.0, 0.5,
+        self.stability = self._spin("adastyle_stability", *STABILITY_RANGE, 0.5,
                                     "Apply to all frames: smoothing across keyframes, in frames (0 = each keyframe "
                                     "on its own; more = less flicker)")
         form.addRow("Stability", self.stability)
-        self.coherence = self._spin("adastyle_coherence", 0.0, 1.0, 0.1,
+        self.coherence = self._spin("adastyle_coherence", *COHERENCE_RANGE, 0.1,
                                     "Apply to all frames: how strongly each keyframe follows the previous one along "
                                     "the motion (0 = off; more = steadier texture)")
         form.addRow("Coherence", self.coherence)

@@ -13,7 +13,7 @@ import os
 from dataclasses import asdict, dataclass, field
 from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
 
-from adastyle_plugin import http, pixels, rules, selection
+from adastyle_plugin import http, pixels, rules, selection, wire
 from adastyle_plugin.errors import JobCancelled, PluginError, ServerUnavailable
 from adastyle_plugin.library import LIB_PREFIX
 from adastyle_plugin.live import DEFAULT_PREVIEW_SIDE
@@ -26,7 +26,10 @@ PREVIEW_LONG_SIDE = DEFAULT_PREVIEW_SIDE
 LIVE_SIDE_MIN, LIVE_SIDE_MAX = 128, 2048  # live mode's preview size (long side), in pixels
 SETTINGS_GROUP = "adastyle"
 PRESERVE_CHOICES = rules.COLOR_MODES
-MIN_SCALE, MAX_SCALE = rules.SCALE_MIN, rules.SCALE_MAX
+# The spin boxes' ranges and the settings' defaults: the wire schema's (what the server accepts).
+MIN_SCALE, MAX_SCALE = wire.SCALE.minimum, wire.SCALE.maximum
+STABILITY_RANGE = (wire.STABILITY.minimum, wire.STABILITY.maximum)
+COHERENCE_RANGE = (wire.COHERENCE.minimum, wire.COHERENCE.maximum)
 
 
 def preview_scale(region: Box, user_scale: float, long_side: int = PREVIEW_LONG_SIDE) -> float:
@@ -311,13 +314,13 @@ class DockerSettings:
 
     styles: List[str] = field(default_factory=list)
     weights: List[float] = field(default_factory=list)
-    alpha: float = 1.0
-    preserve_color: str = "none"
+    alpha: float = wire.ALPHA.default
+    preserve_color: str = wire.PRESERVE_COLOR.default
     use_selection: bool = True
-    scale: float = 1.0
+    scale: float = wire.SCALE.default
     server_url: str = ""  # empty = from the plug-in's settings file / ADASTYLE_URL
-    stability: float = rules.DEFAULT_STABILITY  # Apply to all frames: smoothing across keyframes, in frames
-    coherence: float = rules.DEFAULT_COHERENCE  # Apply to all frames: each keyframe follows the previous one
+    stability: float = wire.STABILITY.default  # Apply to all frames: smoothing across keyframes, in frames
+    coherence: float = wire.COHERENCE.default  # Apply to all frames: each keyframe follows the previous one
     favourites: List[str] = field(default_factory=list)  # library entry ids
     live_side: int = DEFAULT_PREVIEW_SIDE  # live mode: long side of the preview, in pixels
 
@@ -349,13 +352,13 @@ class DockerSettings:
                 weights.append(1.0)
         weights = (weights + [1.0] * len(styles))[:len(styles)]
         preserve = read("preserve_color", d.preserve_color)
-        return cls(styles=styles, weights=weights, alpha=number("alpha", d.alpha, 0.0, 1.0),
+        return cls(styles=styles, weights=weights, alpha=number("alpha", d.alpha, wire.ALPHA.minimum, wire.ALPHA.maximum),
                    preserve_color=preserve if preserve in PRESERVE_CHOICES else d.preserve_color,
                    use_selection=str(read("use_selection", "true")).strip().lower() not in ("false", "0", "no"),
                    scale=number("scale", d.scale, MIN_SCALE, MAX_SCALE),
                    server_url=str(read("server_url", "") or "").strip(),
-                   stability=number("stability", d.stability, 0.0, rules.STABILITY_MAX),
-                   coherence=number("coherence", d.coherence, 0.0, rules.COHERENCE_MAX),
+                   stability=number("stability", d.stability, *STABILITY_RANGE),
+                   coherence=number("coherence", d.coherence, *COHERENCE_RANGE),
                    favourites=[str(f) for f in json_list("favourites") if isinstance(f, str) and f],
                    live_side=int(number("live_side", d.live_side, LIVE_SIDE_MIN, LIVE_SIDE_MAX)))
 
