@@ -217,14 +217,14 @@ def test_settings_defaults_and_round_trip():
 def test_settings_defaults_and_spin_ranges_are_the_wire_schemas():
     from adastyle_plugin import wire
 
-    d = logic.Settings()
+    d = logic.DockerSettings()
     assert (d.alpha, d.preserve_color, d.scale, d.stability, d.coherence) == \
         (wire.ALPHA.default, wire.PRESERVE_COLOR.default, wire.SCALE.default, wire.STABILITY.default,
          wire.COHERENCE.default)
     assert (logic.MIN_SCALE, logic.MAX_SCALE) == (wire.SCALE.minimum, wire.SCALE.maximum)
     assert logic.STABILITY_RANGE == (wire.STABILITY.minimum, wire.STABILITY.maximum)
     assert logic.COHERENCE_RANGE == (wire.COHERENCE.minimum, wire.COHERENCE.maximum)
-    s = logic.Settings.load(_reader({"stability": "1e9", "coherence": "-3"}))  # stored values forced into range
+    s = logic.DockerSettings.load(_reader({"stability": "1e9", "coherence": "-3"}))  # stored values forced into range
     assert (s.stability, s.coherence) == (wire.STABILITY.maximum, wire.COHERENCE.minimum)
 
 
