@@ -63,7 +63,7 @@ def check_not_an_input(targets: list[Path], inputs: list[Path], overwrite: bool)
 def cmd_stylize(args: argparse.Namespace) -> int:
     from adastyle.imageio import open_image
     from adastyle.library.cli import resolve_library_styles
-    from adastyle.request import StylizeRequest, check_options
+    from adastyle.request import StyleOptions, StylizeRequest, check_options
 
     contents = [Path(c) for c in args.content]
     out = Path(args.output)
@@ -77,11 +77,10 @@ def cmd_stylize(args: argparse.Namespace) -> int:
                        args.overwrite)
     check_options(len(args.style), weights=args.weights, alpha=args.alpha, preserve_color=args.preserve_color,
                   scale=args.scale, tile=args.tile, style_size=args.style_size, has_mask=bool(args.mask))
-    styles = [open_image(s) for s in args.style]
-    mask = open_image(args.mask) if args.mask else None
-    requests = {c: StylizeRequest(open_image(c), styles, weights=args.weights, alpha=args.alpha,
-                                  preserve_color=args.preserve_color, mask=mask, scale=args.scale,
-                                  style_size=args.style_size, tile=args.tile) for c in contents}
+    options = StyleOptions([open_image(s) for s in args.style], weights=args.weights, alpha=args.alpha,
+                           preserve_color=args.preserve_color, mask=open_image(args.mask) if args.mask else None,
+                           scale=args.scale, style_size=args.style_size, tile=args.tile)
+    requests = {c: StylizeRequest(open_image(c), options) for c in contents}
     from tqdm import tqdm
 
     from adastyle.engine import Stylizer
