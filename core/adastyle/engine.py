@@ -6,14 +6,15 @@ the decoder), and runs every control of the paper: alpha, weighted interpolation
 preservation, soft spatial masks; plus RGBA, stroke scale and tiling for canvases of any size.
 
 Two pipelines, one return type each: `run(request)` stylises (an image), `measure(request)` gives the
-content statistics `run` would use (a ContentStats), so a sequence can smooth them in between.
+content statistics `run` would use (a ContentStats), so a sequence can smooth them in between. This
+module orders the work and owns the caches; the working image is `work_image`'s, the per-tile arithmetic
+`tile_job`'s.
 """
 from __future__ import annotations
 
 import math
 import threading
 from collections import OrderedDict
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -41,26 +42,10 @@ from adastyle.tile_job import (
     to_network_input,
     to_network_input_array,
 )
+from adastyle.work_image import WorkImage, finish, prepare
 
 CONTEXT = 48           # pixels of context encoded around each tile's core
 OVERLAP = 64           # pixels where neighbouring tiles blend
-
-
-@dataclass(frozen=True)
-class _Work:
-    """A request's content made ready for the networks: what both pipelines start from.
-
-    rgb/alpha: the content split at full size; net_in: what the encoder sees, at the working size;
-    opacity/region: per-pixel weights of the content statistics at the working size (None = all 1);
-    colour/luminance: what colour preservation matches the styles to (None when it does not).
-    """
-    rgb: Image.Image
-    alpha: Image.Image | None
-    net_in: Image.Image
-    opacity: torch.Tensor | None
-    region: torch.Tensor | None
-    colour: tuple[np.ndarray, np.ndarray] | None
-    luminance: tuple[float, float] | None
 
 
 class Stylizer:
@@ -147,7 +132,7 @@ class Stylizer:
         """
         o = request.options
         with self._lock:
-            work = self._prepare(request, content_stats)
+            work = prepare(request, content_stats)
             stats = [self.style_stats(s, o.style_size, work.colour, work.luminance) for s in o.styles]
             # No mask: one mixed target. A mask: one style is styled where white; two: white = first, black = second.
             targets = stats if request.mask is not None else [mix_styles(stats, o.weights)]
@@ -163,7 +148,7 @@ class Stylizer:
             else:
                 c_stats = list(content_stats.features)
             out = Image.fromarray(self._stylise_tiles(job, tiles, c_stats, steps, cancel), "RGB")
-        return self._finish(request, work, out)
+        return finish(request, work, out)
 
     def measure(self, request: StylizeRequest, cancel: CancelCheck | None = None) -> ContentStats:
         """The content statistics `run(request)` would use (encoder only, no style work).
@@ -172,7 +157,7 @@ class Stylizer:
         with `run(..., content_stats=)`.
         """
         with self._lock:
-            work = self._prepare(request, None)
+            work = prepare(request, None)
             regions = len(request.options.styles) if request.mask is not None else 1
             job = self._tile_job(work, regions)
             tiles = self._tiles(job, request.options.tile)
@@ -184,31 +169,7 @@ class Stylizer:
         return self.run(StylizeRequest(content, styles, **options))
 
     # ---- the steps of the pipelines ------------------------------------------------------------
-    @staticmethod
-    def _prepare(r: StylizeRequest, given: ContentStats | None) -> _Work:
-        """The working image (scaled, transparent pixels filled), the pixel weights and the colour references
-        (from `given` statistics when there are some: a smoothed sequence keeps one colour reference)."""
-        rgb, alpha_ch = split_alpha(r.content)
-        work_size = r.work_size  # the size admission charged for
-        visible = fill_transparent(rgb, alpha_ch) if alpha_ch is not None else rgb
-        work = visible if work_size == rgb.size else visible.resize(work_size, Image.Resampling.LANCZOS)
-        mode = r.options.preserve_color
-        net_in = color.luminance(work) if mode == "luminance" else work
-        if given is not None:
-            colour, luminance = given.colour, given.luminance
-        else:
-            colour = color.colour_stats(work) if mode == "histogram" else None
-            luminance = color.luminance_stats(net_in) if mode == "luminance" else None
-
-        def to_weight(img: Image.Image | None) -> torch.Tensor | None:
-            if img is None:
-                return None
-            g = img if img.size == work_size else img.resize(work_size, Image.Resampling.BILINEAR)
-            return torch.from_numpy(np.asarray(g, dtype=np.float32) / 255.0)[None, None]
-
-        return _Work(rgb, alpha_ch, net_in, to_weight(alpha_ch), to_weight(r.mask), colour, luminance)
-
-    def _tile_job(self, work: _Work, regions: int, targets: list[StyleStats] | None = None,
+    def _tile_job(self, work: WorkImage, regions: int, targets: list[StyleStats] | None = None,
                   alpha: float = 1.0) -> TileJob:
         return TileJob(np.asarray(work.net_in, dtype=np.uint8), work.opacity, work.region, regions,
                        self.math_device, tuple(targets or ()), alpha)
@@ -216,20 +177,6 @@ class Stylizer:
     def _tiles(self, job: TileJob, tile: int | None) -> list[tiling.Tile]:
         height, width = job.arr.shape[:2]
         return tiling.grid(height, width, tile or self.auto_tile(), OVERLAP, CONTEXT)
-
-    @staticmethod
-    def _finish(r: StylizeRequest, work: _Work, out: Image.Image) -> Image.Image:
-        """The decoded work image back at the content's size, chroma, unmasked pixels and alpha."""
-        if out.size != work.rgb.size:
-            out = out.resize(work.rgb.size, Image.Resampling.LANCZOS)
-        if r.options.preserve_color == "luminance":
-            out = color.keep_content_chroma(out, work.rgb)
-        if r.mask is not None and len(r.options.styles) == 1:
-            out = Image.composite(out, work.rgb, r.mask)  # exact original where the mask is black
-        if work.alpha is not None:
-            out = out.convert("RGBA")
-            out.putalpha(work.alpha)
-        return out
 
     def auto_tile(self) -> int:
         """Largest tile whose working memory fits a share of the free memory.
@@ -293,18 +240,3 @@ class Stylizer:
         # The decoder output covers the padded tile (rounded up to 8): cut the core out.
         cy0, cx0 = t.y0 - t.py0, t.x0 - t.px0
         return dec[:, cy0:cy0 + (t.y1 - t.y0), cx0:cx0 + (t.x1 - t.x0)].clamp(0, 1)
-
-
-def fill_transparent(rgb: Image.Image, alpha: Image.Image) -> Image.Image:
-    """RGB with fully transparent pixels set to the mean visible colour.
-
-    Why: the colour under alpha 0 is arbitrary (often black or leftovers) and would reach visible pixels
-    through the network's receptive field; the statistics already ignore it.
-    """
-    a = np.asarray(alpha)
-    hidden = a == 0
-    if not hidden.any() or hidden.all():
-        return rgb
-    px = np.array(rgb, dtype=np.uint8)
-    px[hidden] = px[~hidden].reshape(-1, 3).mean(axis=0).round().astype(np.uint8)
-    return Image.fromarray(px, "RGB")
