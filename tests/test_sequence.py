@@ -10,8 +10,8 @@ from PIL import Image
 
 from adastyle.batch.flicker import pan_clip
 from adastyle.errors import Cancelled
-from adastyle.request import RequestError, StyleOptions, StylizeRequest
-from adastyle.sequence import MAX_FRAMES, MEASURE_SHARE, SequenceRequest, check_sequence, run_sequence
+from adastyle.request import RequestError, StyleOptions, StylizeRequest, check_sequence
+from adastyle.sequence import MAX_FRAMES, MEASURE_SHARE, SequenceRequest, run_sequence
 from adastyle.stability import smooth_measured
 
 

@@ -31,8 +31,7 @@ def options_from_args(args: argparse.Namespace) -> StyleOptions:
 
 def sequence_from_args(args: argparse.Namespace) -> tuple[float, float]:
     """--stability and --coherence, checked by the one rule of sequences (named as the flags they came from)."""
-    from adastyle.request import RequestError
-    from adastyle.sequence import check_sequence
+    from adastyle.request import RequestError, check_sequence
 
     try:
         return check_sequence(args.stability, args.coherence)
@@ -41,10 +40,10 @@ def sequence_from_args(args: argparse.Namespace) -> tuple[float, float]:
 
 
 def cmd_batch(args: argparse.Namespace) -> int:
+    stability, coherence = sequence_from_args(args)  # before torch loads (the batch job imports it)
     from adastyle.batch.inputs import plan
     from adastyle.batch.job import BatchJob
 
-    stability, coherence = sequence_from_args(args)
     items, ignored = plan(args.inputs, args.output, fmt=args.format, sequences=args.sequence)
     if not items:
         raise UserError("nothing to stylise: no images or videos among the inputs")

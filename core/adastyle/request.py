@@ -110,6 +110,16 @@ def check_options(n_styles: int, *, weights: Sequence[float] | None = None, alph
     return checked
 
 
+def check_sequence(stability: float, coherence: float) -> tuple[float, float]:
+    """A sequence's stability (frames) and coherence, checked (RequestError otherwise): the one check of both,
+    for every front end that stylises sequences (`SequenceRequest` for the server's sequence jobs, `adastyle
+    batch` before it loads the model)."""
+    try:
+        return rules.check_stability(stability), rules.check_coherence(coherence)
+    except RuleError as exc:
+        raise RequestError(exc.message) from None
+
+
 def grey_mask(mask: Image.Image) -> Image.Image:
     """A mask as 8-bit grey: a painted layer's alpha (where the user painted), else its luminance."""
     try:

@@ -21,10 +21,9 @@ from adastyle.coherence import Coherence
 from adastyle.content_stats import ContentStats
 from adastyle.errors import Cancelled
 from adastyle.imageio import ImageLike, split_alpha
-from adastyle.request import RequestError, StyleOptions, StylizeRequest
+from adastyle.request import RequestError, StyleOptions, StylizeRequest, check_sequence
 from adastyle.stability import smooth_measured
 from adastyle_plugin import rules
-from adastyle_plugin.errors import RuleError
 
 if TYPE_CHECKING:
     from adastyle.engine import Stylizer
@@ -33,15 +32,6 @@ DEFAULT_STABILITY = rules.DEFAULT_STABILITY  # frames; the default of `adastyle 
 DEFAULT_COHERENCE = rules.DEFAULT_COHERENCE  # the default of `adastyle batch --coherence` too
 MAX_FRAMES = 256         # frames one request may carry
 MEASURE_SHARE = 0.25     # measuring a frame (encoder only) costs about a quarter of stylising it
-
-
-def check_sequence(stability: float, coherence: float) -> tuple[float, float]:
-    """A sequence's stability (frames) and coherence, checked (RequestError otherwise): the one check of both,
-    for every front end that stylises sequences (the server's sequence jobs, `adastyle batch`)."""
-    try:
-        return rules.check_stability(stability), rules.check_coherence(coherence)
-    except RuleError as exc:
-        raise RequestError(exc.message) from None
 
 
 @dataclass(frozen=True, eq=False)
