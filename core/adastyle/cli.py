@@ -15,7 +15,9 @@ from pathlib import Path
 
 from adastyle import __version__, cli_args
 from adastyle.cli_args import EXIT_USAGE, OneLineParser
-from adastyle.errors import Cancelled, UserError
+from adastyle.errors import Cancelled, UserError, user_message
+
+log = logging.getLogger("adastyle")
 
 
 def stylize_targets(contents: list[Path], out: Path) -> list[Path]:
@@ -339,8 +341,8 @@ def run_command(argv: list[str] | None = None) -> int:
         return 130
     except Exception as exc:
         if not is_user_error(exc):
-            raise
-        cli_args.report(str(exc))
+            raise  # a bug: its traceback is what a report of it needs
+        cli_args.report(user_message(exc, log, args.command) if isinstance(exc, UserError) else str(exc))
         return EXIT_USAGE
 
 
