@@ -31,7 +31,7 @@ from PIL import Image
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from common import table, write_json  # noqa: E402
 
-from adastyle.batch import stability  # noqa: E402
+from adastyle import stability  # noqa: E402
 from adastyle.batch.backend import LocalBackend, StyleOptions  # noqa: E402
 from adastyle.batch.flicker import camera_clip, parallax_clip  # noqa: E402
 from adastyle.coherence import Coherence, FlickerMeter  # noqa: E402
@@ -137,9 +137,8 @@ def flicker(frames: list[np.ndarray], outputs: list[np.ndarray]) -> FlickerMeter
 def stylise(backend, frames: list[np.ndarray], sigma: float) -> tuple[list[np.ndarray], float]:
     """Measure (when sigma > 0), smooth, stylise, as BatchJob does for a sequence; outputs and seconds."""
     t0 = time.perf_counter()
-    stats = stability.smooth(backend.measure(frames), sigma) if sigma > 0 else [None] * len(frames)
-    outs = backend.stylize(frames, stats)
-    assert all(isinstance(o, np.ndarray) for o in outs), [o for o in outs if isinstance(o, str)]
+    stats = stability.smooth([o.unwrap() for o in backend.measure(frames)], sigma) if sigma > 0 else [None] * len(frames)
+    outs = [o.unwrap() for o in backend.stylize(frames, stats)]
     return outs, time.perf_counter() - t0
 
 
@@ -184,9 +183,9 @@ def bench_ray(options: StyleOptions, frames: list[np.ndarray], workers: int, dev
         model = 0.0
         stats: list = [None] * len(frames)
         if sigma > 0:
-            stats = stability.smooth(backend.measure(frames), sigma)
+            stats = stability.smooth([o.unwrap() for o in backend.measure(frames)], sigma)
             model = backend.last_actor_seconds
-        outs = backend.stylize(frames, stats)
+        outs = [o.unwrap() for o in backend.stylize(frames, stats)]
         model += backend.last_actor_seconds
         timed.append((time.perf_counter() - t0, model))
     backend.close()

@@ -15,13 +15,14 @@ import torch
 from conftest import EXAMPLES, REPO
 from PIL import Image
 
-from adastyle.batch import stability
-from adastyle.batch.backend import LocalBackend, StyleOptions
+from adastyle import stability
+from adastyle.batch.backend import FrameOutcome, LocalBackend
 from adastyle.batch.flicker import pan_clip, temporal_error
 from adastyle.batch.inputs import plan
 from adastyle.batch.job import BatchJob
 from adastyle.cli import main
 from adastyle.content_stats import ContentStats
+from adastyle.request import StyleOptions, StylizeRequest
 
 av = pytest.importorskip("av")
 STYLE = EXAMPLES / "style-castle.jpg"
@@ -77,22 +78,24 @@ def test_stylize_with_measured_statistics_equals_plain_stylize(stylizer, content
         kw["mask"] = m
     elif case in ("histogram", "luminance"):
         kw["preserve_color"] = case
-    stats = stylizer.measure(content_img, [style_img], **kw)
+    request = StylizeRequest(content_img, [style_img], **kw)
+    stats = stylizer.measure(request)
     assert isinstance(stats, ContentStats) and len(stats.features) == 1
-    direct = np.asarray(stylizer.stylize(content_img, [style_img], **kw))
-    given = np.asarray(stylizer.stylize(content_img, [style_img], content_stats=stats, **kw))
+    direct = np.asarray(stylizer.run(request))
+    given = np.asarray(stylizer.run(request, content_stats=stats))
     assert np.array_equal(direct, given)
 
 
 def test_other_statistics_change_the_result(stylizer, content_img, style_img) -> None:
-    other = stylizer.measure(photo(content_img.size, "content-rocket.jpg"), [style_img])
-    a = np.asarray(stylizer.stylize(content_img, [style_img]), np.int16)
-    b = np.asarray(stylizer.stylize(content_img, [style_img], content_stats=other), np.int16)
+    other = stylizer.measure(StylizeRequest(photo(content_img.size, "content-rocket.jpg"), [style_img]))
+    request = StylizeRequest(content_img, [style_img])
+    a = np.asarray(stylizer.run(request), np.int16)
+    b = np.asarray(stylizer.run(request, content_stats=other), np.int16)
     assert np.abs(a - b).mean() > 2
 
 
 def test_statistics_round_trip_through_arrays(stylizer, content_img, style_img) -> None:
-    s = stylizer.measure(content_img, [style_img], preserve_color="histogram")
+    s = stylizer.measure(StylizeRequest(content_img, [style_img], preserve_color="histogram"))
     back = ContentStats.from_arrays(s.to_arrays())
     assert torch.equal(back.features[0][0], s.features[0][0]) and torch.equal(back.features[0][1], s.features[0][1])
     assert np.array_equal(back.colour[1], s.colour[1])
@@ -106,26 +109,40 @@ def test_smoothing_keeps_a_constant_and_evens_out_a_jump() -> None:
     sm = [float(f["x"][0]) for f in stability.smooth_arrays(step, 2.0)]
     assert np.all(np.diff(sm) > -1e-12) and 0.3 < sm[10] < 0.7 and sm[0] < 0.01 and sm[-1] > 0.99
     assert [float(f["x"][0]) for f in stability.smooth_arrays(step, 0)] == [float(f["x"][0]) for f in step]
-    with pytest.raises(ValueError):
-        stability.smooth([], -1)
 
 
 # ---- inputs and outputs ----------------------------------------------------------------------------
 def test_a_failed_frame_is_the_users_fault_only_for_a_user_error(caplog) -> None:
-    """An internal ValueError (torch, PIL) is marked internal and logged; a UserError is shown as it is."""
-    from adastyle.batch.backend import describe
-    from adastyle.errors import OUT_OF_MEMORY
+    """A failed frame is a typed outcome whose line is the one error policy's: a UserError as it is; an internal
+    ValueError (torch, PIL) hidden and logged with its traceback, as the server does."""
+    from adastyle.errors import INTERNAL_ERROR, OUT_OF_MEMORY
     from adastyle.imageio import ImageError
     from adastyle.request import MaskError, RequestError
 
-    assert describe(RequestError("alpha must be a number between 0 and 1")) == "alpha must be a number between 0 and 1"
-    assert describe(ImageError("frame.png: not an image")) == "frame.png: not an image"
-    assert describe(MaskError("the mask is completely black")) == "the mask is completely black"
+    def line(exc: BaseException) -> str | None:
+        out = FrameOutcome.failed(exc)
+        assert out.value is None
+        return out.error
+
+    assert line(RequestError("alpha must be a number between 0 and 1")) == "alpha must be a number between 0 and 1"
+    assert line(ImageError("frame.png: not an image")) == "frame.png: not an image"
+    assert line(MaskError("the mask is completely black")) == "the mask is completely black"
     with caplog.at_level("ERROR"):
-        line = describe(ValueError("expected 4D input (got 3D input)"))
-    assert line.startswith("internal error (ValueError:"), line
+        assert line(ValueError("expected 4D input (got 3D input)")) == INTERNAL_ERROR
     assert any(r.exc_info for r in caplog.records), "the internal error is logged with its traceback"
-    assert describe(MemoryError()) == OUT_OF_MEMORY
+    assert line(MemoryError()) == OUT_OF_MEMORY
+
+
+def test_a_backend_gives_a_failed_frame_back_as_an_outcome_and_goes_on() -> None:
+    """A frame the options cannot be applied to (a mask of another shape) fails alone; the next one is done."""
+    mask = Image.new("L", (64, 48), 255)
+    backend = LocalBackend(StyleOptions(np.asarray(Image.open(STYLE).convert("RGB")), mask=mask), device="cpu")
+    bad, good = np.zeros((30, 90, 3), np.uint8), np.asarray(photo((64, 48)))
+    first, second = backend.stylize([bad, good], [None, None])
+    assert first.value is None and "mask is 64x48 but the content is 90x30" in (first.error or "")
+    assert second.error is None and second.value.shape == (48, 64, 3)
+    measured = backend.measure([bad, good])
+    assert measured[0].value is None and isinstance(measured[1].value, ContentStats)
 
 
 def test_folder_tree_round_trip_and_a_corrupt_file_is_skipped(tmp_path, capsys) -> None:
@@ -204,7 +221,7 @@ def test_resume_after_a_kill(tmp_path) -> None:
 # ---- temporal stability -------------------------------------------------------------------------------
 def test_stabilised_frames_flicker_less_on_a_pan(tmp_path) -> None:
     frames = pan_clip(photo((384, 384), "content-astronaut.jpg"), 8, (128, 96), 8)
-    options = StyleOptions(styles=(np.asarray(Image.open(STYLE).convert("RGB")),))
+    options = StyleOptions((np.asarray(Image.open(STYLE).convert("RGB")),))
     backend = LocalBackend(options, device="cpu")
     src = tmp_path / "frames"
     src.mkdir()

@@ -11,6 +11,7 @@ from conftest import EXAMPLES
 from PIL import Image
 
 from adastyle import coherence
+from adastyle.batch.backend import FrameResult
 from adastyle.batch.flicker import camera_clip, parallax_clip
 from adastyle.batch.inputs import plan
 from adastyle.batch.job import BatchJob
@@ -45,9 +46,9 @@ class BoilingBackend:
     def measure(self, frames: Sequence[np.ndarray]) -> list:
         raise AssertionError("stability is off in these runs")
 
-    def stylize(self, frames: Sequence[np.ndarray], stats: Sequence) -> list:
+    def stylize(self, frames: Sequence[np.ndarray], stats: Sequence) -> list[FrameResult]:
         self.calls += 1
-        return [boil(f) for f in frames]
+        return [FrameResult(boil(f)) for f in frames]
 
     def close(self) -> None:
         pass

@@ -23,6 +23,25 @@ def test_without_ray_the_command_says_how_to_install_it(tmp_path, monkeypatch, c
     assert 'pip install -e ".[ray]"' in err[0]
 
 
+def test_an_actor_sends_statistics_as_arrays_and_a_failed_frame_as_its_line() -> None:
+    """What crosses Ray's object store (no cluster needed to check it): plain arrays for statistics, and a failed
+    frame as a FrameOutcome with the one error policy's line; both survive pickling."""
+    import pickle
+
+    from adastyle.batch.ray_backend import RayFrameActor
+    from adastyle.request import StyleOptions
+
+    options = StyleOptions(np.asarray(Image.open(STYLE).convert("RGB")), mask=Image.new("L", (64, 48), 255))
+    actor = RayFrameActor(pickle.loads(pickle.dumps(options)), "cpu", True, 0)
+    good = np.asarray(Image.open(EXAMPLES / "content-astronaut.jpg").convert("RGB").resize((64, 48)))
+    (ok, _), (failed, _) = actor.measure(good), actor.measure(np.zeros((30, 90, 3), np.uint8))
+    ok, failed = pickle.loads(pickle.dumps(ok)), pickle.loads(pickle.dumps(failed))
+    assert set(ok.value) >= {"feat_mean", "feat_std"} and ok.error is None
+    assert failed.value is None and "mask is 64x48 but the content is 90x30" in failed.error
+    out, _ = actor.stylize(good, ok.value)
+    assert out.error is None and out.value.shape == (48, 64, 3)
+
+
 @pytest.mark.slow
 def test_two_ray_workers_give_the_frames_of_a_local_run(tmp_path) -> None:
     pytest.importorskip("ray.data")

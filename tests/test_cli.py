@@ -116,6 +116,36 @@ def test_eval_without_a_folder_explains_what_to_pass() -> None:
     assert "content/ and style/" in line and "adastyle eval" in line
 
 
+@pytest.mark.parametrize("case", ["not weights", "missing", "the encoder"])
+def test_eval_with_a_wrong_decoder_file_is_one_line(tmp_path, case: str) -> None:
+    """A decoder file that is not one (not safetensors, absent, or another network's weights) is the user's to fix:
+    one line naming the file, no safetensors or torch traceback."""
+    for sub in ("content", "style"):
+        (tmp_path / "set" / sub).mkdir(parents=True)
+    bad = {"not weights": tmp_path / "bad.file", "missing": tmp_path / "none.safetensors",
+           "the encoder": REPO / "core" / "adastyle" / "weights" / "vgg19_relu4_1.safetensors"}[case]
+    if case == "not weights":
+        bad.write_bytes(b"this is not a decoder" * 10)
+    line = one_line_error(adastyle("eval", str(tmp_path / "set"), "--decoder", str(bad)))
+    assert str(bad) in line and "decoder" in line, line
+    if case == "the encoder":
+        assert "not an AdaStyle decoder" in line, line
+
+
+def test_train_pack_mistakes_are_one_line(tmp_path) -> None:
+    """No training set there, or a budget it cannot fit: our words, one line each."""
+    line = one_line_error(adastyle("train", "pack", "--data", str(tmp_path / "nothing"), "--out", str(tmp_path / "p")))
+    assert "not a training set" in line and "adastyle train data" in line
+    data = tmp_path / "data"
+    for role in ("content", "style"):
+        (data / role).mkdir(parents=True)
+        Image.open(EXAMPLES / "content-coffee.jpg").convert("RGB").save(data / role / "a.jpg")
+    (data / "manifest.csv").write_text("file,licence\n")
+    line = one_line_error(adastyle("train", "pack", "--data", str(data), "--out", str(tmp_path / "p"),
+                                   "--budget-mb", "0.001"))
+    assert "over the budget of 0.001 MB" in line and "--budget-mb" in line
+
+
 def test_progress_with_several_files_has_no_rate_unit_or_escape_codes(tmp_path) -> None:
     small = []
     for name in ("content-rocket.jpg", "content-coffee.jpg"):
@@ -282,6 +312,19 @@ def no_torch(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess
     code = ("import sys; sys.modules['torch'] = None; from adastyle.cli import main; "
             f"sys.exit(main({list(args)!r}))")
     return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, cwd=cwd)
+
+
+@pytest.mark.parametrize("flag,value,needle", [
+    ("--stability", "101", "--stability must be between 0 (frame by frame) and 100 frames, got 101.0"),
+    ("--stability", "-1", "--stability must be between 0"),
+    ("--coherence", "1.5", "--coherence must be between 0 (frame by frame) and 1, got 1.5"),
+])
+def test_batch_checks_the_sequence_options_before_torch(tmp_path, flag: str, value: str, needle: str) -> None:
+    """The one rule of stability and coherence (request.check_sequence), in the flag's name, before the model loads."""
+    r = no_torch("batch", str(EXAMPLES / "content-rocket.jpg"), "-s", str(EXAMPLES / "style-swamp.jpg"),
+                 "-o", str(tmp_path / "out"), flag, value)
+    assert needle in one_line_error(r)
+    assert not (tmp_path / "out").exists()
 
 
 @pytest.mark.parametrize("case", ["missing content", "missing style", "unknown output format", "no extension",

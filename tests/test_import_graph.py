@@ -1,36 +1,47 @@
 """The import graph: a request flows one way, front end -> StylizeRequest -> queue -> engine -> model.
 
-Every import counts, also those inside functions (a lazy import is still a dependency), and the page
-in /web is part of the graph as `adastyle.web`. Run this file directly to print the layers.
+Every import counts, also those inside functions (a lazy import is still a dependency) and relative ones;
+the page in /web is part of the graph as `adastyle.web`, the plug-ins as `plugins.<host>.<module>`. Every
+module has a layer, and no import points up. Run this file directly to print the layers.
 """
 from __future__ import annotations
 
 import ast
 from pathlib import Path
 
+import pytest
+
 REPO = Path(__file__).resolve().parents[1]
 ROOTS = {"adastyle": REPO / "core" / "adastyle", "adastyle.web": REPO / "web",
-         "adastyle_plugin": REPO / "core" / "adastyle_plugin"}
+         "adastyle_plugin": REPO / "core" / "adastyle_plugin", "plugins": REPO / "plugins"}
 
-# Lower layers never import higher ones. adastyle.train (the trainer) sits beside the engine on the model.
-# The page (adastyle.web) is a front end above the server: it mounts itself on the server's app through a
-# hook, so nothing in adastyle.server may import it.
+# Every module has its place; lower layers never import higher ones. An entry names one module, or, ending in
+# ".*", a package and every module under it; the most specific entry wins. A module no entry names fails the
+# test: a new module is placed here when it is written.
+# The plug-ins run inside GIMP and Krita, not beside the core: they import the toolkit (adastyle_plugin) only.
+# The page (adastyle.web) is a front end above the server: it mounts itself on the server's app through a hook,
+# so nothing in adastyle.server may import it. `adastyle batch` drives the engine from outside the server.
+# adastyle.train (the trainer) sits beside the engine on the model.
 LAYERS: list[tuple[str, tuple[str, ...]]] = [
-    ("front ends", ("adastyle.cli", "adastyle.cli_server", "adastyle.web", "adastyle.install")),
-    ("server", ("adastyle.server", "adastyle.library")),
+    ("plug-ins", ("plugins.*",)),
+    ("front ends", ("adastyle", "adastyle.cli", "adastyle.cli_args", "adastyle.cli_batch", "adastyle.cli_server",
+                    "adastyle.library.cli", "adastyle.web.*", "adastyle.install", "adastyle.doctor",
+                    "adastyle.hosts")),
+    ("batch", ("adastyle.batch.*",)),
+    ("server", ("adastyle.server.*", "adastyle.library.*")),
     ("queue", ("adastyle.server.jobs", "adastyle.server.budget", "adastyle.server.security",
                "adastyle.server.errors")),
-    ("engine", ("adastyle.engine", "adastyle.tiling", "adastyle.masks", "adastyle.color", "adastyle.device",
-                "adastyle.train", "adastyle.sequence")),
+    ("engine", ("adastyle.engine", "adastyle.tile_job", "adastyle.work_image", "adastyle.tiling", "adastyle.masks",
+                "adastyle.color", "adastyle.device", "adastyle.train.*", "adastyle.sequence")),
     ("request", ("adastyle.request", "adastyle.imageio")),
-    ("model", ("adastyle.model", "adastyle.adain", "adastyle.content_stats", "adastyle.batch.stability",
-               "adastyle.coherence")),
-    ("base", ("adastyle.errors", "adastyle.config", "adastyle.settings", "adastyle.device_names", "adastyle_plugin")),
+    ("model", ("adastyle.model", "adastyle.adain", "adastyle.content_stats", "adastyle.stability",
+               "adastyle.coherence", "adastyle.feature_coherence")),
+    ("base", ("adastyle.errors", "adastyle.config", "adastyle.settings", "adastyle.device_names", "adastyle_plugin.*")),
 ]
-# Package modules placed by exact name: the package itself (`adastyle.Stylizer`, lazily, for library users) is
-# a front end of its own; `adastyle.server` is an empty package marker. A module not placed at all counts as a
-# front end: it may import anything, and nothing placed below may import it.
-EXACT = {"adastyle": 0, "adastyle.server": len(LAYERS) - 1}
+
+
+class Unplaced(LookupError):
+    """A module that no entry of LAYERS places."""
 
 
 def module_name(path: Path) -> str:
@@ -48,13 +59,33 @@ def _is_type_checking(test: ast.expr) -> bool:
         isinstance(test, ast.Attribute) and test.attr == "TYPE_CHECKING")
 
 
+def _resolve(target: str, names: set[str], root: str = "") -> str | None:
+    """The project module `target` names (or the module it is in: `pkg.mod.func` -> `pkg.mod`); with a root, only
+    modules under it."""
+    while target and target not in names:
+        target = target.rpartition(".")[0]
+    if not target or (root and not target.startswith(root + ".")):
+        return None
+    return target
+
+
+def _search_roots(me: str) -> list[str]:
+    """Where a plug-in's absolute imports are looked for first: its own folder (GIMP puts a plug-in's folder on the
+    path) and its host's plug-in folder (Krita imports `adastyle_krita.*` from pykrita); then the toolkit."""
+    if not me.startswith("plugins."):
+        return []
+    parts = me.split(".")
+    return [".".join(parts[:-1]), ".".join(parts[:2])]
+
+
 def import_graph() -> dict[str, set[str]]:
-    """module -> the project modules it imports anywhere in its body."""
+    """module -> the project modules it imports anywhere in its body (relative imports resolved too)."""
     files = [p for folder in ROOTS.values() for p in folder.rglob("*.py")]
     names = {module_name(p) for p in files}
     graph: dict[str, set[str]] = {}
     for path in files:
         me = module_name(path)
+        package = me if path.name == "__init__.py" else me.rpartition(".")[0]
         deps: set[str] = set()
         tree = ast.parse(path.read_text())
         typing_only = {id(n) for block in ast.walk(tree) if isinstance(block, ast.If) and _is_type_checking(block.test)
@@ -62,29 +93,50 @@ def import_graph() -> dict[str, set[str]]:
         for node in ast.walk(tree):
             if id(node) in typing_only:  # `if TYPE_CHECKING:` imports are for type hints, not run
                 continue
+            relative = isinstance(node, ast.ImportFrom) and node.level > 0
             targets: list[str] = []
             if isinstance(node, ast.Import):
                 targets = [a.name for a in node.names]
-            elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            elif relative:
+                base = package.rsplit(".", node.level - 1)[0] if node.level > 1 else package
+                base = f"{base}.{node.module}" if node.module else base
+                targets = [base] + [f"{base}.{a.name}" for a in node.names]
+            elif isinstance(node, ast.ImportFrom) and node.module:
                 targets = [node.module] + [f"{node.module}.{a.name}" for a in node.names]
             for t in targets:
-                while t and t not in names:
-                    t = t.rpartition(".")[0]
-                if t and t != me and not (t == "adastyle" and me.startswith("adastyle.")):
-                    deps.add(t)
+                roots = [] if relative else _search_roots(me)
+                found = next((m for root in roots if (m := _resolve(f"{root}.{t}", names, root))), None)
+                found = found or _resolve(t, names)
+                if found and found != me and not (found == "adastyle" and me.startswith("adastyle.")):
+                    deps.add(found)
         graph[me] = deps
     return graph
 
 
+def _matches(module: str, entry: str) -> bool:
+    if entry.endswith(".*"):
+        package = entry[:-2]
+        return module == package or module.startswith(package + ".")
+    return module == entry
+
+
 def layer_of(module: str) -> int:
-    if module in EXACT:
-        return EXACT[module]
-    best, index = "", 0
-    for i, (_, prefixes) in enumerate(LAYERS):
-        for prefix in prefixes:
-            if (module == prefix or module.startswith(prefix + ".")) and len(prefix) > len(best):
-                best, index = prefix, i
-    return index
+    """The layer of the most specific entry naming `module` (an exact name beats a package, a deeper package a
+    shallower one); Unplaced when none does."""
+    best: tuple[int, int] | None = None  # (specificity, layer)
+    for i, (_, entries) in enumerate(LAYERS):
+        for entry in entries:
+            if _matches(module, entry):
+                rank = len(entry) + (0 if entry.endswith(".*") else 1000)
+                if best is None or rank > best[0]:
+                    best = (rank, i)
+    if best is None:
+        raise Unplaced(f"{module} has no layer: place it in LAYERS ({Path(__file__).name})")
+    return best[1]
+
+
+def upward_imports(graph: dict[str, set[str]]) -> list[tuple[str, str]]:
+    return [(m, d) for m, deps in graph.items() for d in deps if layer_of(d) < layer_of(m)]
 
 
 def find_cycle(graph: dict[str, set[str]]) -> list[str] | None:
@@ -134,14 +186,59 @@ def test_the_server_does_not_know_the_page() -> None:
     assert "adastyle.web.page" in graph["adastyle.cli_server"], "the CLI's serve gives the server the page's hook"
 
 
-def test_the_modules_on_the_request_path_are_placed() -> None:
-    placed = {p for _, prefixes in LAYERS[1:] for p in prefixes}
+def test_every_module_is_placed() -> None:
+    """No default layer: a module nobody placed fails here, plug-ins and the toolkit included."""
+    graph = import_graph()
+    unplaced = []
+    for m in graph:
+        try:
+            layer_of(m)
+        except Unplaced:
+            unplaced.append(m)
+    assert unplaced == [], f"modules without a layer (add them to LAYERS): {unplaced}"
+    assert {"plugins.krita.adastyle_krita.logic", "adastyle_plugin.http", "adastyle.stability"} <= set(graph)
+    assert any(m.startswith("plugins.gimp.") for m in graph), "the GIMP plug-in is in the graph"
+    placed = {m for m in graph if layer_of(m) > 0}
     assert {"adastyle.request", "adastyle.server.jobs", "adastyle.engine", "adastyle.model"} <= placed
 
 
-def test_imports_only_point_down_the_layers() -> None:
+def test_an_unplaced_module_and_an_upward_import_are_caught() -> None:
+    """The checks themselves: a made-up module has no layer; a model module importing the engine points up."""
+    with pytest.raises(Unplaced):
+        layer_of("adastyle.somewhere_new")
+    with pytest.raises(Unplaced):
+        layer_of("adastyle_pluginx")  # a package entry places its own modules, not a name that starts the same
+    assert layer_of("adastyle.server.jobs") > layer_of("adastyle.server.app"), "an exact entry beats its package"
+    graph = {m: set(d) for m, d in import_graph().items()}
+    graph["adastyle.stability"].add("adastyle.engine")
+    assert ("adastyle.stability", "adastyle.engine") in upward_imports(graph)
+
+
+def test_the_plugins_import_only_the_toolkit_and_themselves() -> None:
+    """GIMP and Krita run the plug-ins with their own Python: the core package is not there to import."""
     graph = import_graph()
-    upward = [(m, d) for m, deps in graph.items() for d in deps if layer_of(d) < layer_of(m)]
+    plugin_modules = [m for m in graph if m.startswith("plugins.")]
+    krita = [m for m in plugin_modules if m.startswith("plugins.krita.")]
+    assert any(d.startswith("plugins.krita.") for m in krita for d in graph[m]), "relative imports are followed"
+    for m in plugin_modules:
+        host = ".".join(m.split(".")[:2])
+        wrong = {d for d in graph[m] if not d.startswith(("adastyle_plugin", host + "."))}
+        assert not wrong, (m, wrong)
+    assert any("adastyle_plugin.rules" in graph[m] for m in plugin_modules if m.startswith("plugins.gimp."))
+
+
+def test_sequences_are_the_cores() -> None:
+    """The stability function sits beside the content statistics; nothing but the batch command needs the batch
+    package (the server's sequence jobs run the core's sequence runner)."""
+    graph = import_graph()
+    assert "adastyle.stability" in graph["adastyle.sequence"] and "adastyle.stability" in graph["adastyle.batch.job"]
+    users = {m for m, deps in graph.items() if not m.startswith("adastyle.batch")
+             and any(d.startswith("adastyle.batch") for d in deps)}
+    assert users == {"adastyle.cli_batch"}, users
+
+
+def test_imports_only_point_down_the_layers() -> None:
+    upward = upward_imports(import_graph())
     assert upward == [], f"imports up the layers (see LAYERS in {Path(__file__).name}): {upward}"
 
 

@@ -7,10 +7,11 @@ import threading
 import pytest
 from PIL import Image
 
-from adastyle.errors import UserError
+from adastyle.errors import INTERNAL_ERROR, UserError
 from adastyle.request import StylizeRequest
+from adastyle.sequence import SequenceRequest
 from adastyle.server.budget import PixelBudget
-from adastyle.server.jobs import RESULT_FORMATS, Job, JobQueue, encode_result, stylizer_runner
+from adastyle.server.jobs import RESULT_FORMATS, Job, JobKind, JobQueue, encode_result, stylizer_runner
 
 CONTENT = Image.new("RGB", (40, 30), (200, 120, 40))
 STYLE = Image.new("RGB", (32, 32), (10, 60, 220))
@@ -49,7 +50,8 @@ def test_the_worker_passes_the_very_request_to_stylizer_run() -> None:
         assert job.done_event.wait(30) and job.state == "done", job.error
         (passed, progress, cancel, stats), = stylizer.calls
         assert passed is request  # the same object: nothing re-filled or re-checked on the way
-        assert passed.style_size is None and passed.tile is None and passed.alpha == 0.7
+        o = passed.options
+        assert o.style_size is None and o.tile is None and o.alpha == 0.7
         assert callable(progress) and cancel() is False and stats is None
         assert job.request is None, "the finished job lets go of its images"
         assert Image.open(io.BytesIO(job.result)).size == (40, 30)
@@ -57,6 +59,24 @@ def test_the_worker_passes_the_very_request_to_stylizer_run() -> None:
         assert job.result_size == len(job.result)
     finally:
         queue.stop()
+
+
+def test_the_job_kind_is_decided_once_from_the_request() -> None:
+    """An image job runs `Stylizer.run`; a sequence job runs every frame and keeps one result per frame."""
+    stylizer = RecordingStylizer()
+    queue = make_queue(stylizer)
+    try:
+        image = queue.submit(StylizeRequest(CONTENT, [STYLE]))
+        seq = queue.submit(SequenceRequest.of([CONTENT, CONTENT], STYLE, 0.0, coherence=0.0), result_format="rgba")
+        assert (image.kind, seq.kind) == (JobKind.IMAGE, JobKind.SEQUENCE)
+        assert image.done_event.wait(30) and seq.done_event.wait(30) and seq.state == "done", seq.error
+        assert image.frame_count == 0 and image.result is not None and image.frames is None
+        assert seq.frame_count == 2 and seq.result is None
+        assert seq.frames == [bytes([1, 2, 3, 255]) * (40 * 30)] * 2
+    finally:
+        queue.stop()
+    with pytest.raises(TypeError, match="not str"):
+        JobKind.of("a picture")  # type: ignore[arg-type]
 
 
 def test_rgba_result_is_raw_rows_and_there_is_no_in_process_format() -> None:
@@ -79,7 +99,7 @@ def test_user_errors_are_shown_and_internal_ones_are_not() -> None:
     budget = PixelBudget(1000)
     assert budget.take(300)
     for exc, shown in ((UserError("that style is unusable"), "that style is unusable"),
-                       (ValueError("torch internals"), "internal error (see the server log)")):
+                       (ValueError("torch internals"), INTERNAL_ERROR)):
         queue = make_queue(RecordingStylizer(fail=exc), budget=budget)
         try:
             job = queue.submit(StylizeRequest(CONTENT, [STYLE]), pixels=300 if shown.startswith("that") else 0)

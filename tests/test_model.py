@@ -55,6 +55,27 @@ def test_adain_output_statistics_equal_the_style() -> None:
     assert torch.allclose(osd, ssd, atol=1e-3)
 
 
+def test_a_wrong_weights_file_is_a_user_error_in_our_words(tmp_path) -> None:
+    """Not safetensors, absent, another network's, or of other shapes: a WeightsError (a UserError) naming the file."""
+    from safetensors.torch import save_file
+
+    from adastyle.errors import UserError
+    from adastyle.model import WeightsError
+
+    junk = tmp_path / "junk.safetensors"
+    junk.write_bytes(b"\x00" * 64)
+    shapes = {k: torch.zeros(1) for k in Decoder().state_dict()}
+    save_file(shapes, str(tmp_path / "shapes.safetensors"))
+    cases = {junk: "not a decoder weights file", tmp_path / "absent.safetensors": "no such decoder weights file",
+             weights_dir() / "vgg19_relu4_1.safetensors": "not an AdaStyle decoder",
+             tmp_path / "shapes.safetensors": "not an AdaStyle decoder"}
+    for path, needle in cases.items():
+        with pytest.raises(WeightsError, match=needle) as caught:
+            load_decoder(path)
+        assert isinstance(caught.value, UserError) and str(path) in str(caught.value)
+        assert "\n" not in str(caught.value)
+
+
 def test_decoder_upsamples_by_eight() -> None:
     dec = Decoder()
     with torch.no_grad():

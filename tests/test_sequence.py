@@ -9,10 +9,10 @@ from conftest import EXAMPLES
 from PIL import Image
 
 from adastyle.batch.flicker import pan_clip
-from adastyle.batch.stability import smooth_measured
 from adastyle.errors import Cancelled
-from adastyle.request import RequestError
+from adastyle.request import RequestError, StyleOptions, StylizeRequest, check_sequence
 from adastyle.sequence import MAX_FRAMES, MEASURE_SHARE, SequenceRequest, run_sequence
+from adastyle.stability import smooth_measured
 
 
 @pytest.fixture(scope="module")
@@ -33,6 +33,20 @@ def test_a_sequence_checks_itself(frames, style_img) -> None:
         SequenceRequest.of(frames, style_img, alpha=2.0)
     seq = SequenceRequest.of(frames, style_img, 1.5, alpha=0.5)
     assert seq.size == (96, 64) and seq.stability == 1.5 and seq.work_pixels == 3 * 96 * 64
+    assert len({id(f.options) for f in seq.frames}) == 1, "every frame carries the one StyleOptions"
+    own = (StylizeRequest(frames[0], style_img), StylizeRequest(frames[1], style_img))
+    with pytest.raises(RequestError, match="share one set of options"):
+        SequenceRequest(own)
+
+
+def test_the_stability_and_coherence_are_checked_in_one_place() -> None:
+    """`adastyle batch` and the server's sequence jobs both check with check_sequence."""
+    assert check_sequence(0, 1) == (0.0, 1.0) and check_sequence(100, 0.5) == (100.0, 0.5)
+    for bad in ((-1, 0.5), (100.5, 0.5), (float("nan"), 0.5), ("2", 0.5)):
+        with pytest.raises(RequestError, match="stability must be between 0 .frame by frame. and 100 frames"):
+            check_sequence(*bad)
+    with pytest.raises(RequestError, match="coherence must be between 0"):
+        check_sequence(2, 1.5)
 
 
 def test_the_frames_are_the_smoothed_statistics_frames(stylizer, frames, style_img) -> None:
@@ -41,9 +55,10 @@ def test_the_frames_are_the_smoothed_statistics_frames(stylizer, frames, style_i
     out = run_sequence(stylizer, seq, seen.append)
     assert seen == sorted(seen) and seen[-1] == 1.0
     assert seen[0] == pytest.approx(MEASURE_SHARE / (3 * (1 + MEASURE_SHARE)))  # measuring counts too
-    smoothed = smooth_measured([stylizer.measure(f, style_img) for f in frames], 2.0)
+    options = StyleOptions(style_img)
+    smoothed = smooth_measured([stylizer.measure(StylizeRequest(f, options)) for f in frames], 2.0)
     for frame, got, stats in zip(frames, out, smoothed):
-        want = stylizer.stylize(frame, style_img, content_stats=stats)
+        want = stylizer.run(StylizeRequest(frame, options), content_stats=stats)
         assert np.array_equal(np.asarray(got), np.asarray(want))
     plain = run_sequence(stylizer, SequenceRequest.of(frames, style_img, 0.0, coherence=0.0))
     assert np.array_equal(np.asarray(plain[1]), np.asarray(stylizer.stylize(frames[1], style_img)))

@@ -43,8 +43,9 @@ def test_a_run_holds_the_budget_while_queued_and_gives_it_back(tmp_path) -> None
         out = studio.run(content, STYLES, *weights, 0.7, "histogram", 0.5, request=None, progress=no_progress)
         assert out[3].startswith("✅ Done") and "64x48" in out[3], out[3]
         (request, used_while_running), = seen
-        assert request.weights == pytest.approx((0.2, 0.8)) and request.alpha == 0.7 and request.scale == 0.5
-        assert request.preserve_color == "histogram" and request.style_size == 512 and request.tile is None
+        o = request.options
+        assert o.weights == pytest.approx((0.2, 0.8)) and o.alpha == 0.7 and o.scale == 0.5
+        assert o.preserve_color == "histogram" and o.style_size == 512 and o.tile is None
         from adastyle.server.admission import request_pixels
 
         assert used_while_running == request_pixels(request) > 64 * 48

@@ -15,7 +15,9 @@ from pathlib import Path
 
 from adastyle import __version__, cli_args
 from adastyle.cli_args import EXIT_USAGE, OneLineParser
-from adastyle.errors import Cancelled, UserError
+from adastyle.errors import Cancelled, UserError, user_message
+
+log = logging.getLogger("adastyle")
 
 
 def stylize_targets(contents: list[Path], out: Path) -> list[Path]:
@@ -63,7 +65,7 @@ def check_not_an_input(targets: list[Path], inputs: list[Path], overwrite: bool)
 def cmd_stylize(args: argparse.Namespace) -> int:
     from adastyle.imageio import open_image
     from adastyle.library.cli import resolve_library_styles
-    from adastyle.request import StylizeRequest, check_options
+    from adastyle.request import StyleOptions, StylizeRequest, check_options
 
     contents = [Path(c) for c in args.content]
     out = Path(args.output)
@@ -77,11 +79,10 @@ def cmd_stylize(args: argparse.Namespace) -> int:
                        args.overwrite)
     check_options(len(args.style), weights=args.weights, alpha=args.alpha, preserve_color=args.preserve_color,
                   scale=args.scale, tile=args.tile, style_size=args.style_size, has_mask=bool(args.mask))
-    styles = [open_image(s) for s in args.style]
-    mask = open_image(args.mask) if args.mask else None
-    requests = {c: StylizeRequest(open_image(c), styles, weights=args.weights, alpha=args.alpha,
-                                  preserve_color=args.preserve_color, mask=mask, scale=args.scale,
-                                  style_size=args.style_size, tile=args.tile) for c in contents}
+    options = StyleOptions([open_image(s) for s in args.style], weights=args.weights, alpha=args.alpha,
+                           preserve_color=args.preserve_color, mask=open_image(args.mask) if args.mask else None,
+                           scale=args.scale, style_size=args.style_size, tile=args.tile)
+    requests = {c: StylizeRequest(open_image(c), options) for c in contents}
     from tqdm import tqdm
 
     from adastyle.engine import Stylizer
@@ -340,8 +341,8 @@ def run_command(argv: list[str] | None = None) -> int:
         return 130
     except Exception as exc:
         if not is_user_error(exc):
-            raise
-        cli_args.report(str(exc))
+            raise  # a bug: its traceback is what a report of it needs
+        cli_args.report(user_message(exc, log, args.command) if isinstance(exc, UserError) else str(exc))
         return EXIT_USAGE
 
 

@@ -3,43 +3,47 @@ from __future__ import annotations
 
 import argparse
 import sys
-
-import numpy as np
+from typing import TYPE_CHECKING
 
 from adastyle.cli_args import add_style_arguments
 from adastyle.errors import UserError
 from adastyle_plugin import rules
 
+if TYPE_CHECKING:
+    from adastyle.request import StyleOptions
+
 EXIT_SOME_FAILED = 2
 
 
-def options_from_args(args: argparse.Namespace):
-    """The style options of a run, read once (a bad style or mask fails before any frame is touched)."""
-    from adastyle.batch.backend import StyleOptions
+def options_from_args(args: argparse.Namespace) -> StyleOptions:
+    """The run's one StyleOptions, read and checked once (a bad style or mask fails before any frame is
+    touched); every frame's StylizeRequest, local or on Ray, carries it as it is."""
     from adastyle.batch.job import load_frame
     from adastyle.imageio import open_image
     from adastyle.library.cli import resolve_library_styles
-    from adastyle.request import check_options
+    from adastyle.request import StyleOptions
 
     resolve_library_styles(args)
-    styles = tuple(load_frame(s) for s in args.style)
-    mask = np.asarray(open_image(args.mask).convert("L")) if args.mask else None
-    check_options(len(styles), weights=args.weights, alpha=args.alpha, preserve_color=args.preserve_color,
-                  scale=args.scale, tile=args.tile, style_size=args.style_size, has_mask=mask is not None)
-    return StyleOptions(styles=styles, weights=tuple(args.weights) if args.weights else None, alpha=args.alpha,
-                        preserve_color=args.preserve_color, mask=mask, scale=args.scale,
-                        style_size=args.style_size or None, tile=args.tile or None)
+    return StyleOptions(tuple(load_frame(s) for s in args.style), weights=args.weights, alpha=args.alpha,
+                        preserve_color=args.preserve_color, mask=open_image(args.mask) if args.mask else None,
+                        scale=args.scale, style_size=args.style_size, tile=args.tile)
+
+
+def sequence_from_args(args: argparse.Namespace) -> tuple[float, float]:
+    """--stability and --coherence, checked by the one rule of sequences (named as the flags they came from)."""
+    from adastyle.request import RequestError, check_sequence
+
+    try:
+        return check_sequence(args.stability, args.coherence)
+    except RequestError as exc:
+        raise UserError(f"--{exc.message}") from None
 
 
 def cmd_batch(args: argparse.Namespace) -> int:
-    from adastyle.batch import stability
+    stability, coherence = sequence_from_args(args)  # before torch loads (the batch job imports it)
     from adastyle.batch.inputs import plan
     from adastyle.batch.job import BatchJob
 
-    if not 0 <= args.stability <= stability.MAX_STABILITY:
-        raise UserError(f"--stability must be between 0 and {stability.MAX_STABILITY:g} frames")
-    if not 0 <= args.coherence <= rules.COHERENCE_MAX:
-        raise UserError(f"--coherence must be between 0 (frame by frame) and {rules.COHERENCE_MAX:g}")
     items, ignored = plan(args.inputs, args.output, fmt=args.format, sequences=args.sequence)
     if not items:
         raise UserError("nothing to stylise: no images or videos among the inputs")
@@ -54,7 +58,7 @@ def cmd_batch(args: argparse.Namespace) -> int:
 
         backend = LocalBackend(options, device=args.device, fast=not args.fp32)
     try:
-        summary = BatchJob(items, backend, stability_frames=args.stability, coherence=args.coherence,
+        summary = BatchJob(items, backend, stability_frames=stability, coherence=coherence,
                            measure_flicker=args.report, resume=args.resume, progress=not args.no_progress).run()
     finally:
         backend.close()

@@ -1,8 +1,10 @@
 """The error classes of the core, under the one root `AdaStyleError`, and how an error reaches a user.
 
-Why a `UserError` type of its own: what is the user's fault (a bad value, an unreadable image) is shown
-to them as it is; anything else (a torch or PIL error deep inside, a bug) is not theirs to fix, so it is
-logged with its traceback and shown as INTERNAL_ERROR instead of a misleading message.
+Why a `UserError` type of its own: what is the user's fault (a bad value, an unreadable image, a wrong
+file) is shown to them as it is, in our words; anything else (a torch or PIL error deep inside, a bug)
+is not theirs to fix, so it is logged with its traceback and shown as INTERNAL_ERROR instead of a
+misleading message. `user_message` is the one place that decides: the server's jobs and its error
+handler, the batch run's failed frames and the command line all ask it.
 """
 from __future__ import annotations
 
@@ -12,7 +14,7 @@ from adastyle_plugin.errors import AdaStyleError
 
 __all__ = ["AdaStyleError", "UserError", "Cancelled", "INTERNAL_ERROR", "OUT_OF_MEMORY", "user_message"]
 
-INTERNAL_ERROR = "internal error (see the server log)"
+INTERNAL_ERROR = "internal error (the log has the details)"
 OUT_OF_MEMORY = "out of memory: try a smaller tile size or a smaller image"
 
 
@@ -31,8 +33,8 @@ def is_out_of_memory(exc: BaseException) -> bool:
 
 def user_message(exc: BaseException, log: logging.Logger, what: str = "request") -> str:
     """The text a user sees for `exc`; anything that is not a UserError is logged with its traceback."""
-    if isinstance(exc, UserError):
-        log.info("%s refused: %s", what, exc)
+    if isinstance(exc, UserError):  # shown where it happened; the log keeps it for debugging only
+        log.debug("%s refused: %s", what, exc)
         return exc.message or str(exc)
     if is_out_of_memory(exc):
         log.warning("%s ran out of memory: %s", what, exc)

@@ -15,6 +15,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from adastyle.adain import EPS, adain, adain_with_stats, mean_std  # noqa: F401  (the trainer imports them from here)
+from adastyle.errors import UserError
 
 # (name, in, out) for the VGG-19 convolutions up to relu4_1; "pool" marks a 2x2 max pool.
 ENCODER_LAYERS: list[tuple[str, int, int] | str] = [
@@ -96,14 +97,34 @@ class Decoder(nn.Module):
         return x
 
 
+class WeightsError(UserError):
+    """A weights file that is missing, not a safetensors file, or made for another network."""
+
+
 def load_safetensors_module(module: nn.Module, path: Path) -> nn.Module:
-    """Load fp16/fp32 safetensors weights into a module (kept in fp32 in memory)."""
+    """Load fp16/fp32 safetensors weights into a module (kept in fp32 in memory).
+
+    Why WeightsError: the path may be the user's (`adastyle eval --decoder`, `train --init`, `serve
+    --decoder`); a wrong file is their mistake to fix, told in one line, not a library's traceback.
+    """
+    from safetensors import SafetensorError
     from safetensors.torch import load_file
 
-    state = {k: v.float() for k, v in load_file(str(path)).items()}
-    missing, unexpected = module.load_state_dict(state, strict=False)
+    kind = type(module).__name__.lower()
+    if not path.is_file():
+        raise WeightsError(f"{path}: no such {kind} weights file")
+    try:
+        state = {k: v.float() for k, v in load_file(str(path)).items()}
+    except (OSError, SafetensorError) as exc:
+        raise WeightsError(f"{path}: not a {kind} weights file (.safetensors): "
+                           f"{' '.join(str(exc).split())[:120]}") from None
+    try:
+        missing, unexpected = module.load_state_dict(state, strict=False)
+    except RuntimeError:  # a tensor of another shape: weights of another network
+        missing, unexpected = ["(tensors of other shapes)"], []
     if missing or unexpected:
-        raise ValueError(f"{path}: weights do not fit the model (missing {missing}, unexpected {unexpected})")
+        names = ", ".join([*missing, *unexpected][:3])
+        raise WeightsError(f"{path}: these weights are not an AdaStyle {kind} (they do not fit it: {names} ...)")
     return module
 
 

@@ -1,15 +1,18 @@
-"""`StylizeRequest`: one stylisation, validated once, the only thing that travels to the engine.
+"""`StyleOptions` and `StylizeRequest`: how to stylise, validated once, and one content with those options.
 
-Every front end (the server's form parsing, the web page, the CLI, batch runs) builds one; the job
-queue carries it as it is; `Stylizer.run` takes it. Because it checks itself when it is made, a bad
-value is refused where the user gave it, and nothing after it re-checks or fills defaults again.
+Every front end (the server's form parsing, the web page, the CLI, batch runs on one machine or on Ray,
+sequences of frames) builds one `StyleOptions` and one `StylizeRequest` per content; the job queue
+carries the request as it is; `Stylizer.run` and `Stylizer.measure` take it. Because they check
+themselves when they are made, a bad value is refused where the user gave it, and nothing after them
+re-checks or fills defaults again.
 The rules themselves (limits, colour modes, weights) live in `adastyle_plugin.rules`, shared with the
 plug-ins.
 """
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 from PIL import Image
@@ -72,11 +75,7 @@ def style_work_size(size: tuple[int, int], style_size: int | None) -> tuple[int,
 
 def fit_mask(mask: Image.Image, size: tuple[int, int]) -> Image.Image:
     """The mask as 8-bit grey at `size`; resized only when its aspect ratio matches (within 1%)."""
-    try:
-        # A painted layer: its alpha marks where the user painted.
-        grey = mask.getchannel("A") if mask.mode in ("RGBA", "LA") else mask.convert("L")
-    except ValueError:  # modes Pillow cannot turn into grey (LAB, HSV, ...)
-        raise MaskError(f"a mask of colour mode {mask.mode} cannot be used; send a greyscale or RGB mask") from None
+    grey = grey_mask(mask)
     if grey.size == size:
         return grey
     mw, mh = grey.size
@@ -111,21 +110,42 @@ def check_options(n_styles: int, *, weights: Sequence[float] | None = None, alph
     return checked
 
 
-@dataclass(frozen=True, eq=False)  # compared by identity: no pixel-by-pixel equality
-class StylizeRequest:
-    """What to stylise and how; made once, never changed.
+def check_sequence(stability: float, coherence: float) -> tuple[float, float]:
+    """A sequence's stability (frames) and coherence, checked (RequestError otherwise): the one check of both,
+    for every front end that stylises sequences (`SequenceRequest` for the server's sequence jobs, `adastyle
+    batch` before it loads the model)."""
+    try:
+        return rules.check_stability(stability), rules.check_coherence(coherence)
+    except RuleError as exc:
+        raise RequestError(exc.message) from None
 
-    After construction: `content` and `styles` are PIL images; `weights` is one weight per style summing
-    to 1, or None when a mask chooses the style per pixel; `mask` is 8-bit grey at the content's size
-    (white = styled with one style, first style with two); `style_size` None = native size; `tile` None
-    = automatic. alpha: content-style trade-off in [0, 1]; scale: working resolution / canvas.
+
+def grey_mask(mask: Image.Image) -> Image.Image:
+    """A mask as 8-bit grey: a painted layer's alpha (where the user painted), else its luminance."""
+    try:
+        return mask.getchannel("A") if mask.mode in ("RGBA", "LA") else mask.convert("L")
+    except ValueError:  # modes Pillow cannot turn into grey (LAB, HSV, ...)
+        raise MaskError(f"a mask of colour mode {mask.mode} cannot be used; send a greyscale or RGB mask") from None
+
+
+@dataclass(frozen=True, eq=False)  # compared by identity: no pixel-by-pixel equality
+class StyleOptions:
+    """How to stylise, whatever the content: the styles and every control, checked once when made.
+
+    Why a type of its own: a batch run, a Ray cluster and a sequence of frames stylise many contents with one
+    set of options; the options are checked once, where the user gave them, and travel as they are (frozen,
+    picklable: PIL images and plain numbers) to every frame's `StylizeRequest`.
+
+    After construction: `styles` is a tuple of PIL images; `weights` one weight per style summing to 1, or
+    None when a mask chooses the style per pixel; `mask` 8-bit grey (white = styled with one style, first
+    style with two), fitted to each content by the request; `style_size` None = native size; `tile` None =
+    automatic. alpha: content-style trade-off in [0, 1]; scale: working resolution / canvas.
     """
 
-    content: ImageLike
     styles: Sequence[ImageLike] | ImageLike
     weights: Sequence[float] | None = None
     alpha: float = 1.0
-    preserve_color: str = "none"
+    preserve_color: str | None = "none"
     mask: ImageLike | None = None
     scale: float = 1.0
     style_size: int | None = rules.DEFAULT_STYLE_SIZE
@@ -134,27 +154,57 @@ class StylizeRequest:
     def __post_init__(self) -> None:
         set_ = object.__setattr__  # frozen: the normalised values are written once, here
         styles = [self.styles] if isinstance(self.styles, (Image.Image, np.ndarray)) else list(self.styles)
-        options = check_options(len(styles), weights=self.weights, alpha=self.alpha,
+        checked = check_options(len(styles), weights=self.weights, alpha=self.alpha,
                                 preserve_color=self.preserve_color, scale=self.scale, tile=self.tile,
                                 style_size=self.style_size, has_mask=self.mask is not None)
-        content = to_pil(self.content)
-        if content.width < 1 or content.height < 1:
-            raise ImageError("content image has zero size")
-        check_shape(content.size, "content")
-        for i, style in enumerate(styles):
-            check_shape(to_pil(style).size, f"style {i + 1}")
-        mask = fit_mask(to_pil(self.mask), content.size) if self.mask is not None else None
+        pil_styles = tuple(to_pil(s) for s in styles)
+        for i, style in enumerate(pil_styles):
+            check_shape(style.size, f"style {i + 1}")
+        mask = grey_mask(to_pil(self.mask)) if self.mask is not None else None
         if mask is not None and len(styles) == 1 and mask.getextrema() == (0, 0):
             raise MaskError("the mask is completely black: nothing would be stylised")
-        set_(self, "content", content)
-        set_(self, "styles", tuple(to_pil(s) for s in styles))
+        set_(self, "styles", pil_styles)
         set_(self, "mask", mask)
-        for name, value in options.items():
+        for name, value in checked.items():
             set_(self, name, value)
+
+
+@dataclass(frozen=True, eq=False, init=False)  # compared by identity: no pixel-by-pixel equality
+class StylizeRequest:
+    """One content and the options to stylise it with; made once, never changed.
+
+    `StylizeRequest(content, options)` with a StyleOptions, or `StylizeRequest(content, styles, alpha=...,
+    ...)`, which makes the StyleOptions from the same keywords. After construction `content` is a PIL image
+    and `mask` is the options' mask fitted to the content's size (None without one).
+    """
+
+    content: Image.Image
+    options: StyleOptions
+    mask: Image.Image | None = field(init=False)
+
+    def __init__(self, content: ImageLike, options: StyleOptions | Sequence[ImageLike] | ImageLike,
+                 **option_fields: Any) -> None:
+        if not isinstance(options, StyleOptions):
+            options = StyleOptions(options, **option_fields)
+        elif option_fields:
+            raise TypeError("give the options either as a StyleOptions or as keywords, not both")
+        pil = to_pil(content)
+        if pil.width < 1 or pil.height < 1:
+            raise ImageError("content image has zero size")
+        check_shape(pil.size, "content")
+        set_ = object.__setattr__
+        set_(self, "content", pil)
+        set_(self, "options", options)
+        set_(self, "mask", fit_mask(options.mask, pil.size) if options.mask is not None else None)
+
+    @property
+    def work_size(self) -> tuple[int, int]:
+        """The size the engine works at (content_work_size of the content at the options' scale)."""
+        return content_work_size(self.content.size, self.options.scale)
 
     @property
     def work_pixels(self) -> int:
         """Pixels the engine works on (content x scale^2, short side at least MIN_SIDE): what pixel limits are
         checked against."""
-        w, h = content_work_size(self.content.size, self.scale)
+        w, h = self.work_size
         return w * h

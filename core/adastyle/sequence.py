@@ -2,7 +2,7 @@
 
 Why: the plug-ins send the frames of an animation (GIMP's layers-as-frames, Krita's keyframes) as one
 request, and must get the same frames as `adastyle batch --sequence` would make of them: the same
-measurement (`Stylizer.measure_request`), the same smoothing (`batch.stability.smooth_measured`), the
+measurement (`Stylizer.measure`), the same smoothing (`stability.smooth_measured`), the
 same stylisation with the smoothed statistics (`Stylizer.run(..., content_stats=)`), the same motion chain
 (`coherence.Coherence`, each frame made to agree with the previous one along the optical flow). Nothing is
 implemented twice; this module only orders the steps for one process, with progress and cancel
@@ -12,19 +12,18 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from PIL import Image
 
-from adastyle.batch.stability import smooth_measured
 from adastyle.coherence import Coherence
 from adastyle.content_stats import ContentStats
 from adastyle.errors import Cancelled
 from adastyle.imageio import ImageLike, split_alpha
-from adastyle.request import RequestError, StylizeRequest
+from adastyle.request import RequestError, StyleOptions, StylizeRequest, check_sequence
+from adastyle.stability import smooth_measured
 from adastyle_plugin import rules, wire
-from adastyle_plugin.errors import RuleError
 
 if TYPE_CHECKING:
     from adastyle.engine import Stylizer
@@ -39,8 +38,8 @@ MEASURE_SHARE = 0.25     # measuring a frame (encoder only) costs about a quarte
 class SequenceRequest:
     """The frames of one animation and how to stylise them; made once, checked once.
 
-    frames: one StylizeRequest per frame, in playback order, all with the same size and options (only the
-    content differs); stability: the smoothing window's standard deviation in frames (0 = each frame on
+    frames: one StylizeRequest per frame, in playback order, all with the same size and the same StyleOptions
+    (only the content differs); stability: the smoothing window's standard deviation in frames (0 = each frame on
     its own statistics); coherence: how strongly each frame follows the previous stylised frame along the
     motion (0 = off).
     """
@@ -54,28 +53,29 @@ class SequenceRequest:
             raise RequestError("a sequence needs at least one frame")
         if len(self.frames) > MAX_FRAMES:
             raise RequestError(f"a sequence may have at most {MAX_FRAMES} frames, got {len(self.frames)}")
-        try:
-            object.__setattr__(self, "stability", rules.check_stability(self.stability))
-            object.__setattr__(self, "coherence", rules.check_coherence(self.coherence))
-        except RuleError as exc:
-            raise RequestError(exc.message) from None
-        size = self.frames[0].content.size
+        stability, coherence = check_sequence(self.stability, self.coherence)
+        object.__setattr__(self, "stability", stability)
+        object.__setattr__(self, "coherence", coherence)
+        size, options = self.frames[0].content.size, self.frames[0].options
         for i, f in enumerate(self.frames):
+            if f.options is not options:
+                raise RequestError(f"all frames must share one set of options: frame {i} has its own")
             if f.content.size != size:
                 raise RequestError(f"all frames must have the same size: frame 0 is {size[0]}x{size[1]}, "
                                    f"frame {i} is {f.content.width}x{f.content.height}")
 
     @classmethod
-    def of(cls, frames: Sequence[ImageLike], styles: Sequence[ImageLike] | ImageLike,
+    def of(cls, frames: Sequence[ImageLike], options: StyleOptions | Sequence[ImageLike] | ImageLike,
            stability_frames: float = DEFAULT_STABILITY, coherence: float = DEFAULT_COHERENCE,
-           **options: object) -> SequenceRequest:
-        """Frames with one set of StylizeRequest options (styles, weights, alpha, mask, ...)."""
+           **option_fields: Any) -> SequenceRequest:
+        """Frames with one StyleOptions (given, or made from the styles and StyleOptions' keywords)."""
         if not frames:
             raise RequestError("a sequence needs at least one frame")
         if len(frames) > MAX_FRAMES:
             raise RequestError(f"a sequence may have at most {MAX_FRAMES} frames, got {len(frames)}")
-        return cls(tuple(StylizeRequest(f, styles, **options) for f in frames), stability_frames,  # type: ignore[arg-type]
-                   coherence)
+        if not isinstance(options, StyleOptions):
+            options = StyleOptions(options, **option_fields)
+        return cls(tuple(StylizeRequest(f, options) for f in frames), stability_frames, coherence)
 
     @property
     def size(self) -> tuple[int, int]:
@@ -114,7 +114,7 @@ def run_sequence(stylizer: Stylizer, seq: SequenceRequest, progress: Callable[[f
         measured: list[ContentStats | None] = []
         for req in seq.frames:
             check()
-            measured.append(stylizer.measure_request(req, cancel))
+            measured.append(stylizer.measure(req, cancel))
             done += MEASURE_SHARE
             report()
         stats = smooth_measured(measured, seq.stability)

@@ -1,44 +1,54 @@
 """Where frames are stylised: in this process (`LocalBackend`) or on a Ray cluster (`ray_backend.RayBackend`).
 
-Both do two things to a list of frames, with one set of style options: measure their content statistics
+Both do two things to a list of frames, with the run's one `StyleOptions`: measure their content statistics
 (encoder only) and stylise them with given (smoothed) statistics or their own. The batch job drives either
-the same way, so a distributed run gives the same frames as a local one. A frame that fails comes back as its
-error message (a string), never as an exception that would end the rest of the run.
+the same way, so a distributed run gives the same frames as a local one. Every frame comes back as a
+`FrameOutcome`: its value, or the one line a user sees about why it failed (`errors.user_message`), never
+an exception that would end the rest of the run.
 """
 from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, Protocol, Union
+from typing import Generic, Protocol, TypeVar
 
 import numpy as np
 
 from adastyle.content_stats import ContentStats
+from adastyle.errors import AdaStyleError, user_message
+from adastyle.request import StyleOptions, StylizeRequest
+
+__all__ = ["Backend", "FrameFailed", "FrameOutcome", "FrameResult", "FrameWorker", "LocalBackend", "StatsResult", "StyleOptions"]
 
 log = logging.getLogger(__name__)
-
-FrameResult = Union[np.ndarray, str]     # stylised pixels, or why the frame failed
-StatsResult = Union[ContentStats, str]
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
-class StyleOptions:
-    """Every stylise control that applies to all frames alike (the content varies, these do not)."""
-    styles: tuple[np.ndarray, ...]
-    weights: tuple[float, ...] | None = None
-    alpha: float = 1.0
-    preserve_color: str = "none"
-    mask: np.ndarray | None = None
-    scale: float = 1.0
-    style_size: int | None = 512
-    tile: int | None = None
+class FrameOutcome(Generic[T]):
+    """One frame's result: `value`, or `error`, the line a user sees about why the frame failed."""
+    value: T | None = None
+    error: str | None = None
 
-    def kwargs(self) -> dict[str, Any]:
-        """Keyword arguments of `Stylizer.stylize` / `Stylizer.measure`."""
-        return dict(weights=list(self.weights) if self.weights else None, alpha=self.alpha,
-                    preserve_color=self.preserve_color, mask=self.mask, scale=self.scale,
-                    style_size=self.style_size, tile=self.tile)
+    @classmethod
+    def failed(cls, exc: BaseException) -> FrameOutcome[T]:
+        """The outcome of a frame that raised: what the one error policy shows (internal errors logged)."""
+        return cls(error=user_message(exc, log, "a frame"))
+
+    def unwrap(self) -> T:
+        """The value; FrameFailed with the frame's line when it failed (for callers that need every frame)."""
+        if self.value is None:
+            raise FrameFailed(self.error or "the frame failed")
+        return self.value
+
+
+class FrameFailed(AdaStyleError):
+    """A frame a caller needed did not come back (its message is the frame's line)."""
+
+
+FrameResult = FrameOutcome[np.ndarray]     # stylised pixels
+StatsResult = FrameOutcome[ContentStats]   # a frame's content statistics
 
 
 class Backend(Protocol):
@@ -51,21 +61,6 @@ class Backend(Protocol):
     def close(self) -> None: ...
 
 
-def describe(exc: BaseException) -> str:
-    """One line for a failed frame: a UserError (a bad value, an unreadable image) as it is; anything else is
-    not the user's to fix, so it is logged with its traceback and marked internal, as the server does (an
-    internal torch or PIL ValueError is not shown as the user's fault)."""
-    from adastyle.errors import OUT_OF_MEMORY, UserError, is_out_of_memory
-
-    if isinstance(exc, UserError):
-        return exc.message or str(exc)
-    if is_out_of_memory(exc):
-        log.warning("a frame ran out of memory: %s", exc)
-        return OUT_OF_MEMORY
-    log.error("internal error on a frame", exc_info=exc)
-    return f"internal error ({type(exc).__name__}: {exc})"
-
-
 class FrameWorker:
     """One model and the per-frame calls around it; used in-process and inside each Ray actor."""
 
@@ -74,20 +69,19 @@ class FrameWorker:
 
         self.options = options
         self.stylizer = Stylizer(device=device, fast=fast)
-        self._kw = options.kwargs()
 
     def measure_one(self, frame: np.ndarray) -> StatsResult:
         try:
-            return self.stylizer.measure(frame, list(self.options.styles), **self._kw)
+            return FrameOutcome(self.stylizer.measure(StylizeRequest(frame, self.options)))
         except Exception as exc:  # noqa: BLE001 - one bad frame must not end the run
-            return describe(exc)
+            return FrameOutcome.failed(exc)
 
     def stylize_one(self, frame: np.ndarray, stats: ContentStats | None) -> FrameResult:
         try:
-            out = self.stylizer.stylize(frame, list(self.options.styles), content_stats=stats, **self._kw)
-            return np.asarray(out)
+            out = self.stylizer.run(StylizeRequest(frame, self.options), content_stats=stats)
+            return FrameOutcome(np.asarray(out))
         except Exception as exc:  # noqa: BLE001 - one bad frame must not end the run
-            return describe(exc)
+            return FrameOutcome.failed(exc)
 
 
 class LocalBackend:

@@ -18,13 +18,14 @@ import numpy as np
 from PIL import Image
 from tqdm import tqdm
 
-from adastyle.batch import stability, video
+from adastyle.batch import video
 from adastyle.batch.atomic import clean_partials, partial_path
-from adastyle.batch.backend import Backend
+from adastyle.batch.backend import Backend, FrameResult
 from adastyle.batch.inputs import Item
 from adastyle.coherence import Coherence
 from adastyle.content_stats import ContentStats
 from adastyle.imageio import ImageError, open_image
+from adastyle.stability import smooth_measured
 
 T = TypeVar("T")
 
@@ -154,12 +155,13 @@ class BatchJob:
             for (it, _), res in zip(loaded, results):
                 self._write_image(it.source, it.target, res)
 
-    def _write_image(self, source: Path, target: Path, res: np.ndarray | str) -> None:
-        if isinstance(res, str):
-            self.fail(res if str(source) in res else f"{source}: {res}")
+    def _write_image(self, source: Path, target: Path, res: FrameResult) -> None:
+        if res.value is None:
+            message = res.error or "failed"
+            self.fail(message if str(source) in message else f"{source}: {message}")
         else:
             try:
-                save_image(res, target)
+                save_image(res.value, target)
                 self.summary.written += 1
             except (OSError, ValueError) as exc:
                 self.fail(f"{target}: cannot write ({exc})")
@@ -181,9 +183,9 @@ class BatchJob:
                 results = iter(self.backend.measure(ok))
                 for f in group:
                     res = next(results) if f is not None else None
-                    measured.append(res if isinstance(res, ContentStats) else None)
+                    measured.append(res.value if res is not None else None)
                 bar.update(len(group))
-        return stability.smooth_measured(measured, self.stability)
+        return smooth_measured(measured, self.stability)
 
     def _run_sequence(self, it: Item) -> None:
         """A folder of frames: one output image per frame, statistics smoothed across the folder."""
@@ -209,10 +211,10 @@ class BatchJob:
             results = self.backend.stylize([px for _, px in loaded],
                                            [stats[i] if stats else None for i, _ in loaded])
             for (i, px), res in zip(loaded, results):
-                if isinstance(res, np.ndarray) and chain.active:
+                if res.value is not None and chain.active:
                     if last != i - 1:
                         self._seed(chain, it, i - 1)
-                    res = chain.step(px, res)
+                    res = FrameResult(chain.step(px, res.value))
                     last = i
                 self._write_image(it.frames[i], it.targets[i], res)
         if chain.meter is not None:
@@ -254,13 +256,13 @@ class BatchJob:
                 sts = [stats[min(index + k, len(stats) - 1)] if stats else None for k in range(len(group))]
                 index += len(group)
                 for k, res in enumerate(self.backend.stylize(group, sts)):
-                    if isinstance(res, str):  # keep the clip's timing: the source frame stands in
-                        self.fail(f"{it.source}: frame {index - len(group) + k}: {res}")
-                        res = group[k]
+                    if res.value is None:  # keep the clip's timing: the source frame stands in
+                        self.fail(f"{it.source}: frame {index - len(group) + k}: {res.error}")
+                        pixels = group[k]
                         chain.restart()
                     else:
-                        res = chain.step(group[k], res)
-                    writer.write(res)
+                        pixels = chain.step(group[k], res.value)
+                    writer.write(pixels)
                     self._advance()
             writer.close()
             self.summary.written += 1

@@ -21,9 +21,10 @@ from typing import Any
 
 import numpy as np
 
-from adastyle.batch.backend import FrameResult, FrameWorker, StatsResult, StyleOptions
+from adastyle.batch.backend import FrameOutcome, FrameResult, FrameWorker, StatsResult
 from adastyle.content_stats import ContentStats
 from adastyle.errors import UserError
+from adastyle.request import StyleOptions
 
 log = logging.getLogger(__name__)
 
@@ -52,10 +53,12 @@ class RayFrameActor:
     def ready(self) -> bool:
         return True
 
-    def measure(self, frame: np.ndarray) -> tuple[dict[str, np.ndarray] | str, float]:
+    def measure(self, frame: np.ndarray) -> tuple[FrameOutcome[dict[str, np.ndarray]], float]:
+        """The frame's statistics as plain arrays (what crosses the object store best)."""
         t0 = time.perf_counter()
         res = self.worker.measure_one(np.asarray(frame))
-        return (res.to_arrays() if isinstance(res, ContentStats) else str(res)), time.perf_counter() - t0
+        out = FrameOutcome(res.value.to_arrays()) if res.value is not None else FrameOutcome(error=res.error)
+        return out, time.perf_counter() - t0
 
     def stylize(self, frame: np.ndarray, stats: dict[str, np.ndarray] | None) -> tuple[FrameResult, float]:
         t0 = time.perf_counter()
@@ -112,7 +115,7 @@ class RayBackend:
         return [r for r, _ in out]
 
     def measure(self, frames: Sequence[np.ndarray]) -> list[StatsResult]:
-        return [ContentStats.from_arrays(r) if isinstance(r, dict) else str(r)
+        return [FrameOutcome(ContentStats.from_arrays(r.value)) if r.value is not None else FrameOutcome(error=r.error)
                 for r in self._map("measure", [(np.asarray(f),) for f in frames])]
 
     def stylize(self, frames: Sequence[np.ndarray], stats: Sequence[ContentStats | None]) -> list[FrameResult]:

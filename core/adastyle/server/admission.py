@@ -15,7 +15,7 @@ from concurrent.futures import ThreadPoolExecutor
 from functools import partial
 
 from adastyle.imageio import ImageError, ImageTooLarge, header_size
-from adastyle.request import ShapeError, StylizeRequest, check_shape, content_work_size, style_work_size
+from adastyle.request import ShapeError, StylizeRequest, check_shape, style_work_size
 from adastyle.server.budget import PixelBudget
 from adastyle.server.errors import ApiError
 
@@ -77,11 +77,11 @@ def request_pixels(request: StylizeRequest) -> int:
     images the engine makes of another size (the content at its working size, each style at its style size)."""
     content, mask = request.content.size, request.mask.size if request.mask is not None else None
     pixels = content[0] * content[1] + (mask[0] * mask[1] if mask else 0)
-    work = content_work_size(content, request.scale)
+    work = request.work_size
     pixels += work[0] * work[1] if work != content else 0
-    for style in request.styles:
+    for style in request.options.styles:
         pixels += style.width * style.height
-        work = style_work_size(style.size, request.style_size)
+        work = style_work_size(style.size, request.options.style_size)
         pixels += work[0] * work[1] if work != style.size else 0
     return pixels
 

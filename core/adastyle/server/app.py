@@ -21,6 +21,7 @@ from starlette.formparsers import MultiPartException
 
 from adastyle import __version__
 from adastyle.engine import Stylizer
+from adastyle.errors import user_message
 from adastyle.library import open_library
 from adastyle.library.routes import LibraryStyles, mount_library
 from adastyle.sequence import MAX_FRAMES
@@ -87,8 +88,8 @@ def create_app(settings: Settings, stylizer: Stylizer | None = None, front_ends:
 
     @app.exception_handler(Exception)
     async def unexpected(_: Request, exc: Exception) -> JSONResponse:
-        log.exception("unexpected error")  # the details go to the log, never to the client
-        return _error(500, "internal_error", "the server failed on this request; its log says why")
+        # The one error policy: the details go to the log, never to the client.
+        return _error(500, "internal_error", user_message(exc, log, "request"))
 
     async def read_form(request: Request, frames: int = 0):
         """The request's form within form_limits (`frames`: the most frames it may carry)."""

@@ -25,7 +25,8 @@ import uuid
 from collections import OrderedDict, deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from enum import Enum
+from typing import TYPE_CHECKING, Any, cast
 
 from PIL import Image
 
@@ -42,6 +43,23 @@ STATES = ("queued", "running", "done", "failed", "cancelled")
 RESULT_FORMATS = {"png": "image/png", "rgba": "application/octet-stream"}  # result format -> media type
 
 
+class JobKind(Enum):
+    """What a job makes: one image from a StylizeRequest, or one image per frame from a SequenceRequest."""
+    IMAGE = "image"
+    SEQUENCE = "sequence"
+
+    @classmethod
+    def of(cls, request: StylizeRequest | SequenceRequest) -> JobKind:
+        """The kind of job a request makes (decided once, when it is queued)."""
+        kind = _KINDS.get(type(request))
+        if kind is None:
+            raise TypeError(f"the queue runs StylizeRequest and SequenceRequest, not {type(request).__name__}")
+        return kind
+
+
+_KINDS = {StylizeRequest: JobKind.IMAGE, SequenceRequest: JobKind.SEQUENCE}
+
+
 class QueueFull(AdaStyleError):
     """The queue holds max_queue jobs already (the server answers 503, the page asks to retry)."""
 
@@ -49,6 +67,7 @@ class QueueFull(AdaStyleError):
 @dataclass
 class Job:
     request: StylizeRequest | SequenceRequest | None  # dropped when the job ends (frees the uploaded images)
+    kind: JobKind = JobKind.IMAGE
     result_format: str = "png"      # a key of RESULT_FORMATS
     id: str = field(default_factory=lambda: uuid.uuid4().hex)
     state: str = "queued"
@@ -84,17 +103,19 @@ def stylizer_runner(stylizer: "Stylizer") -> Callable[[Job], Image.Image | list[
         def progress(f: float) -> None:
             job.progress = min(0.99, f)
 
-        assert job.request is not None, "a job runs once, with its request"
-        if isinstance(job.request, SequenceRequest):
-            frames: list[bytes] = [b""] * len(job.request.frames)
+        request = job.request
+        assert request is not None, "a job runs once, with its request"
+        if job.kind is JobKind.SEQUENCE:
+            sequence = cast(SequenceRequest, request)  # JobKind.of made it so
+            frames: list[bytes] = [b""] * len(sequence.frames)
 
             def keep(i: int, image: Image.Image) -> None:
                 frames[i] = encode_result(image, job.result_format)[0]
                 job.width, job.height = image.size
 
-            run_sequence(stylizer, job.request, progress, job.cancel_event.is_set, keep)
+            run_sequence(stylizer, sequence, progress, job.cancel_event.is_set, keep)
             return frames
-        return stylizer.run(job.request, progress, job.cancel_event.is_set)
+        return stylizer.run(cast(StylizeRequest, request), progress, job.cancel_event.is_set)
 
     return run
 
@@ -141,9 +162,11 @@ class JobQueue:
             if len(self._pending) >= self.max_queue:
                 raise QueueFull()
             body = self.run_id + uuid.uuid4().hex[:16]
-            job = Job(request=request, result_format=result_format, id=body + self._id_tag(body), pixels=pixels)
-            if isinstance(request, SequenceRequest):
-                job.frame_count = len(request.frames)
+            kind = JobKind.of(request)
+            job = Job(request=request, kind=kind, result_format=result_format, id=body + self._id_tag(body),
+                      pixels=pixels)
+            if kind is JobKind.SEQUENCE:
+                job.frame_count = len(cast(SequenceRequest, request).frames)
             self._jobs[job.id] = job
             self._pending.append(job)
             self._cond.notify()
@@ -243,11 +266,12 @@ class JobQueue:
                 self.current = job
             try:
                 image = self._run(job)
-                if isinstance(image, list):  # a sequence's frames, encoded as they were finished
+                if job.kind is JobKind.SEQUENCE:  # the frames, encoded as they were finished
                     with self._cond:
-                        job.frames, job.result_type = image, RESULT_FORMATS[job.result_format]
+                        job.frames, job.result_type = cast("list[bytes]", image), RESULT_FORMATS[job.result_format]
                         self._finish(job, "done")
                     continue
+                image = cast(Image.Image, image)
                 data, ctype = encode_result(image, job.result_format)
                 with self._cond:
                     job.result, job.result_type = data, ctype

@@ -13,6 +13,12 @@ from pathlib import Path
 
 from PIL import Image, ImageOps
 
+from adastyle.errors import UserError
+
+
+class PackTooLarge(UserError):
+    """The training set does not fit the size budget even at the lowest JPEG quality tried."""
+
 
 def _write(src: Path, dst: Path, short: int, square: bool, quality: int, crop: int = 0) -> int:
     with Image.open(src) as im:
@@ -30,7 +36,10 @@ def _write(src: Path, dst: Path, short: int, square: bool, quality: int, crop: i
 
 
 def make_pack(data: Path, out: Path, budget_mb: float = 50.0, content_side: int = 512, style_crop: int = 0) -> Path:
-    """Write out/content, out/style and out/manifest.csv; returns out."""
+    """Write out/content, out/style and out/manifest.csv; returns out. PackTooLarge past the budget; a UserError
+    when `data` is not a training set (the command names the folder, not a missing file inside it)."""
+    if not (data / "manifest.csv").is_file():
+        raise UserError(f"{data}: not a training set (no manifest.csv); build one with `adastyle train data`")
     for quality in (88, 80, 70, 60, 50):
         if out.exists():
             shutil.rmtree(out)
@@ -42,4 +51,5 @@ def make_pack(data: Path, out: Path, budget_mb: float = 50.0, content_side: int 
         shutil.copy(data / "manifest.csv", out / "manifest.csv")
         if total <= budget_mb * 1e6:
             return out
-    raise RuntimeError(f"pack is {total / 1e6:.1f} MB even at low quality; budget {budget_mb} MB")
+    raise PackTooLarge(f"the pack is {total / 1e6:.1f} MB even at JPEG quality 50, over the budget of {budget_mb:g} MB: "
+                       "raise --budget-mb, or make it smaller with --content-side or --style-crop")

@@ -47,7 +47,7 @@ except ImportError:  # a bare GPU machine may have torch, torchvision, numpy, pi
             pass
 
 from adastyle.device import pick_device
-from adastyle.model import Decoder, Encoder, adain_with_stats, load_encoder, mean_std
+from adastyle.model import Decoder, Encoder, adain_with_stats, load_encoder, load_safetensors_module, mean_std
 from adastyle.train.losses import balancing_weights, channel_means, content_loss, style_loss, style_loss_per_item, style_scale
 
 log = logging.getLogger(__name__)
@@ -313,7 +313,7 @@ def train(cfg: TrainConfig) -> Path:
     else:
         step = 0
         if cfg.init:
-            decoder.load_state_dict({k: v.float() for k, v in load_file(cfg.init).items()})
+            load_safetensors_module(decoder, Path(cfg.init))  # a wrong file: one line (WeightsError), not a traceback
         probe = ContentSampler(contents + styles, 256, seed=1)
         norms = [n.to(device) for n in channel_means(encoder.float().cpu(), [probe.batch(8) for _ in range(4)])]
         encoder.to(device)

@@ -7,7 +7,8 @@ statistics with their neighbours' removes what changes from frame to frame.
 
 A centred Gaussian window (not an exponential moving average) because a whole clip is measured before it
 is stylised: a centred window has no lag, so a cut or a fade is not smeared into the frames after it only.
-`stability` is the window's standard deviation in frames; 0 = each frame on its own statistics.
+`stability` is the window's standard deviation in frames; 0 = each frame on its own statistics. Its range
+is checked where the user gives it, once (`sequence.check_sequence`); the functions here take it as checked.
 """
 from __future__ import annotations
 
@@ -17,9 +18,6 @@ from collections.abc import Sequence
 import numpy as np
 
 from adastyle.content_stats import ContentStats
-from adastyle_plugin import rules
-
-MAX_STABILITY = rules.STABILITY_MAX
 
 
 def window(stability: float) -> np.ndarray:
@@ -51,8 +49,6 @@ def smooth_arrays(frames: Sequence[dict[str, np.ndarray]], stability: float) -> 
 
 def smooth(stats: Sequence[ContentStats], stability: float) -> list[ContentStats]:
     """Smoothed content statistics of a sequence of frames (same length, same order)."""
-    if stability < 0 or stability > MAX_STABILITY:
-        raise ValueError(f"stability must be between 0 and {MAX_STABILITY:g} frames, got {stability:g}")
     return [ContentStats.from_arrays(a) for a in smooth_arrays([s.to_arrays() for s in stats], stability)]
 
 
@@ -60,7 +56,8 @@ def smooth_measured(measured: Sequence[ContentStats | None], stability: float) -
     """`smooth` over the frames that could be measured; a frame without statistics of its own (unreadable)
     takes its nearest measured neighbour's smoothed statistics. All None when none was measured.
 
-    The one smoothing of a sequence: `adastyle batch` and the server's sequence jobs both call it.
+    The one smoothing of a sequence: `adastyle batch` and `sequence.run_sequence` (the server's sequence
+    jobs) both call it.
     """
     known = [i for i, s in enumerate(measured) if s is not None]
     if not known:
