@@ -92,14 +92,14 @@ def test_a_setting_arrives_as_sent(name: str, value: Any) -> None:
     if name == "result_format":
         assert parsed.result_format == value
         return
-    got = getattr(request, name)
+    got = getattr(request.options, name)
     if name in ("tile", "style_size") and value == 0:
         assert got is None  # 0 on the wire: automatic tiles, the style at its native size
     else:
         assert got == value and type(got) is type(value)
     others = {f.name: f.default for f in wire.SETTING_FIELDS if f.name not in (name, "result_format")}
     for other, default in others.items():  # the fields not sent stay at the schema's default
-        assert getattr(request, other) == (None if other in ("tile", "style_size") and default == 0 else default)
+        assert getattr(request.options, other) == (None if other in ("tile", "style_size") and default == 0 else default)
 
 
 def test_raw_pixels_a_gray_mask_weights_and_two_styles_arrive_as_sent() -> None:
@@ -108,11 +108,11 @@ def test_raw_pixels_a_gray_mask_weights_and_two_styles_arrive_as_sent() -> None:
     fields = http.job_fields(None, [STYLE_A, STYLE_B], rgba=(rgba, 8, 6), mask_gray=mask, result_format="rgba")
     request = decode_job(fields).request
     assert request.content.size == (8, 6) and request.content.convert("RGBA").tobytes() == rgba
-    assert request.mask.tobytes() == mask and len(request.styles) == 2
+    assert request.mask.tobytes() == mask and len(request.options.styles) == 2
     weighted = decode_job(http.job_fields(CONTENT, [STYLE_A, STYLE_B], weights=[0.25, 0.75])).request
-    assert list(weighted.weights) == [0.25, 0.75]
+    assert list(weighted.options.weights) == [0.25, 0.75]
     equal = decode_job(http.job_fields(CONTENT, [STYLE_A, STYLE_B])).request
-    assert list(equal.weights) == [0.5, 0.5]
+    assert list(equal.options.weights) == [0.5, 0.5]
 
 
 def just_outside(field: wire.Field) -> list[Any]:
@@ -148,8 +148,8 @@ def test_text_that_is_no_value_of_the_field_is_a_422_in_our_words(name: str, raw
 def test_empty_fields_are_fields_not_given() -> None:
     fields = [("content", ("c.png", CONTENT, "image/png")), ("style", ("s.png", STYLE_A, "image/png"))]
     fields += [(f.name, "") for f in wire.SETTING_FIELDS] + [("style_id", ""), ("weights", "")]
-    request = decode_job(fields).request
-    assert (request.alpha, request.preserve_color, request.scale, request.tile, request.style_size) == \
+    options = decode_job(fields).request.options
+    assert (options.alpha, options.preserve_color, options.scale, options.tile, options.style_size) == \
            (wire.ALPHA.default, wire.PRESERVE_COLOR.default, wire.SCALE.default, None, wire.STYLE_SIZE.default)
 
 
@@ -162,7 +162,7 @@ def test_a_sequence_setting_arrives_as_sent(name: str, value: float) -> None:
     fields = http.sequence_fields(frames, [STYLE_A, STYLE_B], weights=[0.2, 0.8], alpha=0.5, **{name: value})
     sequence = asyncio.run(_decode(fields, parse_sequence, frames=wire.MAX_FRAMES)).request
     assert getattr(sequence, name) == value and len(sequence.frames) == 3
-    assert all(f.alpha == 0.5 and list(f.weights) == [0.2, 0.8] for f in sequence.frames)
+    assert all(f.options.alpha == 0.5 and list(f.options.weights) == [0.2, 0.8] for f in sequence.frames)
     assert {f.name for f in (wire.STABILITY, wire.COHERENCE)} <= {f.name for f in SEQUENCE_FIELDS}
 
 
