@@ -35,9 +35,9 @@ class FakeServer:
     def running(self) -> int:
         return sum(state == "running" for state in self.jobs.values())
 
-    def scheduler(self) -> LiveScheduler:
+    def scheduler(self, poll: float = 0.0) -> LiveScheduler:
         return LiveScheduler(self.submit, self.job, self.cancel, self.result, self.shown.append, delay=0.3,
-                             clock=lambda: self.now)
+                             clock=lambda: self.now, poll=poll)
 
 
 def test_a_preview_starts_after_the_canvas_is_quiet_and_shows_its_latency() -> None:
@@ -61,6 +61,28 @@ def test_a_preview_starts_after_the_canvas_is_quiet_and_shows_its_latency() -> N
     srv.jobs["j0"] = "done"
     live.tick()
     assert srv.shown == [b"j0"] and live.state == IDLE and abs(live.last_latency - 0.7) < 1e-9
+
+
+def test_a_running_job_is_looked_at_every_poll_interval_not_every_tick() -> None:
+    srv = FakeServer()
+    looks: list[float] = []
+    job = srv.job
+
+    def counted(job_id: str) -> dict:
+        looks.append(srv.now)
+        return job(job_id)
+
+    srv.job = counted  # type: ignore[method-assign]
+    live = srv.scheduler(poll=0.1)
+    live.changed()
+    for step in range(15, 61):  # ticks every 20 ms from 0.30 s to 1.20 s; the job starts at the first
+        srv.now = step * 0.02
+        live.tick()
+    assert 7 <= len(looks) <= 9 and all(b - a >= 0.1 - 1e-9 for a, b in zip(looks, looks[1:]))
+    srv.jobs["j0"] = "done"
+    srv.now += 0.1
+    live.tick()
+    assert srv.shown == [b"j0"]
 
 
 def test_a_new_stroke_cancels_the_stale_job_and_never_two_run() -> None:
@@ -159,6 +181,7 @@ def test_a_result_that_cannot_be_fetched_frees_the_scheduler() -> None:
     srv.now = 0.3
     live.tick()
     srv.jobs["j0"] = "done"
+    srv.now = 0.4
     live.tick()
     assert live.state == IDLE and live.error == "server said 404: no such job" and srv.shown == []
     live.changed()

@@ -17,6 +17,7 @@ from adastyle_plugin.errors import PluginError
 IDLE, WAITING, WORKING = "idle", "waiting", "working…"
 DEFAULT_DELAY = 0.3          # seconds of quiet on the canvas before a preview starts
 DEFAULT_PREVIEW_SIDE = 512   # long side of live previews
+DEFAULT_POLL = 0.1           # seconds between two looks at a running job
 
 
 class LiveScheduler:
@@ -31,9 +32,14 @@ class LiveScheduler:
 
     def __init__(self, submit: Callable[[], str], job: Callable[[str], Dict[str, Any]],
                  cancel: Callable[[str], Any], result: Callable[[str], bytes], show: Callable[[bytes], None],
-                 delay: float = DEFAULT_DELAY, clock: Callable[[], float] = time.monotonic) -> None:
+                 delay: float = DEFAULT_DELAY, clock: Callable[[], float] = time.monotonic,
+                 poll: float = DEFAULT_POLL) -> None:
         self._submit, self._job, self._cancel, self._result, self._show = submit, job, cancel, result, show
         self.delay = delay
+        # A host may tick every 20 ms; asking the server that often would take CPU from the very job it waits
+        # for (the server shares the machine), so a running job is looked at every `poll` seconds only.
+        self.poll = poll
+        self._looked_at = 0.0
         self.clock = clock
         self.changed_at: Optional[float] = None   # last change not yet in a preview (None: up to date)
         self.job_id: Optional[str] = None
@@ -78,8 +84,12 @@ class LiveScheduler:
                     self.changed_at = None  # wait for the next change rather than retry in a loop
                     return
                 self.job_change, self.changed_at, self.error = change, None, None
+                self._looked_at = now
                 self.started += 1
             return
+        if now - self._looked_at < self.poll:
+            return
+        self._looked_at = now
         info = self._job(self.job_id)
         state = info.get("state")
         if state == "done":
