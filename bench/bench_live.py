@@ -9,7 +9,7 @@ every fourth stroke is followed 0.45 s later by another one, while the first one
 job is cancelled. Printed: median and p90 over the strokes, jobs started and cancelled, and whether any job
 was left on the server after the last stroke.
 
-Run: python bench/bench_live.py [--strokes 30]   (writes bench/results/live.json)
+Run: python bench/bench_live.py [--strokes 30] [--side 512]   (writes bench/results/live.json)
 """
 from __future__ import annotations
 
@@ -41,7 +41,8 @@ STYLES = ("lib:sower", "lib:starry-night")
 class Painter:
     """A canvas, its preview layer and the live scheduler between them and the server."""
 
-    def __init__(self, client: Client) -> None:
+    def __init__(self, client: Client, side: int = DEFAULT_PREVIEW_SIDE) -> None:
+        self.side = side
         self.client = client
         self.canvas = Image.open(EXAMPLES / "content-grace_hopper.jpg").convert("RGBA").resize((CANVAS, CANVAS))
         self.preview = Image.new("RGBA", (CANVAS, CANVAS))
@@ -51,7 +52,7 @@ class Painter:
         self.rng = np.random.default_rng(0)
 
     def submit(self) -> str:
-        small = self.canvas.resize((DEFAULT_PREVIEW_SIDE, DEFAULT_PREVIEW_SIDE), Image.Resampling.BILINEAR)
+        small = self.canvas.resize((self.side, self.side), Image.Resampling.BILINEAR)
         return self.client.submit(rgba=(small.tobytes(), small.width, small.height), style_ids=[self.style],
                                   alpha=self.alpha, result_format="rgba")
 
@@ -59,7 +60,7 @@ class Painter:
         return self.client.result(job_id)[0]
 
     def show(self, data: bytes) -> None:
-        small = Image.frombytes("RGBA", (DEFAULT_PREVIEW_SIDE, DEFAULT_PREVIEW_SIDE), data)
+        small = Image.frombytes("RGBA", (self.side, self.side), data)
         self.preview = small.resize((CANVAS, CANVAS), Image.Resampling.BILINEAR)
         self.updates += 1
 
@@ -97,11 +98,12 @@ class Painter:
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--strokes", type=int, default=30)
+    p.add_argument("--side", type=int, default=DEFAULT_PREVIEW_SIDE, help="preview long side in pixels")
     args = p.parse_args()
     server = start_server(Path(tempfile.mkdtemp(prefix="bench-live-")))
     try:
         client = Client(url=server.url, token=server.token, timeout=60)
-        painter = Painter(client)
+        painter = Painter(client, args.side)
         painter.live.changed()  # the first preview when live mode is switched on (loads the style's features)
         painter.until_updated(300)
         strokes, others = [], []
@@ -137,7 +139,7 @@ def main() -> None:
         values = [v for k, v in others if k == kind]
         if values:
             print(f"{kind} changes: {len(values)}, median {statistics.median(values):.3f} s (from the change)")
-    print(write_json("live", {"canvas": CANVAS, "preview_side": DEFAULT_PREVIEW_SIDE, "debounce_s": live.delay,
+    print(write_json("live", {"canvas": CANVAS, "preview_side": args.side, "debounce_s": live.delay,
                               "stroke_latencies_s": strokes, "others": others, **row}))
 
 
