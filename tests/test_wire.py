@@ -15,13 +15,13 @@ from starlette.requests import Request
 from adastyle.server.admission import Reservation
 from adastyle.server.budget import ByteBoundedStore, PixelBudget
 from adastyle.server.errors import ApiError
-from adastyle.server.fields import JOB_FIELDS, SEQUENCE_FIELDS
 from adastyle.server.forms import form_limits, parse_job
 from adastyle.server.jobs import RESULT_FORMATS
 from adastyle.server.sequence import parse_sequence
 from adastyle.settings import Settings
 from adastyle_plugin import http, wire
 from adastyle_plugin.errors import RuleError
+from adastyle_plugin.wire import JOB_FIELDS, SEQUENCE_FIELDS
 
 SETTINGS = Settings()
 

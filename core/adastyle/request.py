@@ -168,6 +168,16 @@ class StyleOptions:
         for name, value in checked.items():
             set_(self, name, value)
 
+    @classmethod
+    def of(cls, options: StyleOptions | Sequence[ImageLike] | ImageLike, **option_fields: Any) -> StyleOptions:
+        """`options` when it is a StyleOptions already, else the StyleOptions of these styles and keywords: the
+        two ways a request or a sequence may be given its options."""
+        if not isinstance(options, StyleOptions):
+            return cls(options, **option_fields)
+        if option_fields:
+            raise TypeError("give the options either as a StyleOptions or as keywords, not both")
+        return options
+
 
 @dataclass(frozen=True, eq=False, init=False)  # compared by identity: no pixel-by-pixel equality
 class StylizeRequest:
@@ -184,10 +194,7 @@ class StylizeRequest:
 
     def __init__(self, content: ImageLike, options: StyleOptions | Sequence[ImageLike] | ImageLike,
                  **option_fields: Any) -> None:
-        if not isinstance(options, StyleOptions):
-            options = StyleOptions(options, **option_fields)
-        elif option_fields:
-            raise TypeError("give the options either as a StyleOptions or as keywords, not both")
+        options = StyleOptions.of(options, **option_fields)
         pil = to_pil(content)
         if pil.width < 1 or pil.height < 1:
             raise ImageError("content image has zero size")

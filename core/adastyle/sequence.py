@@ -73,8 +73,7 @@ class SequenceRequest:
             raise RequestError("a sequence needs at least one frame")
         if len(frames) > MAX_FRAMES:
             raise RequestError(f"a sequence may have at most {MAX_FRAMES} frames, got {len(frames)}")
-        if not isinstance(options, StyleOptions):
-            options = StyleOptions(options, **option_fields)
+        options = StyleOptions.of(options, **option_fields)
         return cls(tuple(StylizeRequest(f, options) for f in frames), stability_frames, coherence)
 
     @property

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import Any, Dict, List, Optional, Sequence, Tuple
 
+from adastyle_plugin import wire
 from adastyle_plugin.errors import PluginError
 
 LIB_PREFIX = "lib:"
@@ -52,9 +53,9 @@ def job_styles(chosen: Sequence[Tuple[Entry, float]]) -> Tuple[List[str], List[f
                 ids.append(LIB_PREFIX + str(part["id"]))
                 weights.append(float(weight) * float(part["weight"]))
             if len(chosen) == 1:
-                settings = {"alpha": float(entry.get("alpha", 1.0)),
-                            "preserve_color": str(entry.get("preserve_color", "none")),
-                            "scale": float(entry.get("scale", 1.0))}
+                settings = {"alpha": float(entry.get("alpha", wire.ALPHA.default)),
+                            "preserve_color": str(entry.get("preserve_color", wire.PRESERVE_COLOR.default)),
+                            "scale": float(entry.get("scale", wire.SCALE.default))}
         else:
             ids.append(LIB_PREFIX + str(entry["id"]))
             weights.append(float(weight))

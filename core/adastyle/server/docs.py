@@ -22,8 +22,9 @@ from fastapi.openapi.utils import get_openapi
 from fastapi.responses import HTMLResponse
 from fastapi.staticfiles import StaticFiles
 
-from adastyle.server.fields import JOB_FIELDS, LIBRARY_FIELDS, SEQUENCE_FIELDS, STYLE_UPLOAD_FIELDS, FormField
+from adastyle.server.fields import LIBRARY_FIELDS
 from adastyle.server.jobs import RESULT_FORMATS
+from adastyle_plugin.wire import JOB_FIELDS, SEQUENCE_FIELDS, STYLE_UPLOAD_FIELDS, Field
 
 log = logging.getLogger(__name__)
 DOCS_PATH = "/docs"
@@ -139,7 +140,7 @@ def merged_errors(groups: tuple[dict[int, tuple[str, ...]], ...]) -> dict[int, l
     return dict(sorted(out.items()))
 
 
-def form_body(fields: tuple[FormField, ...]) -> dict[str, Any]:
+def form_body(fields: tuple[Field, ...]) -> dict[str, Any]:
     """A multipart/form-data request body with one property per field (files as binary, repeatable as arrays)."""
     required = [f.name for f in fields if f.required]
     schema = {"type": "object", "properties": {f.name: f.schema() for f in fields}, "required": required}

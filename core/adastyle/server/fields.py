@@ -1,23 +1,14 @@
-"""The multipart fields each route takes, with type, range and default: the wire schema's, plus the library's.
+"""The fields of the library's form (POST /v1/library), in the wire schema's terms.
 
-Why from the wire schema (adastyle_plugin.wire): the plug-ins write their forms by it, the form parser
-(forms.py) reads by it and the API description (/openapi.json, docs.py) is generated from it, so what
-/docs shows is what the server does and what the plug-ins send.
+The job, sequence and style-upload forms are the wire schema's own (adastyle_plugin.wire): the plug-ins write
+their forms by it, the form parser (forms.py) reads by it and the API description (docs.py) is generated from
+it. The library's form is the server's alone, so it is declared here, with the same Field type, and shares the
+job fields a preset keeps.
 """
 from __future__ import annotations
 
 from adastyle_plugin import wire
-from adastyle_plugin.wire import (
-    JOB_FIELDS,
-    SEQUENCE_FIELDS,
-    STYLE_UPLOAD_FIELDS,
-    TEXT,
-    TEXTS,
-    Field,
-)
-
-FormField = Field  # a field of a route's form (the API description takes any of them)
-FIELDS = wire.FIELDS
+from adastyle_plugin.wire import TEXT, TEXTS, Field
 
 # POST /v1/library: a style (an image and its name) or a preset (library styles with weights and settings).
 LIBRARY_FIELDS = (
@@ -31,5 +22,3 @@ LIBRARY_FIELDS = (
     Field("style_id", TEXTS, "library ids of the preset's styles (kind=preset); repeat the field", ()),
     wire.WEIGHTS, wire.ALPHA, wire.PRESERVE_COLOR, wire.SCALE,
 )
-
-__all__ = ["FIELDS", "FormField", "JOB_FIELDS", "LIBRARY_FIELDS", "SEQUENCE_FIELDS", "STYLE_UPLOAD_FIELDS"]
