@@ -334,6 +334,23 @@ def test_the_dialogs_accepted_with_return(gui) -> None:
     assert ok["dialog_seen"] and ok["status"] == "success" and len(ok["after"]) == len(ok["before"]) + 1, ok
 
 
+def test_the_dialogs_library_panel_picks_a_library_style(gui) -> None:
+    """The dialog opened with a library style and no style file shows the library panel (it did not fail: the
+    plug-in says so on stderr) and, accepted, gives the server's own picture for that style."""
+    rec = gui["interactive-library"]
+    assert rec["dialog_seen"] and rec["status"] == "success", rec
+    assert len(rec["after"]) == len(rec["before"]) + 1 and rec["source_unchanged"], rec
+    assert rec["after"][0] == f"{rec['style_id']} (AdaIN)", rec["after"]
+    log = (ARTIFACTS / "gui.log").read_text()
+    assert "library panel could not be shown" not in log, log[-2000:]
+    shot = ARTIFACTS / "clicks-interactive-library-step0.png"
+    assert shot.exists(), "the player took no photograph of the dialog"
+    got = np.asarray(Image.open(ARTIFACTS / "library-dialog-result.png").convert("RGB"), dtype=float)
+    want = np.asarray(Image.open(ARTIFACTS / "library-direct-result.png").convert("RGB"), dtype=float)
+    assert got.shape == want.shape, (got.shape, want.shape)
+    assert np.abs(got - want).mean() < 1.0, f"differs from the server's answer by {np.abs(got - want).mean():.2f} levels"
+
+
 def test_cancel_in_the_progress_window_cancels_the_servers_job(gui) -> None:
     cancel = gui["interactive-cancel"]
     assert cancel["dialog_seen"] and cancel["progress_window_seen"], cancel

@@ -106,7 +106,9 @@ class LibraryChooser(Gtk.Box):
         self._updating = False
 
     def _selection_changed(self, *_: Any) -> None:
-        if getattr(self, "_updating", False):
+        # Not a user's pick: the grid being refilled, or the dialog closing (GTK empties the selection of an icon
+        # view while it is torn down, after OK, and that must not clear the `library` argument).
+        if getattr(self, "_updating", False) or not self.view.get_mapped():
             return
         shown = {row[COL_ID] for row in self.store}
         chosen = [self.store[path][COL_ID] for path in self.view.get_selected_items()]

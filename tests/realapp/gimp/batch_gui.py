@@ -150,6 +150,36 @@ def interactive_case(name, steps, block=False):
     return rec
 
 
+def interactive_library_case():
+    """The dialog with its library panel: the run is given a library style (no style file), the panel shows the
+    server's thumbnails with that style picked, Return accepts; the new layer is saved beside the server's own
+    answer for the same picture and style (pytest compares them). The dialog is photographed by the player."""
+    img, layer = load_with_display("coffee.jpg")
+    before, src = layer_names(img), layer_bytes(layer)
+    conn = server_client()
+    entry = conn.library()[0]
+    out = os.path.join(TEST_DIR, "clicks-interactive-library.json")
+    # Thumbnails are fetched when the panel is built: give the dialog time to show them before the photo.
+    player = subprocess.Popen(["python3", os.path.join(TEST_DIR, "click_dialogs.py"), out,
+                               "^AdaIN Style Transfer$=Return@4.0"])
+    status, message = run_plugin(img, layer, Gimp.RunMode.INTERACTIVE, style_path="", library=entry["id"])
+    player.wait(120)
+    with open(out) as f:
+        clicks = json.load(f)["steps"]
+    after = layer_names(img)
+    composite(img, save_as=os.path.join(TEST_DIR, "out", "library-dialog-result.png"))
+    job = conn.submit(os.path.join(TEST_DIR, "in", "coffee.jpg"), [], style_ids=["lib:" + entry["id"]],
+                      result_format="png")
+    deadline = time.time() + 300
+    while time.time() < deadline and conn.job(job)["state"] not in ("done", "failed", "cancelled"):
+        time.sleep(0.2)
+    with open(os.path.join(TEST_DIR, "out", "library-direct-result.png"), "wb") as f:
+        f.write(conn.result(job)[0])
+    return {"name": "interactive-library", "status": status, "message": message, "style_id": entry["id"],
+            "before": before, "after": after, "source_unchanged": layer_bytes(layer) == src,
+            "dialog_seen": clicks[0]["seen_after_s"] is not None, "closed": clicks[0]["closed"]}
+
+
 def interactive_layers_case():
     """Stylise All Layers from its dialog (accepted with Return): 2 frames in, 2 new layers out."""
     img, layer = load_with_display("coffee.jpg")
@@ -175,6 +205,7 @@ def main():
         undo_case,
         layers_undo_case,
         interactive_layers_case,
+        interactive_library_case,  # the first interactive run of the procedure: it takes the values passed
         lambda: interactive_case("interactive-ok", ["^AdaIN Style Transfer$=Return"]),
         lambda: interactive_case("interactive-cancel",
                                  ["^AdaIN Style Transfer$=Return", "^AdaStyle: stylising=Escape@1.0"], block=True),
