@@ -218,3 +218,26 @@ def test_batch_report_and_coherence_with_the_model(tmp_path, capsys) -> None:
     assert errors["0.8"] < 0.5 * errors["0"]
     assert main(["batch", *common, "--coherence", "2", "-o", str(tmp_path / "bad")]) == 2
     assert "--coherence must be between 0" in capsys.readouterr().err
+
+
+def test_the_full_strength_is_kept_where_the_picture_only_moves_and_lowered_where_it_zooms() -> None:
+    """The blend weight from the flow itself: a pan (any amount) keeps the strength, a 2 % zoom or a 2 degree
+    turn gets DEFORM_KEEP of it; and where the previous frame is carried whole no detail is restored."""
+    h, w = 96, 128
+    ys, xs = np.mgrid[0:h, 0:w].astype(np.float32)
+    reliable = np.ones((h, w), bool)
+    pan = np.dstack([np.full((h, w), 2.5, np.float32), np.full((h, w), -1.0, np.float32)])
+    zoom = np.dstack([(xs - w / 2) * -0.02, (ys - h / 2) * -0.02]).astype(np.float32)
+    a = np.deg2rad(2.0)
+    turn = np.dstack([(np.cos(a) - 1) * (xs - w / 2) - np.sin(a) * (ys - h / 2),
+                      np.sin(a) * (xs - w / 2) + (np.cos(a) - 1) * (ys - h / 2)]).astype(np.float32)
+    inner = (slice(8, -8), slice(8, -8))  # away from the Sobel filter's border
+    assert np.allclose(coherence.blend_weight(reliable, 1.0, pan)[inner], 1.0)
+    for flow in (zoom, turn):
+        assert np.allclose(coherence.blend_weight(reliable, 1.0, flow)[inner], coherence.DEFORM_KEEP, atol=1e-3)
+    assert np.allclose(coherence.blend_weight(reliable, 0.5, zoom)[inner], 0.5 * coherence.DEFORM_KEEP, atol=1e-3)
+    assert coherence.mixing(np.array([1.0]))[0] == 0.0 and coherence.mixing(np.array([0.9]))[0] == pytest.approx(0.9)
+    occluded = reliable.copy()
+    occluded[:, 60:] = False
+    weight = coherence.blend_weight(occluded, 1.0, pan)
+    assert (weight[:, 60:] == 0).all() and weight[:, 55].max() > 0.99 and weight[:, 59].max() < 0.9

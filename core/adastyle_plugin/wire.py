@@ -159,7 +159,8 @@ STABILITY = Field("stability", NUMBER, "smoothing of content statistics across f
                   zero="frame by frame", unit=" frames")
 COHERENCE = Field("coherence", NUMBER, "temporal coherence: how strongly each frame follows the previous stylised "
                                        "frame along the motion (optical flow), where the motion is reliable "
-                                       "(0 = off)", 0.9, 0.0, 1.0, zero="frame by frame")
+                                       "(0 = off; where the picture zooms or turns, 90 % of it)", 1.0, 0.0, 1.0,
+                  zero="frame by frame")
 
 OPTION_FIELDS = (STYLE, STYLE_ID, WEIGHTS, ALPHA, PRESERVE_COLOR, MASK, MASK_FORMAT, SCALE, TILE, STYLE_SIZE,
                  CONTENT_FORMAT, WIDTH, HEIGHT, RESULT_FORMAT)
