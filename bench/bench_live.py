@@ -52,7 +52,7 @@ class Painter:
         self.style, self.alpha = STYLES[0], 1.0
         self.updates = 0
         self.key = uuid.uuid4().hex  # the live session's key, as the Krita docker makes one per switch-on
-        self.outcomes: list[tuple[str, float]] = []  # (live, live_share) of each finished job
+        self.outcomes: list[tuple[str, float, float]] = []  # (live, live_share, seconds run) of each finished job
         self.live = LiveScheduler(self.submit, self.job, client.cancel, self.result, self.show)
         self.rng = np.random.default_rng(0)
 
@@ -64,7 +64,7 @@ class Painter:
     def job(self, job_id: str) -> dict:
         info = self.client.job(job_id)
         if info.get("state") == "done" and info.get("live"):
-            self.outcomes.append((info["live"], info["live_share"]))
+            self.outcomes.append((info["live"], info["live_share"], info["finished"] - info["started"]))
         return info
 
     def result(self, job_id: str) -> bytes:
@@ -146,14 +146,17 @@ def main() -> None:
     row = {"strokes": len(strokes), "median s": f"{statistics.median(strokes):.3f}", "p90 s": f"{q[8]:.3f}",
            "max s": f"{max(strokes):.3f}", "jobs started": live.started, "jobs cancelled": live.cancelled,
            "left running": "yes" if left else "no"}
-    counts = {kind: sum(k == kind for k, _ in painter.outcomes) for kind in ("full", "refreshed", "partial",
-                                                                             "unchanged")}
-    shares = [share for _, share in painter.outcomes]
-    row.update({f"{kind}": n for kind, n in counts.items()})
+    kinds = ("full", "refreshed", "partial", "unchanged")
+    row.update({kind: sum(k == kind for k, _, _ in painter.outcomes) for kind in kinds})
+    shares = [share for _, share, _ in painter.outcomes]
     row["mean share"] = f"{statistics.mean(shares):.2f}" if shares else "-"
     print(table([row], list(row)))
     print("full / refreshed / partial / unchanged: the live session's updates of the jobs that finished (all of "
           "them, slider moves and style switches too); mean share: network work relative to a full render")
+    for kind in kinds:
+        runs = [seconds for k, _, seconds in painter.outcomes if k == kind]
+        if runs:
+            print(f"{kind}: {len(runs)} jobs, median {statistics.median(runs):.3f} s on the server")
     for kind in ("slider", "style"):
         values = [v for k, v in others if k == kind]
         if values:

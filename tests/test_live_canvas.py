@@ -102,6 +102,19 @@ def test_a_full_render_encodes_once_and_other_options_render_in_full(stylizer, c
     assert canvas.last == FULL
 
 
+def test_a_slider_move_after_strokes_runs_the_decoder_only(stylizer, canvas_img, style_img):
+    canvas = LiveCanvas(max_drift=float("inf"))
+    canvas.update(stylizer, StylizeRequest(canvas_img, [style_img]))
+    painted = paint(canvas_img, [(60, 60), (90, 70)], (120, 90, 200))
+    canvas.update(stylizer, StylizeRequest(painted, [style_img]))
+    assert canvas.last == PARTIAL
+    calls = stylizer.encoder_calls
+    request = StylizeRequest(painted, [style_img], alpha=0.7)
+    out = arr(canvas.update(stylizer, request))
+    assert canvas.last == FULL and canvas.share == 0.5 and stylizer.encoder_calls == calls  # the kept features
+    assert np.abs(out - arr(stylizer.run(request))).max() <= 1  # the new canvas's own statistics
+
+
 def test_a_stroke_at_the_edge(stylizer, canvas_img, style_img):
     canvas = LiveCanvas(max_drift=float("inf"))
     canvas.update(stylizer, StylizeRequest(canvas_img, [style_img]))

@@ -16,8 +16,9 @@ full render with those statistics, 0.4 to 2 levels on average from a fresh full 
 image is decoded again from the updated features with the new statistics (REFRESHED: a full render's pixels for
 the encoder's half of the price of a full render). What stays that of the last full render until the next one:
 the colour references of colour preservation and the colour fully transparent pixels are filled with (both
-per image, like the statistics); a full render comes every REFRESH_AFTER updates, for other options, another
-size, a mask, a change too large to pay off, or an image too large for one tile (its features are not kept).
+per image, like the statistics); a full render comes every REFRESH_AFTER updates, for other options (only the
+decoder runs when the image is the kept one), another size, a mask, a change too large to pay off, or an image
+too large for one tile (its features are not kept).
 """
 from __future__ import annotations
 
@@ -179,15 +180,29 @@ class LiveCanvas:
 
     def _full(self, stylizer: Stylizer, request: StylizeRequest, key: tuple, progress: Progress | None,
               cancel: CancelCheck | None) -> Image.Image:
-        """An ordinary render, kept: `measure` then `render` with its statistics (the content is encoded once:
-        the engine keeps the last whole image's features)."""
-        self._state = None  # a cancelled full render leaves nothing stale behind
+        """A full render, kept. When only the options changed (a slider, another style) the kept features are
+        the new image's too: only the decoder runs. Else `measure` then `render` with its statistics (the content
+        is encoded once: the engine keeps the last whole image's features)."""
+        st = self._state
+        if st is not None and request.mask is None:
+            work = prepare(request, None)
+            net_in = np.asarray(work.net_in, dtype=np.uint8)
+            if net_in.shape == st.net_in.shape and np.array_equal(net_in, st.net_in):
+                height, width = net_in.shape[:2]
+                stats = ContentStats((feature_stats(st.features, net_in, work.opacity),), work.colour,
+                                     work.luminance, work.fill)
+                whole = tiling.Tile(0, height, 0, width, 0, height, 0, width)
+                out = stylizer.decode_box(request, work, stats, whole, st.features, cancel)
+                self._state = _State(key, net_in, out, stats, st.features)
+                self.last, self.share = FULL, 0.5
+                if progress is not None:
+                    progress(1.0)
+                return finish(request, work, Image.fromarray(out.copy(), "RGB"))
         stats = stylizer.measure(request, cancel)
         work, out = stylizer.render(request, progress, cancel, content_stats=stats)
         net_in = np.asarray(work.net_in, dtype=np.uint8)
         kept = stylizer.kept_features(net_in) if request.mask is None else None
-        if kept is not None:
-            self._state = _State(key, net_in, np.array(out, dtype=np.uint8), stats, kept)
+        self._state = None if kept is None else _State(key, net_in, np.array(out, dtype=np.uint8), stats, kept)
         self.last, self.share = FULL, 1.0
         return finish(request, work, out)
 
