@@ -4,9 +4,10 @@ Why: a stroke changes a small part of the canvas, and the network's output at a 
 within a limited reach (measured on the shipped networks at 512 px with the content statistics held: beyond
 48 px of a change the output moved by at most 1 level of 255, beyond 64 px not at all). So after a full render
 the canvas keeps its working image, its stylised pixels, its relu4_1 features and its content statistics; the
-next update compares the new working image with the kept one, encodes only the changed box grown by REACH (with
-CONTEXT pixels around it: `Stylizer.encode_box`) and pastes its features into the kept ones, which gives the new
-image's content statistics exactly.
+next update compares the new working image with the kept one, encodes only the changed box grown by the encoder's
+reach (with context around it: `Stylizer.encode_box`) and pastes its features into the kept ones, which gives the
+new image's features and content statistics exactly; the decoder then runs on the box grown by REACH only, from
+the features around it (`Stylizer.decode_box`).
 
 AdaIN normalises every pixel's features by the whole image's statistics, so a stroke changes the stylisation a
 little everywhere (a saturated stroke over 0.5 % of a 512 px photo moved the output by 0.8 levels on average,
@@ -41,7 +42,9 @@ if TYPE_CHECKING:
     from adastyle.engine import Stylizer
 
 REACH = 48           # pixels around a change whose output may change (beyond: at most 1 level, measured)
-CONTEXT = 48         # pixels encoded around a re-rendered box (at most 1 level off inside it, measured)
+FEATURE_REACH = 40   # pixels around a change whose relu4_1 features may change (the encoder's receptive field: 37)
+ENCODE_CONTEXT = 40  # pixels encoded around those, so that their features are the whole image's (37 suffice)
+DECODE_CONTEXT = 32  # features decoded around a re-rendered box (the decoder's receptive field: 30 pixels)
 MAX_SHARE = 0.6      # a box with its context over this share of the image: a full render instead
 MAX_DRIFT = 0.03     # statistics_drift past which the whole image is decoded again (1 to 2 levels on average)
 REFRESH_AFTER = 50   # updates after which a full render refreshes the colour references and the fill colour
@@ -117,9 +120,9 @@ class LiveCanvas:
     it took relative to a full render (encoder and decoder count half each: they cost about the same).
     """
 
-    def __init__(self, reach: int = REACH, context: int = CONTEXT, max_share: float = MAX_SHARE,
-                 max_drift: float = MAX_DRIFT, refresh_after: int = REFRESH_AFTER) -> None:
-        self.reach, self.context, self.max_share = reach, context, max_share
+    def __init__(self, reach: int = REACH, max_share: float = MAX_SHARE, max_drift: float = MAX_DRIFT,
+                 refresh_after: int = REFRESH_AFTER) -> None:
+        self.reach, self.max_share = reach, max_share
         self.max_drift, self.refresh_after = max_drift, refresh_after
         self._state: _State | None = None
         self.last: str | None = None
@@ -153,11 +156,14 @@ class LiveCanvas:
             self.last, self.share = UNCHANGED, 0.0
             return finish(request, work, Image.fromarray(st.out.copy(), "RGB"))
         height, width = new.shape[:2]
-        core = grow(box, self.reach, height, width)
-        share = area(grow(core, self.context, height, width)) / (height * width)
+        changed = grow(box, FEATURE_REACH, height, width)  # feature cells the change may reach
+        core = grow(box, self.reach, height, width)        # output pixels it may reach
+        encoded, decoded = grow(changed, ENCODE_CONTEXT, height, width), grow(core, DECODE_CONTEXT, height, width)
+        share = (area(encoded) + area(decoded)) / (2 * height * width)
         if share > self.max_share:
             return self._full(stylizer, request, key, progress, cancel)
-        tile, feat = stylizer.encode_box(work, core, self.context, cancel)
+        # The encoder on the changed cells (with context), their features into the kept ones: the new image's.
+        tile, feat = stylizer.encode_box(work, changed, ENCODE_CONTEXT, cancel)
         a = tiling.ALIGN
         cells = feat[..., (tile.y0 - tile.py0) // a:-(-(tile.y1 - tile.py0) // a),
                      (tile.x0 - tile.px0) // a:-(-(tile.x1 - tile.px0) // a)]
@@ -165,14 +171,17 @@ class LiveCanvas:
         features[..., tile.y0 // a:tile.y0 // a + cells.shape[-2], tile.x0 // a:tile.x0 // a + cells.shape[-1]] = cells
         now = feature_stats(features, new, work.opacity)
         if statistics_drift(st.stats.features[0], now) <= self.max_drift:
+            # The decoder on the box the change may reach, from the whole image's features around it.
+            dec = tiling.Tile(*core, *decoded)
+            around = features[..., dec.py0 // a:-(-dec.py1 // a), dec.px0 // a:-(-dec.px1 // a)]
             out = st.out.copy()
-            out[tile.y0:tile.y1, tile.x0:tile.x1] = stylizer.decode_box(request, work, st.stats, tile, feat, cancel)
+            out[dec.y0:dec.y1, dec.x0:dec.x1] = stylizer.decode_box(request, work, st.stats, dec, around, cancel)
             stats, self.last, self.share = st.stats, PARTIAL, share
         else:
             stats = replace(st.stats, features=(now,))
             whole = tiling.Tile(0, height, 0, width, 0, height, 0, width)
             out = stylizer.decode_box(request, work, stats, whole, features, cancel)
-            self.last, self.share = REFRESHED, (share + 1) / 2
+            self.last, self.share = REFRESHED, (area(encoded) / (height * width) + 1) / 2
         self._state = _State(key, new, out, stats, features, st.updates + 1)
         if progress is not None:
             progress(1.0)
