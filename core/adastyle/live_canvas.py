@@ -18,8 +18,8 @@ image is decoded again from the updated features with the new statistics (REFRES
 the encoder's half of the price of a full render). What stays that of the last full render until the next one:
 the colour references of colour preservation and the colour fully transparent pixels are filled with (both
 per image, like the statistics); a full render comes every REFRESH_AFTER updates, for other options (only the
-decoder runs when the image is the kept one), another size, a mask, a change too large to pay off, or an image
-too large for one tile (its features are not kept).
+decoder runs when the image is the kept one), another size, a mask, a change whose encoding would not pay off
+(MAX_SHARE), or an image too large for one tile (its features are not kept).
 """
 from __future__ import annotations
 
@@ -45,7 +45,7 @@ REACH = 48           # pixels around a change whose output may change (beyond: a
 FEATURE_REACH = 40   # pixels around a change whose relu4_1 features may change (the encoder's receptive field: 37)
 ENCODE_CONTEXT = 40  # pixels encoded around those, so that their features are the whole image's (37 suffice)
 DECODE_CONTEXT = 32  # features decoded around a re-rendered box (the decoder's receptive field: 30 pixels)
-MAX_SHARE = 0.6      # a box with its context over this share of the image: a full render instead
+MAX_SHARE = 0.6      # an encoded box (change and context) over this share of the image: a full render instead
 MAX_DRIFT = 0.03     # statistics_drift past which the whole image is decoded again (1 to 2 levels on average)
 REFRESH_AFTER = 50   # updates after which a full render refreshes the colour references and the fill colour
 FULL, REFRESHED, PARTIAL, UNCHANGED = "full", "refreshed", "partial", "unchanged"
@@ -159,8 +159,8 @@ class LiveCanvas:
         changed = grow(box, FEATURE_REACH, height, width)  # feature cells the change may reach
         core = grow(box, self.reach, height, width)        # output pixels it may reach
         encoded, decoded = grow(changed, ENCODE_CONTEXT, height, width), grow(core, DECODE_CONTEXT, height, width)
-        share = (area(encoded) + area(decoded)) / (2 * height * width)
-        if share > self.max_share:
+        encoded_share = area(encoded) / (height * width)
+        if encoded_share > self.max_share:  # encoding most of the image: a full render, fresh in every respect
             return self._full(stylizer, request, key, progress, cancel)
         # The encoder on the changed cells (with context), their features into the kept ones: the new image's.
         tile, feat = stylizer.encode_box(work, changed, ENCODE_CONTEXT, cancel)
@@ -176,12 +176,12 @@ class LiveCanvas:
             around = features[..., dec.py0 // a:-(-dec.py1 // a), dec.px0 // a:-(-dec.px1 // a)]
             out = st.out.copy()
             out[dec.y0:dec.y1, dec.x0:dec.x1] = stylizer.decode_box(request, work, st.stats, dec, around, cancel)
-            stats, self.last, self.share = st.stats, PARTIAL, share
+            stats, self.last, self.share = st.stats, PARTIAL, (encoded_share + area(decoded) / (height * width)) / 2
         else:
             stats = replace(st.stats, features=(now,))
             whole = tiling.Tile(0, height, 0, width, 0, height, 0, width)
             out = stylizer.decode_box(request, work, stats, whole, features, cancel)
-            self.last, self.share = REFRESHED, (area(encoded) / (height * width) + 1) / 2
+            self.last, self.share = REFRESHED, (encoded_share + 1) / 2
         self._state = _State(key, new, out, stats, features, st.updates + 1)
         if progress is not None:
             progress(1.0)
