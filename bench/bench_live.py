@@ -3,13 +3,15 @@
 The server runs on this machine; the painter is simulated with the plug-ins' own live scheduler
 (adastyle_plugin.live) and client, as the Krita docker drives them: each stroke is drawn in 8 segments 20 ms
 apart (each a canvas change), the scheduler is ticked every 20 ms, a preview is the canvas reduced to 512 px
-sent as raw RGBA with a library style, and "updated" is when its result has been scaled into a 1024x1024
+sent as raw RGBA with a library style and the session's live key (so the server re-renders only what a stroke
+changed; --plain leaves the key out), and "updated" is when its result has been scaled into a 1024x1024
 preview layer. Between strokes: a slider move (alpha) every third stroke and a style switch every fifth;
 every fourth stroke is followed 0.45 s later by another one, while the first one's preview job runs, so that
-job is cancelled. Printed: median and p90 over the strokes, jobs started and cancelled, and whether any job
-was left on the server after the last stroke.
+job is cancelled. Printed: median and p90 over the strokes, jobs started and cancelled, whether any job
+was left on the server after the last stroke, how many of the session's updates were full, refreshed, partial
+or unchanged, and the mean share of a full render's network work they took.
 
-Run: python bench/bench_live.py [--strokes 30] [--side 512]   (writes bench/results/live.json)
+Run: python bench/bench_live.py [--strokes 30] [--side 512] [--plain]   (writes bench/results/live.json)
 """
 from __future__ import annotations
 
@@ -18,6 +20,7 @@ import statistics
 import sys
 import tempfile
 import time
+import uuid
 from pathlib import Path
 
 import numpy as np
@@ -41,20 +44,28 @@ STYLES = ("lib:sower", "lib:starry-night")
 class Painter:
     """A canvas, its preview layer and the live scheduler between them and the server."""
 
-    def __init__(self, client: Client, side: int = DEFAULT_PREVIEW_SIDE) -> None:
-        self.side = side
+    def __init__(self, client: Client, side: int = DEFAULT_PREVIEW_SIDE, plain: bool = False) -> None:
+        self.side, self.plain = side, plain
         self.client = client
         self.canvas = Image.open(EXAMPLES / "content-grace_hopper.jpg").convert("RGBA").resize((CANVAS, CANVAS))
         self.preview = Image.new("RGBA", (CANVAS, CANVAS))
         self.style, self.alpha = STYLES[0], 1.0
         self.updates = 0
-        self.live = LiveScheduler(self.submit, client.job, client.cancel, self.result, self.show)
+        self.key = uuid.uuid4().hex  # the live session's key, as the Krita docker makes one per switch-on
+        self.outcomes: list[tuple[str, float, float]] = []  # (live, live_share, seconds run) of each finished job
+        self.live = LiveScheduler(self.submit, self.job, client.cancel, self.result, self.show)
         self.rng = np.random.default_rng(0)
 
     def submit(self) -> str:
         small = self.canvas.resize((self.side, self.side), Image.Resampling.BILINEAR)
         return self.client.submit(rgba=(small.tobytes(), small.width, small.height), style_ids=[self.style],
-                                  alpha=self.alpha, result_format="rgba")
+                                  alpha=self.alpha, result_format="rgba", live=None if self.plain else self.key)
+
+    def job(self, job_id: str) -> dict:
+        info = self.client.job(job_id)
+        if info.get("state") == "done" and info.get("live"):
+            self.outcomes.append((info["live"], info["live_share"], info["finished"] - info["started"]))
+        return info
 
     def result(self, job_id: str) -> bytes:
         return self.client.result(job_id)[0]
@@ -99,11 +110,12 @@ def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--strokes", type=int, default=30)
     p.add_argument("--side", type=int, default=DEFAULT_PREVIEW_SIDE, help="preview long side in pixels")
+    p.add_argument("--plain", action="store_true", help="no live session key: every preview a full render")
     args = p.parse_args()
     server = start_server(Path(tempfile.mkdtemp(prefix="bench-live-")))
     try:
         client = Client(url=server.url, token=server.token, timeout=60)
-        painter = Painter(client, args.side)
+        painter = Painter(client, args.side, args.plain)
         painter.live.changed()  # the first preview when live mode is switched on (loads the style's features)
         painter.until_updated(300)
         strokes, others = [], []
@@ -134,12 +146,23 @@ def main() -> None:
     row = {"strokes": len(strokes), "median s": f"{statistics.median(strokes):.3f}", "p90 s": f"{q[8]:.3f}",
            "max s": f"{max(strokes):.3f}", "jobs started": live.started, "jobs cancelled": live.cancelled,
            "left running": "yes" if left else "no"}
+    kinds = ("full", "refreshed", "partial", "unchanged")
+    row.update({kind: sum(k == kind for k, _, _ in painter.outcomes) for kind in kinds})
+    shares = [share for _, share, _ in painter.outcomes]
+    row["mean share"] = f"{statistics.mean(shares):.2f}" if shares else "-"
     print(table([row], list(row)))
+    print("full / refreshed / partial / unchanged: the live session's updates of the jobs that finished (all of "
+          "them, slider moves and style switches too); mean share: network work relative to a full render")
+    for kind in kinds:
+        runs = [seconds for k, _, seconds in painter.outcomes if k == kind]
+        if runs:
+            print(f"{kind}: {len(runs)} jobs, median {statistics.median(runs):.3f} s on the server")
     for kind in ("slider", "style"):
         values = [v for k, v in others if k == kind]
         if values:
             print(f"{kind} changes: {len(values)}, median {statistics.median(values):.3f} s (from the change)")
     print(write_json("live", {"canvas": CANVAS, "preview_side": args.side, "debounce_s": live.delay,
+                              "live_session": not args.plain, "outcomes": painter.outcomes,
                               "stroke_latencies_s": strokes, "others": others, **row}))
 
 

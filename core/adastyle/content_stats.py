@@ -19,11 +19,14 @@ class ContentStats:
 
     features: one (mean, std) pair per region, each (1, 512, 1, 1) float32;
     colour: RGB mean and covariance of the content (histogram colour preservation), else None;
-    luminance: mean and std of the content's luminance (luminance colour preservation), else None.
+    luminance: mean and std of the content's luminance (luminance colour preservation), else None;
+    fill: the colour fully transparent pixels were given (their mean visible colour: work_image.fill_transparent),
+    else None (each image then takes its own). Not among the arrays: frames smooth the features, not this.
     """
     features: tuple[tuple[torch.Tensor, torch.Tensor], ...]
     colour: tuple[np.ndarray, np.ndarray] | None = None
     luminance: tuple[float, float] | None = None
+    fill: tuple[int, int, int] | None = None
 
     def to_arrays(self) -> dict[str, np.ndarray]:
         """Plain float64 arrays (picklable, Arrow-friendly, averageable)."""

@@ -130,6 +130,16 @@ class Stylizer:
         content_stats: statistics to use instead of the content's own (from `measure`, e.g. smoothed
         across the frames of a video); they must come from the same size, mask and colour mode.
         """
+        work, out = self.render(request, progress, cancel, content_stats)
+        return finish(request, work, out)
+
+    def render(self, request: StylizeRequest, progress: Progress | None = None, cancel: CancelCheck | None = None,
+               content_stats: ContentStats | None = None) -> tuple[WorkImage, Image.Image]:
+        """`run` but its last step (`work_image.finish`): the working image and the stylised RGB at its size.
+
+        Why apart: a live canvas (live_canvas) keeps both, re-renders boxes of them (`encode_box`, `decode_box`) and
+        finishes the whole each time (size, chroma and alpha are per pixel and cheap).
+        """
         o = request.options
         with self._lock:
             work = prepare(request, content_stats)
@@ -148,7 +158,51 @@ class Stylizer:
             else:
                 c_stats = list(content_stats.features)
             out = Image.fromarray(self._stylise_tiles(job, tiles, c_stats, steps, cancel), "RGB")
-        return finish(request, work, out)
+        return work, out
+
+    def kept_features(self, net_in: np.ndarray) -> torch.Tensor | None:
+        """The relu4_1 features of the working image `net_in` when the engine keeps them (it was the last image
+        encoded whole, in one tile), else None. Why: a live canvas updates them where a stroke changed the image
+        (`encode_box`), so it knows the new image's content statistics without encoding all of it."""
+        with self._lock:
+            if self._content_feat is not None and self._content_key == image_digest(net_in):
+                return self._content_feat
+        return None
+
+    def encode_box(self, work: WorkImage, core: tuple[int, int, int, int], context: int,
+                   cancel: CancelCheck | None = None) -> tuple[tiling.Tile, torch.Tensor]:
+        """The tile of one box `core` = (y0, y1, x0, x1) of `render`'s work image with `context` pixels around it
+        (clipped to the image), and its relu4_1 features. Why: a live canvas re-renders only what a stroke
+        changed. The network's output at a pixel depends on the input within a limited reach, so with the box's
+        corner on the features' 8-pixel grid and enough context (48 px: the output at most 1 level off; 64 px:
+        exact; measured), `decode_box` gives `render`'s pixels there, and the features of the box's cells are
+        the whole image's. `work` is `work_image.prepare(request, content_stats)`.
+        """
+        y0, y1, x0, x1 = core
+        height, width = work.net_in.height, work.net_in.width
+        if y0 % tiling.ALIGN or x0 % tiling.ALIGN or not (0 <= y0 < y1 <= height and 0 <= x0 < x1 <= width):
+            raise ValueError(f"core box {core} must lie in the {width}x{height} work image, its corner on the "
+                             f"{tiling.ALIGN}-pixel grid")
+        context = context // tiling.ALIGN * tiling.ALIGN
+        tile = tiling.Tile(y0, y1, x0, x1, max(0, y0 - context), min(height, y1 + context),
+                           max(0, x0 - context), min(width, x1 + context))
+        check_cancel(cancel)
+        with self._lock:
+            return tile, self._encode_tile(self._tile_job(work, 1), tile)
+
+    def decode_box(self, request: StylizeRequest, work: WorkImage, content_stats: ContentStats, tile: tiling.Tile,
+                   features: torch.Tensor, cancel: CancelCheck | None = None) -> np.ndarray:
+        """The stylised pixels ((h, w, 3) uint8) of `tile`'s core from the features of its encoded region
+        (`encode_box`'s; for the whole image, a tile covering it and the whole image's features), AdaIN'd with
+        `content_stats` (the whole image's, as from `measure`)."""
+        o = request.options
+        check_cancel(cancel)
+        with self._lock:
+            stats = [self.style_stats(s, o.style_size, work.colour, work.luminance) for s in o.styles]
+            targets = stats if request.mask is not None else [mix_styles(stats, o.weights)]
+            job = self._tile_job(work, len(targets), targets, o.alpha)
+            pixels = self._decode_core(job, features, tile, list(content_stats.features))
+        return tiling.quantize(pixels.permute(1, 2, 0))
 
     def measure(self, request: StylizeRequest, cancel: CancelCheck | None = None) -> ContentStats:
         """The content statistics `run(request)` would use (encoder only, no style work).
@@ -162,7 +216,7 @@ class Stylizer:
             job = self._tile_job(work, regions)
             tiles = self._tiles(job, request.options.tile)
             features = self._content_moments(job, tiles, Steps(len(tiles), None), cancel)
-        return ContentStats(tuple(features), work.colour, work.luminance)
+        return ContentStats(tuple(features), work.colour, work.luminance, work.fill)
 
     def stylize(self, content: ImageLike, styles: Any, **options: Any) -> Image.Image:
         """`run(StylizeRequest(content, styles, **options))`: a shorthand for scripts (options are StyleOptions')."""

@@ -24,7 +24,8 @@ class WorkImage:
 
     rgb/alpha: the content split at full size; net_in: what the encoder sees, at the working size;
     opacity/region: per-pixel weights of the content statistics at the working size (None = all 1);
-    colour/luminance: what colour preservation matches the styles to (None when it does not).
+    colour/luminance: what colour preservation matches the styles to (None when it does not);
+    fill: the colour fully transparent pixels were given in net_in (None: there were none, or none visible).
     """
     rgb: Image.Image
     alpha: Image.Image | None
@@ -33,14 +34,20 @@ class WorkImage:
     region: torch.Tensor | None
     colour: tuple[np.ndarray, np.ndarray] | None
     luminance: tuple[float, float] | None
+    fill: tuple[int, int, int] | None = None
 
 
 def prepare(r: StylizeRequest, given: ContentStats | None) -> WorkImage:
     """The working image (scaled, transparent pixels filled), the pixel weights and the colour references
-    (from `given` statistics when there are some: a smoothed sequence keeps one colour reference)."""
+    (from `given` statistics when there are some: a smoothed sequence keeps one colour reference, a live
+    canvas its last full render's references and fill colour)."""
     rgb, alpha_ch = split_alpha(r.content)
     work_size = r.work_size  # the size admission charged for
-    visible = fill_transparent(rgb, alpha_ch) if alpha_ch is not None else rgb
+    fill = None
+    if alpha_ch is not None:
+        visible, fill = fill_transparent(rgb, alpha_ch, given.fill if given is not None else None)
+    else:
+        visible = rgb
     work = visible if work_size == rgb.size else visible.resize(work_size, Image.Resampling.LANCZOS)
     mode = r.options.preserve_color
     net_in = color.luminance(work) if mode == "luminance" else work
@@ -56,7 +63,7 @@ def prepare(r: StylizeRequest, given: ContentStats | None) -> WorkImage:
         g = img if img.size == work_size else img.resize(work_size, Image.Resampling.BILINEAR)
         return torch.from_numpy(np.asarray(g, dtype=np.float32) / 255.0)[None, None]
 
-    return WorkImage(rgb, alpha_ch, net_in, to_weight(alpha_ch), to_weight(r.mask), colour, luminance)
+    return WorkImage(rgb, alpha_ch, net_in, to_weight(alpha_ch), to_weight(r.mask), colour, luminance, fill)
 
 
 def finish(r: StylizeRequest, work: WorkImage, out: Image.Image) -> Image.Image:
@@ -73,16 +80,21 @@ def finish(r: StylizeRequest, work: WorkImage, out: Image.Image) -> Image.Image:
     return out
 
 
-def fill_transparent(rgb: Image.Image, alpha: Image.Image) -> Image.Image:
-    """RGB with fully transparent pixels set to the mean visible colour.
+def fill_transparent(rgb: Image.Image, alpha: Image.Image, colour: tuple[int, int, int] | None = None
+                     ) -> tuple[Image.Image, tuple[int, int, int] | None]:
+    """RGB with fully transparent pixels set to the mean visible colour (or `colour` when given), and the colour
+    used (None when no pixel was filled).
 
     Why: the colour under alpha 0 is arbitrary (often black or leftovers) and would reach visible pixels
-    through the network's receptive field; the statistics already ignore it.
+    through the network's receptive field; the statistics already ignore it. A given colour keeps it from
+    moving with every stroke of a live canvas (a stroke would otherwise change every hidden pixel).
     """
     a = np.asarray(alpha)
     hidden = a == 0
     if not hidden.any() or hidden.all():
-        return rgb
+        return rgb, None
     px = np.array(rgb, dtype=np.uint8)
-    px[hidden] = px[~hidden].reshape(-1, 3).mean(axis=0).round().astype(np.uint8)
-    return Image.fromarray(px, "RGB")
+    if colour is None:
+        colour = tuple(int(c) for c in px[~hidden].reshape(-1, 3).mean(axis=0).round())  # type: ignore[assignment]
+    px[hidden] = np.asarray(colour, np.uint8)
+    return Image.fromarray(px, "RGB"), colour

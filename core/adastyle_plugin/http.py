@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple, Union
 from urllib.parse import quote
 
-from adastyle_plugin import launch, wire
+from adastyle_plugin import launch, rules, wire
 from adastyle_plugin.config import find_server
 from adastyle_plugin.errors import JobCancelled, PluginError, ServerUnavailable
 
@@ -59,9 +59,11 @@ def job_fields(content: Optional[ImageInput], styles: Sequence[ImageInput], *, s
                alpha: float = wire.ALPHA.default, preserve_color: str = wire.PRESERVE_COLOR.default,
                scale: float = wire.SCALE.default, tile: int = wire.TILE.default,
                style_size: int = wire.STYLE_SIZE.default,
-               result_format: str = wire.RESULT_FORMAT.default) -> List[Tuple[str, Any]]:
+               result_format: str = wire.RESULT_FORMAT.default, live: Optional[str] = None
+               ) -> List[Tuple[str, Any]]:
     """The form fields of POST /v1/jobs, named and written as the wire schema says (wire.py, which the
-    server's form parsing reads by)."""
+    server's form parsing reads by). `live`: a live session's key (the server then re-renders only what
+    changed since the session's last job)."""
     fields: List[Tuple[str, Any]] = []
     if rgba is not None:
         data, width, height = rgba
@@ -84,6 +86,9 @@ def job_fields(content: Optional[ImageInput], styles: Sequence[ImageInput], *, s
     settings = {"alpha": alpha, "preserve_color": preserve_color, "scale": scale, "tile": tile,
                 "style_size": style_size, "result_format": result_format}
     fields += [(f.name, f.encode(settings[f.name])) for f in wire.SETTING_FIELDS]
+    key = rules.check_live_key(live)
+    if key is not None:
+        fields.append((wire.LIVE.name, key))
     return fields
 
 

@@ -31,6 +31,20 @@ def plural(n: int, noun: str) -> str:
     return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
 
 
+def check_live_key(key: object) -> Optional[str]:
+    """A live session's key (None when empty): 1 to wire.LIVE_KEY_MAX letters, digits, '-' or '_'. Why so
+    narrow: the server keeps state by it and logs it, so it is an id, never free text."""
+    if key is None or key == "":
+        return None
+    ok = isinstance(key, str) and len(key) <= wire.LIVE_KEY_MAX and \
+        all(c.isascii() and (c.isalnum() or c in "-_") for c in key)
+    if not ok:
+        shown = repr(key[:40]) if isinstance(key, str) else type(key).__name__
+        raise RuleError(f"live must be a session key of 1 to {wire.LIVE_KEY_MAX} letters, digits, '-' or '_', "
+                        f"got {shown}")
+    return key
+
+
 def check_alpha(alpha: object) -> float:
     return wire.ALPHA.check(alpha)
 

@@ -147,6 +147,10 @@ WIDTH = Field("width", INTEGER, "width of raw RGBA pixels (content_format=rgba)"
 HEIGHT = Field("height", INTEGER, "height of raw RGBA pixels (content_format=rgba)", 0, 0)
 RESULT_FORMAT = Field("result_format", CHOICE, "png: a PNG file; rgba: raw 8-bit RGBA pixels (size in X-Width, "
                                                "X-Height)", "png", choices=("png", "rgba"))
+LIVE = Field("live", TEXT, "key of a live session (1 to 64 letters, digits, '-' or '_'), e.g. a random id per "
+                          "document: the server keeps the session's last render and re-renders only what changed "
+                          "since (the job's info says live: full, partial or unchanged); empty: an ordinary job", "")
+LIVE_KEY_MAX = 64          # characters of a live session's key
 CONTENT = Field("content", FILE, "the content image (PNG, JPEG, WebP, TIFF, BMP or GIF), or raw RGBA pixels with "
                                  "content_format=rgba", required=True)
 
@@ -164,7 +168,7 @@ COHERENCE = Field("coherence", NUMBER, "temporal coherence: how strongly each fr
 
 OPTION_FIELDS = (STYLE, STYLE_ID, WEIGHTS, ALPHA, PRESERVE_COLOR, MASK, MASK_FORMAT, SCALE, TILE, STYLE_SIZE,
                  CONTENT_FORMAT, WIDTH, HEIGHT, RESULT_FORMAT)
-JOB_FIELDS = (CONTENT, *OPTION_FIELDS)
+JOB_FIELDS = (CONTENT, *OPTION_FIELDS, LIVE)
 SEQUENCE_FIELDS = (FRAME_0, FRAME_1, STABILITY, COHERENCE, *OPTION_FIELDS)
 STYLE_UPLOAD_FIELDS = (Field("style", FILE, "the style image (PNG, JPEG, WebP, TIFF, BMP or GIF)", required=True),)
 # The settings of a stylisation a front end shows (and a job sends as plain fields), in the order sent.

@@ -9,7 +9,8 @@ The plug-in is installed with the project's own `adastyle install-plugin krita`;
 docker is registered, `adastyle_krita.apply_style` changes pixels inside the selection only and never the
 source, the docker's Preview twice leaves one preview layer, Apply adds a layer above the source, the
 library grid lists the starter styles with thumbnails and filters them by a search, a starter style chosen
-in it is applied, live mode follows one stroke in the same preview layer without touching the painted
+in it is applied, live mode follows three strokes in the same preview layer (the server re-rendering what each
+changed, the last preview close to a plain job's result) and cancels a stale job without touching the painted
 layer, and a dead server shows up in the status line without an exception. The harness records, pytest asserts.
 
 Not root, or no chroot: skipped, except in CI (CI=true), where it fails.
@@ -296,13 +297,23 @@ def test_the_library_grid_lists_searches_and_applies_a_starter_style(checks) -> 
     assert lib["source_unchanged"]
 
 
-def test_live_mode_follows_a_stroke_in_the_same_preview_layer(checks) -> None:
+def test_live_mode_follows_each_stroke_re_rendering_what_changed(checks) -> None:
     live = checks["live"]
-    assert live["first"] and live["second"], live
+    assert live["first"], live
+    for stroke in live["strokes"]:
+        assert stroke["followed"] and stroke["preview_changed_pixels"] > 100, stroke  # the preview followed it
+        # the server re-rendered what the stroke changed, or all of it decoded again when the statistics moved
+        assert stroke["live"] in ("partial", "refreshed") and stroke["live_share"] < 0.7, stroke
+    assert any(stroke["live"] == "partial" for stroke in live["strokes"]), live["strokes"]
+    # the last preview against a plain job for the same canvas: live_canvas's tolerance (the statistics of the
+    # last full render: 0.4 to 2 levels on average at 512 px)
+    direct = live["direct"]
+    assert direct["alpha_same"] and direct["mean_abs_diff"] < 3.0, direct
+    cancel = live["cancel"]
+    assert cancel["submitted"] and cancel["followed"] and cancel["stale_state"] == "cancelled", cancel
     assert live["preview_count"] == 1 and live["same_preview_layer"] and live["locked"], live
-    assert live["preview_changed_pixels"] > 100, "the preview did not follow the stroke"
-    assert live["layer_is_the_stroke"], "live mode wrote into the painted layer"
+    assert live["layer_is_the_strokes"], "live mode wrote into the painted layer"
     assert live["state_after"].startswith("Live: idle") and "after the stroke" in live["state_after"], live
-    assert live["started"] >= 2 and live["started"] - live["cancelled"] >= 2, live
+    assert live["cancelled"] >= 1 and live["started"] - live["cancelled"] >= 5, live
     off = live["after_off"]
-    assert off["ids_as_before"] and off["layer_is_the_stroke"] and off["state"] == "Live: off", off
+    assert off["ids_as_before"] and off["layer_is_the_strokes"] and off["state"] == "Live: off", off

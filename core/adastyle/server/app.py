@@ -24,6 +24,7 @@ from adastyle.engine import Stylizer
 from adastyle.errors import user_message
 from adastyle.library import open_library
 from adastyle.library.routes import LibraryStyles, mount_library
+from adastyle.live_canvas import LiveCanvases
 from adastyle.sequence import MAX_FRAMES
 from adastyle.server.admission import Reservation
 from adastyle.server.budget import ByteBoundedStore, PixelBudget
@@ -56,8 +57,9 @@ def create_app(settings: Settings, stylizer: Stylizer | None = None, front_ends:
     library = open_library(settings)
     styles = LibraryStyles(ByteBoundedStore(settings.style_store_bytes), library)  # uploads, and lib:ID
     budget = PixelBudget(settings.queue_pixels)
-    queue = JobQueue(stylizer_runner(stylizer), settings.max_queue, settings.result_ttl, settings.result_bytes, budget,
-                     id_key)
+    # Live sessions (a job's `live` key): each keeps its last render, about 10 MB for a 512 px preview.
+    queue = JobQueue(stylizer_runner(stylizer, LiveCanvases()), settings.max_queue, settings.result_ttl,
+                     settings.result_bytes, budget, id_key)
     ttl_text = settings.result_ttl_text
     app = FastAPI(title="AdaStyle", version=__version__, docs_url=None, redoc_url=None,
                   description="Local AdaIN style transfer server for GIMP, Krita and the browser. "
@@ -112,7 +114,8 @@ def create_app(settings: Settings, stylizer: Stylizer | None = None, front_ends:
         reservation = Reservation(budget, settings.retry_after)
         try:
             parsed = await (parse_sequence if sequence else parse_job)(form, styles, settings, reservation)
-            job = queue.submit(parsed.request, reservation.pixels, parsed.result_format)
+            job = queue.submit(parsed.request, reservation.pixels, parsed.result_format,
+                               parsed.live)
             reservation.hand_over()
             return job
         except QueueFull:

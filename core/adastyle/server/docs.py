@@ -96,6 +96,11 @@ SCHEMAS: dict[str, dict[str, Any]] = {
                            "created": NUMBER_OR_NULL, "started": NUMBER_OR_NULL, "finished": NUMBER_OR_NULL,
                            "width": INT_OR_NULL, "height": INT_OR_NULL,
                            "frames": {**INT_OR_NULL, "description": "frames of a sequence (null for one image)"},
+                           "live": {"type": ["string", "null"], "enum": ["full", "partial", "unchanged", None],
+                                    "description": "a job of a live session: what it re-rendered (null: no "
+                                                   "session, or not run yet)"},
+                           "live_share": {**NUMBER_OR_NULL, "description": "share of the working image re-rendered "
+                                                                          "by a live session's job"},
                            "position": {"type": "integer", "description": "place in the queue (when submitted)"}}},
     "LibraryEntry": {"type": "object", "required": ["id", "kind", "name", "tags", "favourite", "bundled", "thumbnail"],
                      "properties": {"id": {"type": "string", "description": "give it as style_id=lib:ID in jobs"},

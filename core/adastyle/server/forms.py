@@ -69,7 +69,7 @@ def form_limits(settings: Settings, frames: int = 0) -> FormLimits:
     style_id. One frame and one style more pass, so that one too many is answered in our words (too_many_frames,
     too_many_styles) rather than as a broken form."""
     styles = settings.max_styles_per_request + 1
-    names = {f.name for f in (*wire.SEQUENCE_FIELDS, *LIBRARY_FIELDS) if f.kind in VALUE_KINDS}
+    names = {f.name for f in (*wire.JOB_FIELDS, *wire.SEQUENCE_FIELDS, *LIBRARY_FIELDS) if f.kind in VALUE_KINDS}
     return FormLimits((frames + 1 if frames else 1) + styles + 1, len(names) + styles, wire.TEXT_PART_BYTES)
 
 
@@ -160,6 +160,7 @@ class JobForm(NamedTuple):
     to be sent back."""
     request: StylizeRequest | SequenceRequest
     result_format: str  # a key of jobs.RESULT_FORMATS
+    live: str | None = None  # a live session's key (jobs.Job.live_key)
 
 
 def build_request(content: Image.Image, styles: list[Image.Image], mask: Image.Image | None, **options: Any
@@ -266,9 +267,13 @@ async def parse_job(form: FormData, style_store: ByteBoundedStore[Image.Image], 
     gives them back when anything fails).
     """
     values = job_values(form, wire.JOB_FIELDS, settings)
+    try:
+        live = rules.check_live_key(values[wire.LIVE.name])
+    except RuleError as exc:
+        raise ApiError(422, "invalid_parameter", exc.message) from None
     data = await _read_upload(form, wire.CONTENT.name)
     if data is None:
         raise ApiError(422, "missing_field", "upload the content image in the field 'content'")
     content = await decode_content(data, "content", values, settings.max_pixels, reservation)
     del data
-    return await complete_job(form, values, content, style_store, settings, reservation)
+    return (await complete_job(form, values, content, style_store, settings, reservation))._replace(live=live)

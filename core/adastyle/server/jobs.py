@@ -37,6 +37,7 @@ from adastyle.server.budget import PixelBudget
 
 if TYPE_CHECKING:
     from adastyle.engine import Stylizer
+    from adastyle.live_canvas import LiveCanvases
 
 log = logging.getLogger(__name__)
 STATES = ("queued", "running", "done", "failed", "cancelled")
@@ -88,16 +89,23 @@ class Job:
     frames: list[bytes] | None = None  # a sequence's results, one per frame (`result` stays None)
     frame_count: int = 0  # frames of a sequence job (0: a single image)
     delivered: bool = False  # its result was sent to its submitter (it goes first when room is needed)
+    live_key: str | None = None  # a live session's key: the job updates that session's canvas (live_canvas)
+    live: str | None = None  # what the update did: full, partial or unchanged (None: no live session)
+    live_share: float | None = None  # share of the working image that went through the networks
 
     def info(self) -> dict[str, Any]:
         return {"id": self.id, "state": self.state, "progress": round(self.progress, 4), "error": self.error,
                 "created": self.created, "started": self.started, "finished": self.finished,
-                "width": self.width, "height": self.height, "frames": self.frame_count}
+                "width": self.width, "height": self.height, "frames": self.frame_count,
+                "live": self.live, "live_share": self.live_share}
 
 
-def stylizer_runner(stylizer: "Stylizer") -> Callable[[Job], Image.Image | list[bytes]]:
+def stylizer_runner(stylizer: "Stylizer", canvases: "LiveCanvases | None" = None
+                    ) -> Callable[[Job], Image.Image | list[bytes]]:
     """The worker's job function: the job's request through `Stylizer.run` as it is, reporting progress;
-    a sequence through `sequence.run_sequence`, each frame encoded as it is finished."""
+    a sequence through `sequence.run_sequence`, each frame encoded as it is finished; a job with a live
+    session's key through that session's canvas in `canvases` (only what changed since its last job is
+    re-rendered)."""
 
     def run(job: Job) -> Image.Image | list[bytes]:
         def progress(f: float) -> None:
@@ -115,6 +123,11 @@ def stylizer_runner(stylizer: "Stylizer") -> Callable[[Job], Image.Image | list[
 
             run_sequence(stylizer, sequence, progress, job.cancel_event.is_set, keep)
             return frames
+        if job.live_key is not None and canvases is not None:
+            image, canvas = canvases.update(job.live_key, stylizer, cast(StylizeRequest, request), progress,
+                                            job.cancel_event.is_set)
+            job.live, job.live_share = canvas.last, round(canvas.share, 4)
+            return image
         return stylizer.run(cast(StylizeRequest, request), progress, job.cancel_event.is_set)
 
     return run
@@ -152,9 +165,10 @@ class JobQueue:
         self._thread = threading.Thread(target=self._worker, name="adastyle-worker", daemon=True)
         self._thread.start()
 
-    def submit(self, request: StylizeRequest | SequenceRequest, pixels: int = 0, result_format: str = "png") -> Job:
+    def submit(self, request: StylizeRequest | SequenceRequest, pixels: int = 0, result_format: str = "png",
+               live_key: str | None = None) -> Job:
         """Queue a job; `pixels` of the budget, taken by the submitter, pass to the job (given back when
-        it ends)."""
+        it ends); `live_key`: the live session whose canvas it updates (an image job only)."""
         if result_format not in RESULT_FORMATS:
             raise ValueError(f"result_format must be one of {', '.join(RESULT_FORMATS)}, got {result_format!r}")
         with self._cond:
@@ -164,7 +178,7 @@ class JobQueue:
             body = self.run_id + uuid.uuid4().hex[:16]
             kind = JobKind.of(request)
             job = Job(request=request, kind=kind, result_format=result_format, id=body + self._id_tag(body),
-                      pixels=pixels)
+                      pixels=pixels, live_key=live_key if kind is JobKind.IMAGE else None)
             if kind is JobKind.SEQUENCE:
                 job.frame_count = len(cast(SequenceRequest, request).frames)
             self._jobs[job.id] = job

@@ -5,10 +5,12 @@ cancels that job on the server.
 Krita has no "stroke ended" signal for Python, so a QTimer looks at the source layer: a checksum of its pixels
 every POLL_MS, and any difference is a change. The toolkit's LiveScheduler does the rest (debounce, one job at
 a time, stale jobs cancelled, latency measured); its calls to the server are short requests to the local
-server and it never waits on a job, so the UI never blocks. The user's layer is only read.
+server and it never waits on a job, so the UI never blocks. The user's layer is only read. Each job carries the
+session's key, so the server re-renders only the part of the preview a stroke changed (live_canvas).
 """
 from __future__ import annotations
 
+import uuid
 import zlib
 from typing import Any, Callable, Dict, Optional, Tuple
 
@@ -48,6 +50,7 @@ class LiveMode(QObject):
         self._seen: Optional[Tuple[str, int]] = None
         self._doc: Any = None
         self._since_poll = 0
+        self.key = ""  # the live session's key on the server: a new one each time live mode is switched on
         self._timer = QTimer(self)
         self._timer.setInterval(TICK_MS)
         self._timer.timeout.connect(self._tick)
@@ -67,6 +70,8 @@ class LiveMode(QObject):
         doc, node = self._target()
         read_spec(doc, node, self.settings.styles, preview=True)  # refuse now what every preview would refuse
         api = self._api = self._client()
+        # The server keeps this session's last render under the key and re-renders only what a stroke changed.
+        self.key = uuid.uuid4().hex
         self.scheduler = LiveScheduler(submit=self._submit, job=api.job, cancel=api.cancel, result=self._result,
                                        show=self._show)
         self._doc, self._seen = doc, layer_checksum(doc, node)
@@ -124,7 +129,8 @@ class LiveMode(QObject):
         spec = read_spec(doc, node, s.styles, weights=s.weights if len(s.styles) > 1 else None, alpha=s.alpha,
                          preserve_color=s.preserve_color, use_selection=s.use_selection, scale=s.scale,
                          preview=True, preview_side=s.live_side)
-        job_id = self._api.submit(None, spec.style_paths, **spec.request_kwargs())  # type: ignore[union-attr]
+        job_id = self._api.submit(None, spec.style_paths, live=self.key,  # type: ignore[union-attr]
+                                  **spec.request_kwargs())
         self._specs = {job_id: (spec, doc, node)}  # only the newest job can still be shown
         return job_id
 

@@ -5,8 +5,8 @@ feather, out}.
 Krita is started with the content image on its command line; once the main window shows it, the
 harness selects a rectangle, checks the docker is
 there, calls adastyle_krita.apply_style, clicks the docker's Preview twice and Apply once, lists the style
-library, searches it, chooses a starter style and applies it, turns live mode on and paints one stroke
-through the API, imports 3 frames
+library, searches it, chooses a starter style and applies it, turns live mode on and paints strokes
+through the API (one while a preview job runs), compares the last preview with a plain job, imports 3 frames
 as an animated layer and clicks Apply to all frames (after a cancelled try), points the
 docker at a dead server, takes screenshots, writes out/result.json and leaves with os._exit (quitting
 Krita properly hangs or asks to save). A watchdog writes what it has and exits if anything hangs.
@@ -377,9 +377,13 @@ class Harness(Extension):
         r.step("library done")
 
     def _phase_live(self) -> None:
-        """Live mode on: a first preview; one stroke (pixels painted through the API) updates the same preview
-        layer in place; the painted layer holds exactly the stroke; live mode off takes the preview away."""
+        """Live mode on: a first preview; three strokes (pixels painted through the API) each update the same
+        preview layer in place, the server re-rendering only what each changed; the last preview is compared with
+        a plain job for the same canvas; a stroke while a job runs cancels that job on the server; the painted
+        layer holds exactly the strokes; live mode off takes the preview away."""
         import adastyle_krita  # the real plug-in, already loaded by Krita
+        from adastyle_krita.layers import read_spec
+        from adastyle_krita.logic import finish_pixels
 
         r, doc, layer, dock, out = self.report, self.doc, self.layer, self.dock, self.cfg["out"]
         W, H = doc.width(), doc.height()
@@ -387,7 +391,8 @@ class Harness(Extension):
         ids_before = [n.uniqueId().toString() for n in doc.topLevelNodes()]
         live = dock.live
         doc.setActiveNode(layer)
-        dock.live_side.setValue(256)
+        dock.use_selection.setChecked(False)  # the whole canvas: strokes anywhere reach the preview
+        dock.live_side.setValue(512)
         dock.live_toggle.setChecked(True)
         first = wait_for(lambda: live.scheduler is not None and len(live.scheduler.latencies) >= 1, 240)
         pump(0.5)
@@ -395,40 +400,79 @@ class Harness(Extension):
         def preview() -> Any:
             return next((n for n in doc.topLevelNodes() if n.name() == adastyle_krita.PREVIEW_NAME), None)
 
+        def paint(x: int, y: int, w: int, h: int, bgra: bytes) -> None:
+            layer.setPixelData(QByteArray(bgra * (w * h)), x, y, w, h)  # as a brush would leave it
+            doc.refreshProjection()
+
+        def newest_job() -> Dict[str, Any]:
+            return live._api.job(next(iter(live._specs)))
+
         pv = preview()
         pv_id = pv.uniqueId().toString() if pv else None
-        pv_before = bytes(pv.pixelData(0, 0, W, H)) if pv else b""
         state_first = dock.live_state.text()
-        # -- one stroke: a red bar inside the selection, written as a brush would leave it
-        x, y, w, h = 150, 110, 90, 24
-        layer.setPixelData(QByteArray(bytes([0, 0, 255, 255]) * (w * h)), x, y, w, h)
-        doc.refreshProjection()
+        strokes: List[Dict[str, Any]] = []
+        for x, y, colour in ((150, 110, b"\x00\x00\xff\xff"), (300, 200, b"\x30\xa0\x30\xff"),
+                             (60, 300, b"\xf0\xf0\xf0\xff")):
+            shown = bytes(preview().pixelData(0, 0, W, H))
+            done = len(live.scheduler.latencies)
+            paint(x, y, 40, 12, colour)
+            t0 = time.monotonic()
+            followed = wait_for(lambda n=done: len(live.scheduler.latencies) > n, 240)
+            seconds = time.monotonic() - t0
+            pump(0.3)
+            info = newest_job()
+            after = bytes(preview().pixelData(0, 0, W, H))
+            strokes.append({"followed": followed, "seconds": seconds, "live": info.get("live"),
+                            "live_share": info.get("live_share"),
+                            "preview_changed_pixels": sum(a != b for a, b in zip(after[0::4], shown[0::4]))})
         stroked = bytes(layer.pixelData(0, 0, W, H))
-        t0 = time.monotonic()
-        second = wait_for(lambda: len(live.scheduler.latencies) >= 2, 240)
-        seconds = time.monotonic() - t0
+        # -- the last preview against a plain job (no live key) for the same canvas and settings
+        s = live.settings
+        spec = read_spec(doc, layer, s.styles, weights=s.weights if len(s.styles) > 1 else None, alpha=s.alpha,
+                         preserve_color=s.preserve_color, use_selection=s.use_selection, scale=s.scale,
+                         preview=True, preview_side=s.live_side)
+        direct_id = live._api.submit(None, spec.style_paths, **spec.request_kwargs())
+        end = time.monotonic() + 240
+        while live._api.job(direct_id)["state"] not in ("done", "failed", "cancelled") and time.monotonic() < end:
+            pump(0.2)
+        direct = finish_pixels(spec, *live._api.result(direct_id))
+        x0, y0 = spec.box[0], spec.box[1]
+        shown = bytes(preview().pixelData(x0, y0, spec.width, spec.height))
+        diffs = [abs(a - b) for i, (a, b) in enumerate(zip(shown, direct)) if i % 4 != 3]
+        alpha_same = shown[3::4] == direct[3::4]
+        # -- a stroke while a job runs: the stale job is cancelled on the server
+        done = len(live.scheduler.latencies)
+        paint(0, 100, W, 200, b"\x80\x20\x60\xff")  # most of the canvas: a full render, seconds long
+        submitted = wait_for(lambda: live.scheduler.job_id is not None, 60)
+        stale = live.scheduler.job_id
+        paint(200, 40, 40, 12, b"\x00\xff\xff\xff")
+        followed = wait_for(lambda: len(live.scheduler.latencies) > done, 240)
+        stale_state = live._api.job(stale)["state"] if stale else None
         pump(0.3)
-        pv2 = preview()
-        after = bytes(pv2.pixelData(0, 0, W, H)) if pv2 else b""
         save_bgra(projection_bgra(doc), W, H, os.path.join(out, "live.png"))
+        last = bytes(layer.pixelData(0, 0, W, H))
+        pv2 = preview()
         info: Dict[str, Any] = {
-            "first": first, "second": second, "stroke_to_preview_s": seconds, "state_first": state_first,
+            "first": first, "state_first": state_first, "strokes": strokes,
+            "direct": {"mean_abs_diff": sum(diffs) / max(1, len(diffs)), "max_abs_diff": max(diffs, default=-1),
+                       "alpha_same": alpha_same, "box": list(spec.box)},
+            "cancel": {"submitted": submitted, "followed": followed, "stale_state": stale_state},
             "state_after": dock.live_state.text(), "started": live.scheduler.started,
             "cancelled": live.scheduler.cancelled, "latencies": list(live.scheduler.latencies),
             "preview_count": sum(n.name() == adastyle_krita.PREVIEW_NAME for n in doc.topLevelNodes()),
             "same_preview_layer": pv2 is not None and pv2.uniqueId().toString() == pv_id,
             "locked": pv2.locked() if pv2 else None,
-            "preview_changed_pixels": sum(a != b for a, b in zip(after[0::4], pv_before[0::4])),
-            "layer_is_the_stroke": bytes(layer.pixelData(0, 0, W, H)) == stroked and stroked != original}
+            "layer_is_the_strokes": stroked != original and last != stroked}
         dock.live_toggle.setChecked(False)
         pump(0.5)
         info["after_off"] = {"ids_as_before": [n.uniqueId().toString() for n in doc.topLevelNodes()] == ids_before,
-                             "state": dock.live_state.text(), "layer_is_the_stroke":
-                             bytes(layer.pixelData(0, 0, W, H)) == stroked}
+                             "state": dock.live_state.text(), "layer_is_the_strokes":
+                             bytes(layer.pixelData(0, 0, W, H)) == last}
         r.check("live", info)
         layer.setPixelData(QByteArray(original), 0, 0, W, H)  # the later phases start from the photo
         doc.refreshProjection()
         dock.set_styles([self.cfg["style"]])
+        dock.use_selection.setChecked(True)
         r.step("live done")
 
     def _phase_frames_import(self) -> None:
