@@ -160,11 +160,16 @@ STABILITY = Field("stability", NUMBER, "smoothing of content statistics across f
 COHERENCE = Field("coherence", NUMBER, "temporal coherence: how strongly each frame follows the previous stylised "
                                        "frame along the motion (optical flow), where the motion is reliable "
                                        "(0 = off)", 0.9, 0.0, 1.0, zero="frame by frame")
+COHERENCE_FEATURES = Field("coherence_features", NUMBER, "temporal coherence before decoding: how strongly each "
+                                                         "frame's AdaIN target (the decoder's input) follows the "
+                                                         "previous frame's along the motion, where the motion is "
+                                                         "reliable; works beside coherence (0 = off)", 0.9, 0.0,
+                           1.0, zero="off")
 
 OPTION_FIELDS = (STYLE, STYLE_ID, WEIGHTS, ALPHA, PRESERVE_COLOR, MASK, MASK_FORMAT, SCALE, TILE, STYLE_SIZE,
                  CONTENT_FORMAT, WIDTH, HEIGHT, RESULT_FORMAT)
 JOB_FIELDS = (CONTENT, *OPTION_FIELDS)
-SEQUENCE_FIELDS = (FRAME_0, FRAME_1, STABILITY, COHERENCE, *OPTION_FIELDS)
+SEQUENCE_FIELDS = (FRAME_0, FRAME_1, STABILITY, COHERENCE, COHERENCE_FEATURES, *OPTION_FIELDS)
 STYLE_UPLOAD_FIELDS = (Field("style", FILE, "the style image (PNG, JPEG, WebP, TIFF, BMP or GIF)", required=True),)
 # The settings of a stylisation a front end shows (and a job sends as plain fields), in the order sent.
 SETTING_FIELDS = (ALPHA, PRESERVE_COLOR, SCALE, TILE, STYLE_SIZE, RESULT_FORMAT)
