@@ -33,7 +33,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from common import table, write_json  # noqa: E402
 
 from adastyle import stability  # noqa: E402
-from adastyle.batch.backend import LocalBackend, StyleOptions  # noqa: E402
+from adastyle.batch.backend import ClipPlace, LocalBackend, StyleOptions  # noqa: E402
 from adastyle.batch.flicker import camera_clip, parallax_clip  # noqa: E402
 from adastyle.coherence import Coherence, FlickerMeter  # noqa: E402
 from adastyle.feature_coherence import FeatureChain  # noqa: E402
@@ -132,11 +132,13 @@ def flicker(frames: list[np.ndarray], outputs: list[np.ndarray]) -> FlickerMeter
     return meter
 
 
-def stylise(backend, frames: list[np.ndarray], sigma: float) -> tuple[list[np.ndarray], float]:
-    """Measure (when sigma > 0), smooth, stylise, as BatchJob does for a sequence; outputs and seconds."""
+def stylise(backend, frames: list[np.ndarray], sigma: float, features: float = 0.0) -> tuple[list[np.ndarray], float]:
+    """Measure (when sigma > 0), smooth, stylise, as BatchJob does for a sequence (with `features` > 0, through
+    the feature chain as `--coherence-features` hands the frames over); outputs and seconds."""
     t0 = time.perf_counter()
     stats = stability.smooth([o.unwrap() for o in backend.measure(frames)], sigma) if sigma > 0 else [None] * len(frames)
-    outs = [o.unwrap() for o in backend.stylize(frames, stats)]
+    places = [ClipPlace("clip", i, features) for i in range(len(frames))] if features > 0 else None
+    outs = [o.unwrap() for o in backend.stylize(frames, stats, places)]
     return outs, time.perf_counter() - t0
 
 
@@ -230,7 +232,8 @@ def main() -> None:
     ap.add_argument("--no-ray", action="store_true")
     ap.add_argument("--real", type=Path, default=REAL)
     ap.add_argument("--crops", type=Path, default=None,
-                    help="folder for side-by-side crops: coherence-crops.png (7 px pan), coherence-parallax.png")
+                    help="folder for side-by-side crops: coherence-crops.png (7 px pan: frame by frame, stability 2, "
+                         "stability 2 + coherence, the defaults with features, coherence 1), coherence-parallax.png")
     ap.add_argument("--speed-only", action="store_true",
                     help="only frames/s: one process vs local Ray, frame by frame, on a 7 px pan of --frames x --size")
     ap.add_argument("--ray-passes", type=int, default=2, help="with --speed-only: passes over the clip on Ray")
@@ -268,6 +271,9 @@ def main() -> None:
             t_feat = time.perf_counter() - t0
             methods[f"features {c:g}"] = feat
             methods[f"features {c:g} + pixel {strengths[0]:g}"] = chained(frames, feat, strengths[0])
+            if c == feature_strengths[0]:  # the defaults: stability 2, both chains (adastyle batch's path)
+                both, _ = stylise(local, frames, 2.0, c)
+                methods[f"stability 2 + features {c:g} + pixel {strengths[0]:g}"] = chained(frames, both, strengths[0])
         if feature_strengths and "feature chain off vs frame by frame" not in result:  # strength 0 changes nothing
             same, _ = feature_chained(stylizer, options, frames[:2], 0.0)
             result["feature chain off vs frame by frame"] = max(
@@ -288,9 +294,13 @@ def main() -> None:
         result["clips"][name] = clip_result
         if name.startswith("7 px") and args.crops:
             h, w = frames[0].shape[:2]
-            both = [f"features {feature_strengths[0]:g} + pixel {strengths[0]:g}"] if feature_strengths else []
+            both = ([f"stability 2 + features {feature_strengths[0]:g} + pixel {strengths[0]:g}"]
+                    if feature_strengths else [])  # the defaults
             shown = {k: methods[k] for k in ("frame by frame", "stability 2", f"stability 2 + coherence {strengths[0]:g}",
                                              *both, f"coherence {strengths[-1]:g}")}
+            if both:  # the label column is 200 px wide
+                shown[f"defaults (+ features {feature_strengths[0]:g})"] = shown.pop(both[0])
+                shown[f"coherence {strengths[-1]:g}"] = shown.pop(f"coherence {strengths[-1]:g}")  # last again
             crops(args.crops / "coherence-crops.png", frames, shown, start=args.frames // 2,
                   box=(w // 2 - 48, h // 2 - 36, 96, 72))
         if name == "parallax" and args.crops:
