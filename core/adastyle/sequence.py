@@ -128,7 +128,7 @@ def run_sequence(stylizer: Stylizer, seq: SequenceRequest, progress: Callable[[f
     out: list[Image.Image] = []
     for i, req in enumerate(seq.frames):
         check()
-        image = stylizer.run(req, lambda f: report(f), cancel, stats[i], features)
+        image = stylizer.run(req, lambda f: report(f), cancel, stats[i], target_chain=features)
         if chain.active:
             frame = np.asarray(split_alpha(req.content)[0])
             image = Image.fromarray(chain.step(frame, np.asarray(image), shared_motion(features, frame)))
