@@ -7,8 +7,9 @@ Run: python bench/bench_batch.py [--frames 12] [--size 256x192] [--strengths 0.5
 Prints tables and writes bench/results/batch.json (batch_speed.json). Not a test: the numbers depend on the machine.
 
 Flicker: for each clip (a 2 px pan, a 7 px pan with zoom, a turn with zoom, parallax, and real footage when
-it is installed) and each method (frame by frame, --stability 2, --coherence c with and without stability, and the relu4_1
-variant: the previous AdaIN target carried along the flow before decoding, alone and before the pixel blend),
+it is installed) and each method (frame by frame, --stability 2, --coherence c with and without stability, and
+--coherence-features c: the previous AdaIN target carried along the flow before decoding, alone and before the
+pixel blend of the first --strengths, which is the default pair),
 the warped temporal error of the output: mean |O_t - warp(O_t-1)| over the pixels the input's optical flow
 calls reliable (adastyle.coherence.FlickerMeter), beside the input's own (its floor), and the style loss s of
 the frames (`adastyle eval`'s definition: style distance to the style over the content's, geometric mean).
@@ -32,10 +33,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from common import table, write_json  # noqa: E402
 
 from adastyle import stability  # noqa: E402
-from adastyle.batch.backend import LocalBackend, StyleOptions  # noqa: E402
+from adastyle.batch.backend import ClipPlace, LocalBackend, StyleOptions  # noqa: E402
 from adastyle.batch.flicker import camera_clip, parallax_clip  # noqa: E402
 from adastyle.coherence import Coherence, FlickerMeter  # noqa: E402
 from adastyle.feature_coherence import FeatureChain  # noqa: E402
+from adastyle.request import StylizeRequest  # noqa: E402
 
 EXAMPLES = Path(__file__).resolve().parents[1] / "core" / "adastyle" / "examples"
 REAL = Path("/usr/share/doc/opencv-doc/examples/data/tree.avi")  # Debian's opencv-doc (Apache-2.0 / BSD-3-Clause)
@@ -92,34 +94,30 @@ class StyleLoss:
         return math.exp(sum(logs) / len(logs))
 
 
-class FeatureStyliser:
-    """Frames stylised with the engine's networks and AdaIN, the target going through a `FeatureChain` before
-    decoding (the relu4_1 variant of coherence). Whole frames, one style, alpha 1, the frame's own statistics:
-    with strength 0 it makes the engine's frame-by-frame output (checked in the run)."""
+class TimedChain(FeatureChain):
+    """The engine's feature chain, with the time spent in it (measuring the motion, warping and blending the
+    targets) added up: its cost beside the networks', which a loaded machine makes noisy."""
 
-    def __init__(self, stylizer, style: np.ndarray) -> None:
-        from adastyle.adain import mix_styles
+    seconds = 0.0
 
-        self.stylizer = stylizer
-        self.target_stats = mix_styles([stylizer.style_stats(Image.fromarray(style), 512)], [1.0])
+    def begin(self, frame: np.ndarray) -> None:
+        t0 = time.perf_counter()
+        super().begin(frame)
+        self.seconds += time.perf_counter() - t0
 
-    @torch.no_grad()
-    def __call__(self, frames: list[np.ndarray], strength: float) -> list[np.ndarray]:
-        import torch.nn.functional as F
+    def carry(self, box, target):
+        t0 = time.perf_counter()
+        out = super().carry(box, target)
+        self.seconds += time.perf_counter() - t0
+        return out
 
-        from adastyle.adain import adain_target, mean_std
-        from adastyle.tiling import quantize
 
-        chain, outs = FeatureChain(strength), []
-        for f in frames:
-            h, w = f.shape[:2]
-            x = torch.from_numpy(np.ascontiguousarray(f[..., :3])).permute(2, 0, 1)[None].float() / 255.0
-            x = F.pad(x, (0, (-w) % 8, 0, (-h) % 8), mode="reflect")  # as the engine pads
-            feat = self.stylizer.encode(x)
-            target = adain_target(feat, [mean_std(feat)], [self.target_stats], None, 1.0)
-            dec = self.stylizer.decode(chain.step(f, target))[0, :, :h, :w]
-            outs.append(quantize(dec.permute(1, 2, 0)))
-        return outs
+def feature_chained(stylizer, options: StyleOptions, frames: list[np.ndarray],
+                    strength: float) -> tuple[list[np.ndarray], float]:
+    """Frames stylised by the engine with the clip's chain at the decoder's input (`Stylizer.run(...,
+    target_chain=)`, what `--coherence-features` runs), without the pixel chain; and the seconds spent in the chain."""
+    chain = TimedChain(strength)
+    return [np.asarray(stylizer.run(StylizeRequest(f, options), target_chain=chain)) for f in frames], chain.seconds
 
 
 def chained(frames: list[np.ndarray], stylised: list[np.ndarray], strength: float) -> list[np.ndarray]:
@@ -134,11 +132,13 @@ def flicker(frames: list[np.ndarray], outputs: list[np.ndarray]) -> FlickerMeter
     return meter
 
 
-def stylise(backend, frames: list[np.ndarray], sigma: float) -> tuple[list[np.ndarray], float]:
-    """Measure (when sigma > 0), smooth, stylise, as BatchJob does for a sequence; outputs and seconds."""
+def stylise(backend, frames: list[np.ndarray], sigma: float, features: float = 0.0) -> tuple[list[np.ndarray], float]:
+    """Measure (when sigma > 0), smooth, stylise, as BatchJob does for a sequence (with `features` > 0, through
+    the feature chain as `--coherence-features` hands the frames over); outputs and seconds."""
     t0 = time.perf_counter()
     stats = stability.smooth([o.unwrap() for o in backend.measure(frames)], sigma) if sigma > 0 else [None] * len(frames)
-    outs = [o.unwrap() for o in backend.stylize(frames, stats)]
+    places = [ClipPlace("clip", i, features) for i in range(len(frames))] if features > 0 else None
+    outs = [o.unwrap() for o in backend.stylize(frames, stats, places)]
     return outs, time.perf_counter() - t0
 
 
@@ -232,7 +232,8 @@ def main() -> None:
     ap.add_argument("--no-ray", action="store_true")
     ap.add_argument("--real", type=Path, default=REAL)
     ap.add_argument("--crops", type=Path, default=None,
-                    help="folder for side-by-side crops: coherence-crops.png (7 px pan), coherence-parallax.png")
+                    help="folder for side-by-side crops: coherence-crops.png (7 px pan: frame by frame, stability 2, "
+                         "stability 2 + coherence, the defaults with features, coherence 1), coherence-parallax.png")
     ap.add_argument("--speed-only", action="store_true",
                     help="only frames/s: one process vs local Ray, frame by frame, on a 7 px pan of --frames x --size")
     ap.add_argument("--ray-passes", type=int, default=2, help="with --speed-only: passes over the clip on Ray")
@@ -248,7 +249,7 @@ def main() -> None:
     loss = StyleLoss(np.asarray(Image.fromarray(style).resize((768, 512))))  # the engine's 512 px short side
     strengths = [float(s) for s in args.strengths.split(",")]
     feature_strengths = [float(s) for s in args.features.split(",") if s]
-    features = FeatureStyliser(local.worker.stylizer, style)
+    stylizer = local.worker.stylizer
     wanted = [c for c in args.clips.split(",") if c]
 
     rows, result, speed_rows = [], {"frames": args.frames, "size": size, "clips": {}}, []
@@ -266,16 +267,19 @@ def main() -> None:
                 methods[f"stability 2 + coherence {c:g}"] = chained(frames, st2, c)
         for c in feature_strengths:
             t0 = time.perf_counter()
-            feat = features(frames, c)
+            feat, t_in_chain = feature_chained(stylizer, options, frames, c)
             t_feat = time.perf_counter() - t0
             methods[f"features {c:g}"] = feat
             methods[f"features {c:g} + pixel {strengths[0]:g}"] = chained(frames, feat, strengths[0])
-        if "feature path vs engine" not in result:  # the variant's path, chain off, is the engine's frame by frame
-            same = features(frames[:2], 0.0)
-            result["feature path vs engine"] = max(int(np.abs(a.astype(np.int16) - b.astype(np.int16)).max())
-                                                   for a, b in zip(same, fbf))
-            print(f"feature path with the chain off vs the engine: largest difference "
-                  f"{result['feature path vs engine']} levels", flush=True)
+            if c == feature_strengths[0]:  # the defaults: stability 2, both chains (adastyle batch's path)
+                both, _ = stylise(local, frames, 2.0, c)
+                methods[f"stability 2 + features {c:g} + pixel {strengths[0]:g}"] = chained(frames, both, strengths[0])
+        if feature_strengths and "feature chain off vs frame by frame" not in result:  # strength 0 changes nothing
+            same, _ = feature_chained(stylizer, options, frames[:2], 0.0)
+            result["feature chain off vs frame by frame"] = max(
+                int(np.abs(a.astype(np.int16) - b.astype(np.int16)).max()) for a, b in zip(same, fbf))
+            print(f"feature chain at strength 0 vs frame by frame: largest difference "
+                  f"{result['feature chain off vs frame by frame']} levels", flush=True)
         base = flicker(frames, fbf)
         s_base = loss(frames, fbf)
         clip_result = {"input_error": base.input_error}
@@ -290,8 +294,13 @@ def main() -> None:
         result["clips"][name] = clip_result
         if name.startswith("7 px") and args.crops:
             h, w = frames[0].shape[:2]
+            both = ([f"stability 2 + features {feature_strengths[0]:g} + pixel {strengths[0]:g}"]
+                    if feature_strengths else [])  # the defaults
             shown = {k: methods[k] for k in ("frame by frame", "stability 2", f"stability 2 + coherence {strengths[0]:g}",
-                                             f"coherence {strengths[-1]:g}")}
+                                             *both, f"coherence {strengths[-1]:g}")}
+            if both:  # the label column is 200 px wide
+                shown[f"defaults (+ features {feature_strengths[0]:g})"] = shown.pop(both[0])
+                shown[f"coherence {strengths[-1]:g}"] = shown.pop(f"coherence {strengths[-1]:g}")  # last again
             crops(args.crops / "coherence-crops.png", frames, shown, start=args.frames // 2,
                   box=(w // 2 - 48, h // 2 - 36, 96, 72))
         if name == "parallax" and args.crops:
@@ -312,7 +321,8 @@ def main() -> None:
                                "frames/s": f"{n / t_chain:.2f}", "start-up s": "-", "overhead s/frame": "-",
                                "first pass s": f"{t_chain:.1f}", "later pass s": "-"})
             if feature_strengths:
-                speed_rows.append({"path": f"features {feature_strengths[-1]:g} (stylise + feature chain)",
+                speed_rows.append({"path": f"features {feature_strengths[-1]:g} (stylise + feature chain; in the chain "
+                                           f"{t_in_chain / n * 1000:.0f} ms/frame, {t_in_chain / t_feat * 100:.0f}%)",
                                    "frames/s": f"{n / t_feat:.2f}", "start-up s": "-", "overhead s/frame": "-",
                                    "first pass s": f"{t_feat:.1f}", "later pass s": "-"})
             ray_frames, ray_local = frames, st2

@@ -42,12 +42,14 @@ class BoilingBackend:
     def __init__(self, chunk: int) -> None:
         self.chunk = chunk
         self.calls = 0
+        self.places: list = []  # what each call said of the frames' places in their clip
 
     def measure(self, frames: Sequence[np.ndarray]) -> list:
         raise AssertionError("stability is off in these runs")
 
-    def stylize(self, frames: Sequence[np.ndarray], stats: Sequence) -> list[FrameResult]:
+    def stylize(self, frames: Sequence[np.ndarray], stats: Sequence, places: Sequence | None = None) -> list[FrameResult]:
         self.calls += 1
+        self.places.append(places)
         return [FrameResult(boil(f)) for f in frames]
 
     def close(self) -> None:
@@ -189,6 +191,32 @@ def test_the_chain_runs_across_chunk_borders_and_resumed_runs(tmp_path) -> None:
     assert np.array_equal(fbf[0], runs[7][0]) and not np.array_equal(fbf[3], runs[7][3])
 
 
+def test_the_feature_chain_gets_each_frames_place_in_its_clip(tmp_path) -> None:
+    """With --coherence-features the backend is told which clip and frame each frame is (its workers run the
+    chain over consecutive frames); an unreadable frame leaves a gap, a resumed run starts where it goes on."""
+    from adastyle.batch.backend import ClipPlace
+
+    frames = camera_clip(photo(), 5, SIZE, 2)
+    src = _sequence(tmp_path, frames)
+    (src / "f02.png").write_bytes(b"not a png")
+    items, _ = plan([src], tmp_path / "out", sequences=True)
+    backend = BoilingBackend(2)
+    BatchJob(items, backend, coherence=0.8, coherence_features=0.7, progress=False, report=lambda m: None).run()
+    got = [p for call in backend.places for p in call]
+    assert got == [ClipPlace(str(src), i, 0.7) for i in (0, 1, 3, 4)]
+    (tmp_path / "out" / "f04.png").unlink()
+    backend = BoilingBackend(2)
+    BatchJob(items, backend, coherence_features=0.7, resume=True, progress=False, report=lambda m: None).run()
+    assert backend.places == [[ClipPlace(str(src), 4, 0.7)]]
+    backend = BoilingBackend(2)
+    BatchJob(items, backend, coherence=0.8, progress=False, report=lambda m: None).run()
+    assert backend.places and all(p is None for p in backend.places)  # off: no places, frames dealt as before
+    images, _ = plan([src / "f00.png"], tmp_path / "single")
+    backend = BoilingBackend(2)
+    BatchJob(images, backend, coherence_features=0.7, progress=False).run()
+    assert backend.places == [None]  # separate images are no clip
+
+
 def test_a_failed_frame_breaks_the_chain_and_the_report_counts_the_rest(tmp_path) -> None:
     frames = camera_clip(photo(), 5, SIZE, 2)
     src = _sequence(tmp_path, frames)
@@ -210,14 +238,19 @@ def test_batch_report_and_coherence_with_the_model(tmp_path, capsys) -> None:
     common = [str(src), "--style", str(STYLE), "--sequence", "--no-progress", "--device", "cpu", "--report",
               "--stability", "0"]
     errors = {}
-    for c in ("0", "0.8"):
-        assert main(["batch", *common, "--coherence", c, "-o", str(tmp_path / f"out{c}")]) == 0
+    for c, f in (("0", "0"), ("0.8", "0"), ("0", "0.9"), ("0.8", "0.9")):
+        out = tmp_path / f"out{c}-{f}"
+        assert main(["batch", *common, "--coherence", c, "--coherence-features", f, "-o", str(out)]) == 0
         err = capsys.readouterr().err
         line = next(ln for ln in err.splitlines() if "flicker" in ln)
-        errors[c] = float(line.split("flicker ")[1].split(" levels")[0])
-    assert errors["0.8"] < 0.5 * errors["0"]
+        errors[c, f] = float(line.split("flicker ")[1].split(" levels")[0])
+    assert errors["0.8", "0"] < 0.5 * errors["0", "0"]
+    assert errors["0", "0.9"] < 0.95 * errors["0", "0"]  # the carried target alone: a little
+    assert errors["0.8", "0.9"] < errors["0.8", "0"]  # both: less than the pixel chain alone
     assert main(["batch", *common, "--coherence", "2", "-o", str(tmp_path / "bad")]) == 2
     assert "--coherence must be between 0" in capsys.readouterr().err
+    assert main(["batch", *common, "--coherence-features", "1.5", "-o", str(tmp_path / "bad")]) == 2
+    assert "--coherence-features (feature coherence) must be between 0 (off) and 1, got 1.5" in capsys.readouterr().err
 
 
 def test_the_full_strength_is_kept_where_the_picture_only_moves_and_lowered_where_it_zooms() -> None:

@@ -318,6 +318,7 @@ def no_torch(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess
     ("--stability", "101", "--stability must be between 0 (frame by frame) and 100 frames, got 101.0"),
     ("--stability", "-1", "--stability must be between 0"),
     ("--coherence", "1.5", "--coherence must be between 0 (frame by frame) and 1, got 1.5"),
+    ("--coherence-features", "-0.5", "--coherence-features (feature coherence) must be between 0 (off) and 1, got -0.5"),
 ])
 def test_batch_checks_the_sequence_options_before_torch(tmp_path, flag: str, value: str, needle: str) -> None:
     """The one rule of stability and coherence (request.check_sequence), in the flag's name, before the model loads."""

@@ -48,7 +48,7 @@ def styles(tmp_path: Path) -> list[str]:
 def config(**values):
     base = {"style-path": "", "style-layer": None, "weights": "", "alpha": 1.0, "preserve-color": "none",
             "use-selection": True, "scale": 1.0, "server-url": "", "stability": 2.0,
-            "coherence": 0.8, "library": ""}
+            "coherence": 0.8, "coherence-features": 0.7, "library": ""}
     base.update({k.replace("_", "-"): v for k, v in values.items()})
     return base.__getitem__
 
@@ -248,6 +248,9 @@ def test_layers_params_have_a_checked_stability_and_no_selection(styles) -> None
     assert rules.read_layers_params(layers_config(style_path=styles[0], coherence=0.3)).coherence == 0.3
     with pytest.raises(PluginError, match="Coherence must be between 0"):
         rules.read_layers_params(layers_config(style_path=styles[0], coherence=1.5))
+    assert rules.read_layers_params(layers_config(style_path=styles[0], coherence_features=0.0)).coherence_features == 0.0
+    with pytest.raises(PluginError, match=r"Coherence_features \(feature coherence\) must be between 0 \(off\) and 1"):
+        rules.read_layers_params(layers_config(style_path=styles[0], coherence_features=1.5))
 
 
 def test_frames_are_the_top_level_layers_bottom_first_without_the_style_layer() -> None:
@@ -302,7 +305,7 @@ def test_stylize_frames_sends_one_sequence_and_checks_every_answer(styles) -> No
     assert plugin.stylize_frames(conn, p, styles[:1], [b"a" * 8, b"b" * 8], (2, 1), None) == [b"\x01" * 8, b"\x02" * 8]
     frames, sent_styles, kw = conn.calls[0]
     assert frames == [b"a" * 8, b"b" * 8] and kw["size"] == (2, 1) and kw["stability"] == 4.0
-    assert kw["coherence"] == 0.5
+    assert kw["coherence"] == 0.5 and kw["coherence_features"] == 0.7
     assert kw["result_format"] == "rgba"
     bad = FakeSequenceConnection([(b"\x01" * 8, ok), (b"\x02" * 12, {"x-width": "3", "x-height": "1"})])
     with pytest.raises(PluginError, match="3x1"):
@@ -368,15 +371,18 @@ class RecordingProcedure:
     def __init__(self) -> None:
         self.doubles: dict[str, tuple[float, float, float]] = {}
         self.strings: dict[str, str] = {}
+        self.order: list[str] = []
 
     def add_double_argument(self, name, nick, blurb, minimum, maximum, default, flags) -> None:
         self.doubles[name] = (minimum, maximum, default)
+        self.order.append(name)
 
     def add_string_argument(self, name, nick, blurb, default, flags) -> None:
         self.strings[name] = default
+        self.order.append(name)
 
     def __getattr__(self, name):  # the other kinds of argument
-        return lambda *args: None
+        return lambda *args: self.order.append(args[0])
 
 
 @pytest.mark.parametrize("frames", [False, True])
@@ -385,6 +391,8 @@ def test_the_procedures_numbers_take_the_wire_schemas_ranges_and_defaults(frames
 
     procedure = RecordingProcedure()
     plugin.add_arguments(procedure, frames=frames)
-    fields = [wire.ALPHA, wire.SCALE] + ([wire.STABILITY, wire.COHERENCE] if frames else [])
-    assert procedure.doubles == {f.name: (f.minimum, f.maximum, f.default) for f in fields}
+    fields = [wire.ALPHA, wire.SCALE] + ([wire.STABILITY, wire.COHERENCE, wire.COHERENCE_FEATURES] if frames else [])
+    assert procedure.doubles == {f.name.replace("_", "-"): (f.minimum, f.maximum, f.default) for f in fields}
+    if frames:  # added last: positional calls written for the older argument list keep working
+        assert procedure.order[-2:] == ["library", "coherence-features"]
     assert procedure.strings["preserve-color"] == wire.PRESERVE_COLOR.default

@@ -24,7 +24,7 @@ class RecordingStylizer:
         self.calls: list[tuple] = []
         self.fail = fail
 
-    def run(self, request, progress=None, cancel=None, content_stats=None):
+    def run(self, request, progress=None, cancel=None, content_stats=None, target_chain=None):
         self.calls.append((request, progress, cancel, content_stats))
         if self.fail is not None:
             raise self.fail
@@ -114,7 +114,7 @@ def test_the_queue_is_bounded() -> None:
     gate = threading.Event()
 
     class Slow(RecordingStylizer):
-        def run(self, request, progress=None, cancel=None, content_stats=None):
+        def run(self, request, progress=None, cancel=None, content_stats=None, target_chain=None):
             gate.wait(30)
             return super().run(request, progress, cancel, content_stats)
 

@@ -218,14 +218,16 @@ def test_settings_defaults_and_spin_ranges_are_the_wire_schemas():
     from adastyle_plugin import wire
 
     d = logic.DockerSettings()
-    assert (d.alpha, d.preserve_color, d.scale, d.stability, d.coherence) == \
+    assert (d.alpha, d.preserve_color, d.scale, d.stability, d.coherence, d.coherence_features) == \
         (wire.ALPHA.default, wire.PRESERVE_COLOR.default, wire.SCALE.default, wire.STABILITY.default,
-         wire.COHERENCE.default)
+         wire.COHERENCE.default, wire.COHERENCE_FEATURES.default)
     assert (logic.MIN_SCALE, logic.MAX_SCALE) == (wire.SCALE.minimum, wire.SCALE.maximum)
     assert logic.STABILITY_RANGE == (wire.STABILITY.minimum, wire.STABILITY.maximum)
     assert logic.COHERENCE_RANGE == (wire.COHERENCE.minimum, wire.COHERENCE.maximum)
-    s = logic.DockerSettings.load(_reader({"stability": "1e9", "coherence": "-3"}))  # stored values forced into range
-    assert (s.stability, s.coherence) == (wire.STABILITY.maximum, wire.COHERENCE.minimum)
+    assert logic.COHERENCE_FEATURES_RANGE == (wire.COHERENCE_FEATURES.minimum, wire.COHERENCE_FEATURES.maximum)
+    s = logic.DockerSettings.load(_reader({"stability": "1e9", "coherence": "-3", "coherence_features": "5"}))
+    assert (s.stability, s.coherence, s.coherence_features) == \
+        (wire.STABILITY.maximum, wire.COHERENCE.minimum, wire.COHERENCE_FEATURES.maximum)  # forced into range
 
 
 def test_settings_survive_garbage():

@@ -234,6 +234,8 @@ def test_frames_of_a_still_layer_or_a_bad_stability_are_refused(style) -> None:
         layers.read_frames_spec(doc, source, [style], stability=-1.0)
     with pytest.raises(PluginError, match="coherence must be between 0"):
         layers.read_frames_spec(doc, source, [style], coherence=1.5)
+    with pytest.raises(PluginError, match=r"coherence_features \(feature coherence\) must be between 0 \(off\)"):
+        layers.read_frames_spec(doc, source, [style], coherence_features=-0.5)
 
 
 def test_write_frames_makes_an_animated_layer_with_the_same_keyframe_times(style) -> None:
@@ -254,7 +256,7 @@ def test_write_frames_makes_an_animated_layer_with_the_same_keyframe_times(style
 
 def test_run_frames_job_sends_one_sequence_and_gives_krita_pixels(style) -> None:
     doc, _, source = animated_doc((0, 1))
-    spec = layers.read_frames_spec(doc, source, [style], coherence=0.4)
+    spec = layers.read_frames_spec(doc, source, [style], coherence=0.4, coherence_features=0.6)
 
     class Api:
         def stylize_sequence(self, frames, styles, **kw):
@@ -264,7 +266,7 @@ def test_run_frames_job_sends_one_sequence_and_gives_krita_pixels(style) -> None
     api = Api()
     assert logic.run_frames_job(api, spec) == [bytes([3, 2, 1, 255]) * 2] * 2  # RGBA back to BGRA
     assert api.sent[0] == spec.frames and api.sent[1] == [style] and api.sent[2]["stability"] == 2.0
-    assert api.sent[2]["coherence"] == 0.4
+    assert api.sent[2]["coherence"] == 0.4 and api.sent[2]["coherence_features"] == 0.6
     api.stylize_sequence = lambda frames, styles, **kw: [(bytes(4 * 2), {"x-width": "2", "x-height": "1"})]
     with pytest.raises(PluginError, match="1 frames for 2"):
         logic.run_frames_job(api, spec)
@@ -289,3 +291,6 @@ def test_the_stability_setting_round_trips() -> None:
     stored = logic.DockerSettings(coherence=0.3).dump()
     assert logic.DockerSettings.load(lambda key, default: stored.get(key, default)).coherence == 0.3
     assert logic.DockerSettings.load(lambda key, default: {"coherence": "7"}.get(key, default)).coherence == 1.0
+    stored = logic.DockerSettings(coherence_features=0.0).dump()
+    assert logic.DockerSettings.load(lambda key, default: stored.get(key, default)).coherence_features == 0.0
+    assert logic.DockerSettings.load(lambda key, default: default).coherence_features == 0.9

@@ -102,7 +102,10 @@ def test_a_full_render_encodes_once_and_other_options_render_in_full(stylizer, c
     assert canvas.last == FULL
 
 
-def test_a_slider_move_after_strokes_runs_the_decoder_only(stylizer, canvas_img, style_img):
+def test_a_slider_move_after_strokes_runs_the_decoder_only(stylizer_fp32, canvas_img, style_img):
+    # In float32, as the pasted features equal a whole-image encoding exactly only there (the fast dtype rounds
+    # a tile's sums in another order than the whole image's: up to 3 levels on a few pixels, measured).
+    stylizer = stylizer_fp32
     canvas = LiveCanvas(max_drift=float("inf"))
     canvas.update(stylizer, StylizeRequest(canvas_img, [style_img]))
     painted = paint(canvas_img, [(60, 60), (90, 70)], (120, 90, 200))

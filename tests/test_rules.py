@@ -3,6 +3,7 @@ http.job_fields and http.sequence_fields build (what GIMP and Krita send)."""
 from __future__ import annotations
 
 import math
+import re
 
 import pytest
 
@@ -10,7 +11,8 @@ from adastyle_plugin import http, rules, wire
 from adastyle_plugin.errors import RuleError
 
 NUMBER_CHECKS = [(rules.check_alpha, wire.ALPHA), (rules.check_scale, wire.SCALE),
-                 (rules.check_stability, wire.STABILITY), (rules.check_coherence, wire.COHERENCE)]
+                 (rules.check_stability, wire.STABILITY), (rules.check_coherence, wire.COHERENCE),
+                 (rules.check_coherence_features, wire.COHERENCE_FEATURES)]
 
 
 @pytest.mark.parametrize("check, field", NUMBER_CHECKS, ids=[f.name for _, f in NUMBER_CHECKS])
@@ -18,7 +20,7 @@ def test_a_number_check_takes_its_range_and_nothing_else(check, field: wire.Fiel
     for ok in (field.minimum, field.maximum, field.default, int(field.maximum)):
         assert check(ok) == float(ok) and type(check(ok)) is float
     for bad in (field.minimum - 1e-9, field.maximum + 1e-9, math.nan, math.inf, True, "0.5", None):
-        with pytest.raises(RuleError, match=f"^{field.name} must be between"):
+        with pytest.raises(RuleError, match=f"^{re.escape(field.named)} must be between"):
             check(bad)
 
 
@@ -116,11 +118,14 @@ def test_a_number_is_sent_so_that_it_reads_back_exactly() -> None:
 
 
 def test_sequence_fields_number_the_frames_and_add_stability_and_coherence() -> None:
-    fields = http.sequence_fields([b"\0" * 8, b"\1" * 8], [b"S"], size=(2, 1), stability=0, coherence=1)
+    fields = http.sequence_fields([b"\0" * 8, b"\1" * 8], [b"S"], size=(2, 1), stability=0, coherence=1,
+                                  coherence_features=0)
     names = [name for name, _ in fields]
     assert names[:5] == ["content_format", "width", "height", "frame_0", "frame_1"]
-    assert names[-2:] == ["stability", "coherence"] and dict(fields)["stability"] == "0.0"
+    assert names[-3:] == ["stability", "coherence", "coherence_features"] and dict(fields)["stability"] == "0.0"
     assert "content" not in names and dict(fields)["coherence"] == "1.0"
+    assert dict(fields)["coherence_features"] == "0.0"
+    assert dict(http.sequence_fields([b"\0"], [b"S"]))["coherence_features"] == repr(wire.COHERENCE_FEATURES.default)
 
 
 def test_parse_weights_reads_comma_separated_numbers() -> None:

@@ -41,16 +41,21 @@ def test_a_sequence_checks_itself(frames, style_img) -> None:
 
 def test_the_stability_and_coherence_are_checked_in_one_place() -> None:
     """`adastyle batch` and the server's sequence jobs both check with check_sequence."""
-    assert check_sequence(0, 1) == (0.0, 1.0) and check_sequence(100, 0.5) == (100.0, 0.5)
+    assert check_sequence(0, 1) == (0.0, 1.0, 0.9) and check_sequence(100, 0.5, 0) == (100.0, 0.5, 0.0)
+    assert check_sequence(2, 0.9, 1) == (2.0, 0.9, 1.0)
     for bad in ((-1, 0.5), (100.5, 0.5), (float("nan"), 0.5), ("2", 0.5)):
         with pytest.raises(RequestError, match="stability must be between 0 .frame by frame. and 100 frames"):
             check_sequence(*bad)
     with pytest.raises(RequestError, match="coherence must be between 0"):
         check_sequence(2, 1.5)
+    for bad in (-0.01, 1.01, float("inf")):
+        with pytest.raises(RequestError, match=r"coherence_features \(feature coherence\) must be between 0 \(off\) "
+                                               r"and 1, got"):
+            check_sequence(2, 0.9, bad)
 
 
 def test_the_frames_are_the_smoothed_statistics_frames(stylizer, frames, style_img) -> None:
-    seq = SequenceRequest.of(frames, style_img, 2.0, coherence=0.0)
+    seq = SequenceRequest.of(frames, style_img, 2.0, coherence=0.0, coherence_features=0.0)
     seen: list[float] = []
     out = run_sequence(stylizer, seq, seen.append)
     assert seen == sorted(seen) and seen[-1] == 1.0
@@ -60,7 +65,7 @@ def test_the_frames_are_the_smoothed_statistics_frames(stylizer, frames, style_i
     for frame, got, stats in zip(frames, out, smoothed):
         want = stylizer.run(StylizeRequest(frame, options), content_stats=stats)
         assert np.array_equal(np.asarray(got), np.asarray(want))
-    plain = run_sequence(stylizer, SequenceRequest.of(frames, style_img, 0.0, coherence=0.0))
+    plain = run_sequence(stylizer, SequenceRequest.of(frames, style_img, 0.0, coherence=0.0, coherence_features=0.0))
     assert np.array_equal(np.asarray(plain[1]), np.asarray(stylizer.stylize(frames[1], style_img)))
     assert not np.array_equal(np.asarray(plain[1]), np.asarray(out[1])), "stability made no difference"
 
@@ -70,13 +75,43 @@ def test_coherence_is_the_batch_chain_over_the_stylised_frames(stylizer, frames,
 
     with pytest.raises(RequestError, match="coherence must be between 0"):
         SequenceRequest.of(frames, style_img, 0.0, coherence=1.2)
-    plain = run_sequence(stylizer, SequenceRequest.of(frames, style_img, 0.0, coherence=0.0))
-    chained = run_sequence(stylizer, SequenceRequest.of(frames, style_img, 0.0, coherence=0.7))
+    plain = run_sequence(stylizer, SequenceRequest.of(frames, style_img, 0.0, coherence=0.0, coherence_features=0.0))
+    chained = run_sequence(stylizer, SequenceRequest.of(frames, style_img, 0.0, coherence=0.7, coherence_features=0.0))
     chain = Coherence(0.7)
     want = [chain.step(f, np.asarray(p)) for f, p in zip(frames, plain)]
     assert all(np.array_equal(np.asarray(g), w) for g, w in zip(chained, want))
     assert np.array_equal(np.asarray(chained[0]), np.asarray(plain[0]))
     assert not np.array_equal(np.asarray(chained[2]), np.asarray(plain[2]))
+
+
+def test_feature_coherence_is_the_engines_chain_before_the_pixel_chain(stylizer, frames, style_img, monkeypatch) -> None:
+    """Both chains by default: each frame decoded from the target the FeatureChain carried, then the pixel chain;
+    the optical flow of a frame is measured once for the two."""
+    from adastyle import coherence
+    from adastyle.coherence import Coherence
+    from adastyle.feature_coherence import FeatureChain
+
+    seq = SequenceRequest.of(frames, style_img, 0.0)
+    assert (seq.coherence, seq.coherence_features) == (1.0, 0.9)  # the wire schema's defaults
+    options = StyleOptions(style_img)
+    features, pixels = FeatureChain(0.9), Coherence(1.0)
+    want = [pixels.step(f, np.asarray(stylizer.run(StylizeRequest(f, options), target_chain=features))) for f in frames]
+    calls = {"n": 0}
+    measure = coherence.motion
+
+    def counted(a, b):
+        calls["n"] += 1
+        return measure(a, b)
+
+    monkeypatch.setattr(coherence, "motion", counted)
+    monkeypatch.setattr("adastyle.feature_coherence.motion", counted)
+    got = run_sequence(stylizer, seq)
+    assert all(np.array_equal(np.asarray(g), w) for g, w in zip(got, want))
+    assert calls["n"] == len(frames) - 1, "the flow of a frame was measured more than once"
+    only = run_sequence(stylizer, SequenceRequest.of(frames, style_img, 0.0, coherence=0.0, coherence_features=0.9))
+    plain = run_sequence(stylizer, SequenceRequest.of(frames, style_img, 0.0, coherence=0.0, coherence_features=0.0))
+    assert np.array_equal(np.asarray(only[0]), np.asarray(plain[0]))
+    assert not np.array_equal(np.asarray(only[2]), np.asarray(plain[2]))
 
 
 def test_cancel_between_frames_and_frames_handed_over_one_at_a_time(stylizer, frames, style_img) -> None:

@@ -153,7 +153,8 @@ def test_empty_fields_are_fields_not_given() -> None:
            (wire.ALPHA.default, wire.PRESERVE_COLOR.default, wire.SCALE.default, None, wire.STYLE_SIZE.default)
 
 
-SEQUENCE_CASES = [(f.name, v) for f in (wire.STABILITY, wire.COHERENCE) for v in edges(f)]
+SEQUENCE_SETTINGS = (wire.STABILITY, wire.COHERENCE, wire.COHERENCE_FEATURES)
+SEQUENCE_CASES = [(f.name, v) for f in SEQUENCE_SETTINGS for v in edges(f)]
 
 
 @pytest.mark.parametrize("name, value", SEQUENCE_CASES, ids=[f"{n}={v}" for n, v in SEQUENCE_CASES])
@@ -163,7 +164,23 @@ def test_a_sequence_setting_arrives_as_sent(name: str, value: float) -> None:
     sequence = asyncio.run(_decode(fields, parse_sequence, frames=wire.MAX_FRAMES)).request
     assert getattr(sequence, name) == value and len(sequence.frames) == 3
     assert all(f.options.alpha == 0.5 and list(f.options.weights) == [0.2, 0.8] for f in sequence.frames)
-    assert {f.name for f in (wire.STABILITY, wire.COHERENCE)} <= {f.name for f in SEQUENCE_FIELDS}
+    assert {f.name for f in SEQUENCE_SETTINGS} <= {f.name for f in SEQUENCE_FIELDS}
+    others = {f.name: f.default for f in SEQUENCE_SETTINGS if f.name != name}
+    assert all(getattr(sequence, other) == default for other, default in others.items())
+
+
+SEQUENCE_OUTSIDE = [(f.name, v) for f in SEQUENCE_SETTINGS for v in just_outside(f)]
+
+
+@pytest.mark.parametrize("name, value", SEQUENCE_OUTSIDE, ids=[f"{n}={v}" for n, v in SEQUENCE_OUTSIDE])
+def test_just_outside_a_sequence_range_the_toolkit_and_the_server_refuse_alike(name: str, value: float) -> None:
+    with pytest.raises(RuleError) as local:
+        wire.FIELDS[name].check(value)
+    frames = [png((24, 16), (i * 40, 0, 0)) for i in range(2)]
+    with pytest.raises(ApiError) as remote:
+        asyncio.run(_decode(http.sequence_fields(frames, [STYLE_A], **{name: value}), parse_sequence, frames=2))
+    assert (remote.value.status, remote.value.code) == (422, "invalid_parameter")
+    assert remote.value.message == local.value.message, (remote.value.message, local.value.message)
 
 
 def test_the_form_limits_follow_the_most_styles_a_request_may_use() -> None:

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 
 from adastyle.cli_args import add_style_arguments
 from adastyle.errors import UserError
-from adastyle_plugin import rules
+from adastyle_plugin import rules, wire
 
 if TYPE_CHECKING:
     from adastyle.request import StyleOptions
@@ -29,18 +29,19 @@ def options_from_args(args: argparse.Namespace) -> StyleOptions:
                         scale=args.scale, style_size=args.style_size, tile=args.tile)
 
 
-def sequence_from_args(args: argparse.Namespace) -> tuple[float, float]:
-    """--stability and --coherence, checked by the one rule of sequences (named as the flags they came from)."""
+def sequence_from_args(args: argparse.Namespace) -> tuple[float, float, float]:
+    """--stability, --coherence and --coherence-features, checked by the one rule of sequences (named as the
+    flags they came from)."""
     from adastyle.request import RequestError, check_sequence
 
     try:
-        return check_sequence(args.stability, args.coherence)
+        return check_sequence(args.stability, args.coherence, args.coherence_features)
     except RequestError as exc:
-        raise UserError(f"--{exc.message}") from None
+        raise UserError("--" + exc.message.replace(wire.COHERENCE_FEATURES.name, "coherence-features", 1)) from None
 
 
 def cmd_batch(args: argparse.Namespace) -> int:
-    stability, coherence = sequence_from_args(args)  # before torch loads (the batch job imports it)
+    stability, coherence, coherence_features = sequence_from_args(args)  # before torch loads (the batch job imports it)
     from adastyle.batch.inputs import plan
     from adastyle.batch.job import BatchJob
 
@@ -59,6 +60,7 @@ def cmd_batch(args: argparse.Namespace) -> int:
         backend = LocalBackend(options, device=args.device, fast=not args.fp32)
     try:
         summary = BatchJob(items, backend, stability_frames=stability, coherence=coherence,
+                           coherence_features=coherence_features,
                            measure_flicker=args.report, resume=args.resume, progress=not args.no_progress).run()
     finally:
         backend.close()
@@ -84,6 +86,10 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
                    help="temporal coherence of a video or sequence: how strongly each frame follows the previous "
                         "stylised frame along the motion (optical flow), where the motion is reliable; new content, "
                         "occlusions and scene cuts keep their own texture (0 = off, 1 = strongest)")
+    b.add_argument("--coherence-features", type=float, default=rules.DEFAULT_COHERENCE_FEATURES,
+                   help="temporal coherence before decoding: how strongly each frame's AdaIN target follows the "
+                        "previous frame's along the motion, beside --coherence (0 = off). On Ray it starts afresh "
+                        "at each actor's run of frames (every 8 frames); --coherence runs across")
     b.add_argument("--report", action="store_true",
                    help="print each video's or sequence's flicker: the warped temporal error of the output beside "
                         "the input's own")

@@ -7,12 +7,12 @@ the previous *stylised* frame is warped along it and blended into the new one wh
 (forward-backward consistent, and the warped input matches the new input). Where something new appears
 (occlusions, the picture's edge, a scene cut) the new frame keeps its own detail; at a cut the chain restarts.
 
-Why in pixels and not at the relu4_1 target before decoding: a pixel blend needs only the frames the network
-already made, so every frame can still be stylised independently (in parallel on a Ray cluster) and the chain is
-applied in order afterwards by whoever writes the frames; the chain then runs across chunk borders unchanged.
-Measured (`bench/bench_batch.py`, `adastyle.feature_coherence`): carrying the target alone removes only a fifth
-to two fifths of the flicker (the decoder paints features moved by a fraction of a cell as a new texture), and
-before this blend it lowers the error left by a fifth to a half more, at the price of that independence.
+Why in pixels as well as at the relu4_1 target before decoding (`adastyle.feature_coherence`): a pixel blend
+needs only the frames the network already made, so frames can be stylised anywhere (in parallel on a Ray
+cluster) and the chain is applied in order afterwards by whoever writes the frames; it then runs across chunk
+borders unchanged. Measured (`bench/bench_batch.py`): carrying the target alone removes only a fifth to two
+fifths of the flicker (the decoder paints features moved by a fraction of a cell as a new texture), and before
+this blend it lowers the error left by a fifth to a half more; the two run together by default.
 
 The same flow gives the flicker metric (`FlickerMeter`): the mean |O_t - warp(O_{t-1})| over reliable pixels,
 beside the input's own warped error (its floor: what interpolation and flow errors leave on a clip that does not
@@ -241,8 +241,11 @@ class Coherence:
         if self.meter is not None:
             self.meter.seed(self._prev_in, self._prev_out)
 
-    def step(self, frame: np.ndarray, stylised: np.ndarray) -> np.ndarray:
-        """The output frame for `frame` (an input) from its own stylisation and the chain so far (uint8)."""
+    def step(self, frame: np.ndarray, stylised: np.ndarray, known: Motion | None = None) -> np.ndarray:
+        """The output frame for `frame` (an input) from its own stylisation and the chain so far (uint8).
+
+        known: the motion from the previous input to `frame` when the caller measured it already (the feature
+        chain of the same frames): the flow is then not measured twice."""
         stylised = np.asarray(stylised)
         frame = np.asarray(frame)
         if not self.active:
@@ -250,7 +253,8 @@ class Coherence:
         out = stylised
         m: Motion | None = None
         if self._prev_in is not None and self._prev_in.shape[:2] == frame.shape[:2]:
-            m = motion(self._prev_in, frame)
+            m = known if known is not None and known.backward.shape[:2] == frame.shape[:2] else None
+            m = m or motion(self._prev_in, frame)
             if m.cut:
                 self.cuts += 1
             elif (self.strength > 0 and self._prev_out is not None and self._prev_out.shape == stylised.shape

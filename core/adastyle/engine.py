@@ -6,7 +6,8 @@ the decoder), and runs every control of the paper: alpha, weighted interpolation
 preservation, soft spatial masks; plus RGBA, stroke scale and tiling for canvases of any size.
 
 Two pipelines, one return type each: `run(request)` stylises (an image), `measure(request)` gives the
-content statistics `run` would use (a ContentStats), so a sequence can smooth them in between. This
+content statistics `run` would use (a ContentStats), so a sequence can smooth them in between; `run(...,
+target_chain=)` hands each tile's AdaIN target to a clip's FeatureChain before decoding it. This
 module orders the work and owns the caches; the working image is `work_image`'s, the per-tile arithmetic
 `tile_job`'s.
 """
@@ -26,6 +27,7 @@ from adastyle import color, tiling
 from adastyle.adain import StyleStats, adain_target, mean_std, mix_styles
 from adastyle.content_stats import ContentStats
 from adastyle.device import available_memory, fast_dtype, pick_device
+from adastyle.feature_coherence import FeatureChain
 from adastyle.imageio import ImageLike, split_alpha, to_pil
 from adastyle.masks import feature_weights
 from adastyle.model import Decoder, Encoder, load_decoder, load_encoder
@@ -124,17 +126,22 @@ class Stylizer:
 
     # ---- the two pipelines ----------------------------------------------------------------------
     def run(self, request: StylizeRequest, progress: Progress | None = None, cancel: CancelCheck | None = None,
-            content_stats: ContentStats | None = None) -> Image.Image:
+            content_stats: ContentStats | None = None, target_chain: FeatureChain | None = None) -> Image.Image:
         """Stylise a request; RGBA content keeps its alpha exactly. `cancel` is asked between tiles.
 
         content_stats: statistics to use instead of the content's own (from `measure`, e.g. smoothed
         across the frames of a video); they must come from the same size, mask and colour mode.
+        target_chain: the clip's chain at the decoder's input, when this request is the next frame of a clip:
+        it gets the working image (the motion from the frame before is measured on it) and each tile's AdaIN
+        target, and gives back the target to decode (the previous frame's carried along the motion and blended
+        in). Without it, or with strength 0, the frame is stylised on its own.
         """
-        work, out = self.render(request, progress, cancel, content_stats)
+        work, out = self.render(request, progress, cancel, content_stats, target_chain)
         return finish(request, work, out)
 
     def render(self, request: StylizeRequest, progress: Progress | None = None, cancel: CancelCheck | None = None,
-               content_stats: ContentStats | None = None) -> tuple[WorkImage, Image.Image]:
+               content_stats: ContentStats | None = None,
+               target_chain: FeatureChain | None = None) -> tuple[WorkImage, Image.Image]:
         """`run` but its last step (`work_image.finish`): the working image and the stylised RGB at its size.
 
         Why apart: a live canvas (live_canvas) keeps both, re-renders boxes of them (`encode_box`, `decode_box`) and
@@ -157,7 +164,10 @@ class Stylizer:
                                    f"this request has {len(targets)}")
             else:
                 c_stats = list(content_stats.features)
-            out = Image.fromarray(self._stylise_tiles(job, tiles, c_stats, steps, cancel), "RGB")
+            chain = target_chain if target_chain is not None and target_chain.active else None
+            if chain is not None:
+                chain.begin(job.arr)
+            out = Image.fromarray(self._stylise_tiles(job, tiles, c_stats, steps, cancel, chain), "RGB")
         return work, out
 
     def kept_features(self, net_in: np.ndarray) -> torch.Tensor | None:
@@ -265,12 +275,12 @@ class Stylizer:
         return [m.mean_std() for m in moments]
 
     def _stylise_tiles(self, job: TileJob, tiles: list[tiling.Tile], c_stats: list[Stats], steps: Steps,
-                       cancel: CancelCheck | None) -> np.ndarray:
+                       cancel: CancelCheck | None, chain: FeatureChain | None = None) -> np.ndarray:
         """The stylised work image: one tile when it fits, else overlapping tiles encoded again, AdaIN'd with
         the global statistics and blended band by band (tiling.BandBlender)."""
         if len(tiles) == 1:
             check_cancel(cancel)
-            core = self._decode_core(job, self._features(job, tiles[0], True), tiles[0], c_stats)
+            core = self._decode_core(job, self._features(job, tiles[0], True), tiles[0], c_stats, chain)
             out = tiling.quantize(core.permute(1, 2, 0))  # where it was decoded: 1 byte per value crosses to the CPU
             steps.step()
             return out
@@ -278,7 +288,7 @@ class Stylizer:
         blender = tiling.BandBlender(tiles, height, width)
         for t in tiles:
             check_cancel(cancel)
-            blender.add(t, self._decode_core(job, self._encode_tile(job, t), t, c_stats).cpu())
+            blender.add(t, self._decode_core(job, self._encode_tile(job, t), t, c_stats, chain).cpu())
             steps.step()
         return blender.finish()
 
@@ -286,11 +296,16 @@ class Stylizer:
         x = to_network_input_array(job.arr[t.py0:t.py1, t.px0:t.px1], self.device)
         return self.encode(x).to(job.device)
 
-    def _decode_core(self, job: TileJob, feat: torch.Tensor, t: tiling.Tile, c_stats: list[Stats]) -> torch.Tensor:
-        """(3, h, w) pixels in [0, 1] of the tile's core, on the device: AdaIN, decode, cut the core out."""
+    def _decode_core(self, job: TileJob, feat: torch.Tensor, t: tiling.Tile, c_stats: list[Stats],
+                     chain: FeatureChain | None = None) -> torch.Tensor:
+        """(3, h, w) pixels in [0, 1] of the tile's core, on the device: AdaIN, the clip's chain (given one: the
+        previous frame's target of the same tile carried in), decode, cut the core out."""
         hw = feat.shape[-2:]
         m = feature_weights(crop_pad(job.region, t), hw).to(job.device) if job.region is not None else None
-        dec = self.decode(adain_target(feat, c_stats, list(job.targets), m, job.alpha))[0]
+        target = adain_target(feat, c_stats, list(job.targets), m, job.alpha)
+        if chain is not None:
+            target = chain.carry((t.py0, t.py1, t.px0, t.px1), target)
+        dec = self.decode(target)[0]
         # The decoder output covers the padded tile (rounded up to 8): cut the core out.
         cy0, cx0 = t.y0 - t.py0, t.x0 - t.px0
         return dec[:, cy0:cy0 + (t.y1 - t.y0), cx0:cx0 + (t.x1 - t.x0)].clamp(0, 1)

@@ -42,7 +42,7 @@ if TYPE_CHECKING:
     from adastyle.engine import Stylizer
 
 REACH = 48           # pixels around a change whose output may change (beyond: at most 1 level, measured)
-FEATURE_REACH = 40   # pixels around a change whose relu4_1 features may change (the encoder's receptive field: 37)
+FEATURE_REACH = 48   # pixels around a change whose features may change (at 40 a cell moved the output 3 levels)
 ENCODE_CONTEXT = 40  # pixels encoded around those, so that their features are the whole image's (37 suffice)
 DECODE_CONTEXT = 32  # features decoded around a re-rendered box (the decoder's receptive field: 30 pixels)
 MAX_SHARE = 0.6      # an encoded box (change and context) over this share of the image: a full render instead

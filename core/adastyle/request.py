@@ -110,12 +110,14 @@ def check_options(n_styles: int, *, weights: Sequence[float] | None = None, alph
     return checked
 
 
-def check_sequence(stability: float, coherence: float) -> tuple[float, float]:
-    """A sequence's stability (frames) and coherence, checked (RequestError otherwise): the one check of both,
-    for every front end that stylises sequences (`SequenceRequest` for the server's sequence jobs, `adastyle
-    batch` before it loads the model)."""
+def check_sequence(stability: float, coherence: float,
+                   coherence_features: float = rules.DEFAULT_COHERENCE_FEATURES) -> tuple[float, float, float]:
+    """A sequence's stability (frames), coherence and feature coherence, checked (RequestError otherwise): the
+    one check of them, for every front end that stylises sequences (`SequenceRequest` for the server's sequence
+    jobs, `adastyle batch` before it loads the model)."""
     try:
-        return rules.check_stability(stability), rules.check_coherence(coherence)
+        return (rules.check_stability(stability), rules.check_coherence(coherence),
+                rules.check_coherence_features(coherence_features))
     except RuleError as exc:
         raise RequestError(exc.message) from None
 

@@ -3,8 +3,9 @@
 Why: the plug-ins send the frames of an animation (GIMP's layers-as-frames, Krita's keyframes) as one
 request, and must get the same frames as `adastyle batch --sequence` would make of them: the same
 measurement (`Stylizer.measure`), the same smoothing (`stability.smooth_measured`), the
-same stylisation with the smoothed statistics (`Stylizer.run(..., content_stats=)`), the same motion chain
-(`coherence.Coherence`, each frame made to agree with the previous one along the optical flow). Nothing is
+same stylisation with the smoothed statistics (`Stylizer.run(..., content_stats=)`), the same two motion chains
+(`feature_coherence.FeatureChain` at the decoder's input, `coherence.Coherence` on the stylised frames: each
+frame made to agree with the previous one along the optical flow, measured once for both). Nothing is
 implemented twice; this module only orders the steps for one process, with progress and cancel
 between frames, where the batch job orders them for backends and files.
 """
@@ -17,9 +18,10 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 from PIL import Image
 
-from adastyle.coherence import Coherence
+from adastyle.coherence import Coherence, Motion
 from adastyle.content_stats import ContentStats
 from adastyle.errors import Cancelled
+from adastyle.feature_coherence import FeatureChain
 from adastyle.imageio import ImageLike, split_alpha
 from adastyle.request import RequestError, StyleOptions, StylizeRequest, check_sequence
 from adastyle.stability import smooth_measured
@@ -30,6 +32,7 @@ if TYPE_CHECKING:
 
 DEFAULT_STABILITY = rules.DEFAULT_STABILITY  # frames; the default of `adastyle batch --stability` too
 DEFAULT_COHERENCE = rules.DEFAULT_COHERENCE  # the default of `adastyle batch --coherence` too
+DEFAULT_COHERENCE_FEATURES = rules.DEFAULT_COHERENCE_FEATURES  # and of `--coherence-features`
 MAX_FRAMES = wire.MAX_FRAMES  # frames one request may carry (the wire schema's limit)
 MEASURE_SHARE = 0.25     # measuring a frame (encoder only) costs about a quarter of stylising it
 
@@ -41,21 +44,24 @@ class SequenceRequest:
     frames: one StylizeRequest per frame, in playback order, all with the same size and the same StyleOptions
     (only the content differs); stability: the smoothing window's standard deviation in frames (0 = each frame on
     its own statistics); coherence: how strongly each frame follows the previous stylised frame along the
-    motion (0 = off).
+    motion (0 = off); coherence_features: how strongly each frame's AdaIN target follows the previous frame's
+    before decoding (0 = off).
     """
 
     frames: tuple[StylizeRequest, ...]
     stability: float = DEFAULT_STABILITY
     coherence: float = DEFAULT_COHERENCE
+    coherence_features: float = DEFAULT_COHERENCE_FEATURES
 
     def __post_init__(self) -> None:
         if not self.frames:
             raise RequestError("a sequence needs at least one frame")
         if len(self.frames) > MAX_FRAMES:
             raise RequestError(f"a sequence may have at most {MAX_FRAMES} frames, got {len(self.frames)}")
-        stability, coherence = check_sequence(self.stability, self.coherence)
+        stability, coherence, features = check_sequence(self.stability, self.coherence, self.coherence_features)
         object.__setattr__(self, "stability", stability)
         object.__setattr__(self, "coherence", coherence)
+        object.__setattr__(self, "coherence_features", features)
         size, options = self.frames[0].content.size, self.frames[0].options
         for i, f in enumerate(self.frames):
             if f.options is not options:
@@ -67,14 +73,14 @@ class SequenceRequest:
     @classmethod
     def of(cls, frames: Sequence[ImageLike], options: StyleOptions | Sequence[ImageLike] | ImageLike,
            stability_frames: float = DEFAULT_STABILITY, coherence: float = DEFAULT_COHERENCE,
-           **option_fields: Any) -> SequenceRequest:
+           coherence_features: float = DEFAULT_COHERENCE_FEATURES, **option_fields: Any) -> SequenceRequest:
         """Frames with one StyleOptions (given, or made from the styles and StyleOptions' keywords)."""
         if not frames:
             raise RequestError("a sequence needs at least one frame")
         if len(frames) > MAX_FRAMES:
             raise RequestError(f"a sequence may have at most {MAX_FRAMES} frames, got {len(frames)}")
         options = StyleOptions.of(options, **option_fields)
-        return cls(tuple(StylizeRequest(f, options) for f in frames), stability_frames, coherence)
+        return cls(tuple(StylizeRequest(f, options) for f in frames), stability_frames, coherence, coherence_features)
 
     @property
     def size(self) -> tuple[int, int]:
@@ -118,12 +124,14 @@ def run_sequence(stylizer: Stylizer, seq: SequenceRequest, progress: Callable[[f
             report()
         stats = smooth_measured(measured, seq.stability)
     chain = Coherence(seq.coherence if n > 1 else 0.0)
+    features = FeatureChain(seq.coherence_features if n > 1 else 0.0)
     out: list[Image.Image] = []
     for i, req in enumerate(seq.frames):
         check()
-        image = stylizer.run(req, lambda f: report(f), cancel, stats[i])
+        image = stylizer.run(req, lambda f: report(f), cancel, stats[i], target_chain=features)
         if chain.active:
-            image = Image.fromarray(chain.step(np.asarray(split_alpha(req.content)[0]), np.asarray(image)))
+            frame = np.asarray(split_alpha(req.content)[0])
+            image = Image.fromarray(chain.step(frame, np.asarray(image), shared_motion(features, frame)))
         done += 1
         report()
         if on_frame is not None:
@@ -131,3 +139,12 @@ def run_sequence(stylizer: Stylizer, seq: SequenceRequest, progress: Callable[[f
         else:
             out.append(image)
     return None if on_frame is not None else out
+
+
+def shared_motion(features: FeatureChain, frame: np.ndarray) -> Motion | None:
+    """The motion the feature chain measured for this frame, when it measured it on the same pixels the pixel
+    chain sees (a frame worked at its own size in colour): the flow is then measured once for both chains."""
+    seen = features.frame
+    if features.motion is None or seen is None or seen.shape != frame.shape or not np.array_equal(seen, frame):
+        return None
+    return features.motion

@@ -94,9 +94,11 @@ def job_fields(content: Optional[ImageInput], styles: Sequence[ImageInput], *, s
 
 def sequence_fields(frames: Sequence[ImageInput], styles: Sequence[ImageInput], *,
                     size: Optional[Tuple[int, int]] = None, stability: float = wire.STABILITY.default,
-                    coherence: float = wire.COHERENCE.default, **options: Any) -> List[Tuple[str, Any]]:
-    """The form fields of POST /v1/sequence: frame_0..frame_{n-1}, then job_fields' options, stability and
-    coherence.
+                    coherence: float = wire.COHERENCE.default,
+                    coherence_features: float = wire.COHERENCE_FEATURES.default,
+                    **options: Any) -> List[Tuple[str, Any]]:
+    """The form fields of POST /v1/sequence: frame_0..frame_{n-1}, then job_fields' options, stability,
+    coherence and coherence_features.
 
     With `size` (width, height) the frames are raw R,G,B,A bytes of that size (what plug-ins read from
     their layers), else encoded image files or bytes.
@@ -113,6 +115,7 @@ def sequence_fields(frames: Sequence[ImageInput], styles: Sequence[ImageInput], 
     fields += job_fields(None, styles, **options)
     fields.append((wire.STABILITY.name, wire.STABILITY.encode(stability)))
     fields.append((wire.COHERENCE.name, wire.COHERENCE.encode(coherence)))
+    fields.append((wire.COHERENCE_FEATURES.name, wire.COHERENCE_FEATURES.encode(coherence_features)))
     return fields
 
 

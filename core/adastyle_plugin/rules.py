@@ -24,6 +24,7 @@ STABILITY_MAX = wire.STABILITY.maximum            # frames: the smoothing window
 DEFAULT_STABILITY = wire.STABILITY.default
 COHERENCE_MAX = wire.COHERENCE.maximum            # weight of the previous frame carried along the motion (0 = off)
 DEFAULT_COHERENCE = wire.COHERENCE.default
+DEFAULT_COHERENCE_FEATURES = wire.COHERENCE_FEATURES.default  # weight of the previous AdaIN target carried along
 
 
 def plural(n: int, noun: str) -> str:
@@ -70,6 +71,11 @@ def check_stability(stability: object) -> float:
 def check_coherence(coherence: object) -> float:
     """How strongly each frame of a sequence follows the previous stylised frame along the motion (0 = off)."""
     return wire.COHERENCE.check(coherence)
+
+
+def check_coherence_features(strength: object) -> float:
+    """How strongly each frame's AdaIN target follows the previous frame's along the motion (0 = off)."""
+    return wire.COHERENCE_FEATURES.check(strength)
 
 
 def check_tile(tile: object) -> Optional[int]:

@@ -45,6 +45,11 @@ class Field:
     label: Optional[str] = None
 
     @property
+    def named(self) -> str:
+        """The name as messages give it: with its label in words when it has one."""
+        return f"{self.name} ({self.label})" if self.label else self.name
+
+    @property
     def is_number(self) -> bool:
         return self.kind in (NUMBER, INTEGER)
 
@@ -64,8 +69,7 @@ class Field:
         the choices), else RuleError in words a user reads."""
         if self.choices is not None:
             if value not in self.choices:
-                named = f"{self.name} ({self.label})" if self.label else self.name
-                raise RuleError(f"{named} must be one of {', '.join(self.choices)}, got {value!r}")
+                raise RuleError(f"{self.named} must be one of {', '.join(self.choices)}, got {value!r}")
             return str(value)
         if not self.is_number:
             return value
@@ -75,7 +79,7 @@ class Field:
                                (self.maximum is None or value <= self.maximum) or  # type: ignore[operator]
                                (self.zero is not None and value == 0))
         if not in_range or (self.kind == INTEGER and not whole):
-            raise RuleError(f"{self.name} must be {self.range_text()}, got {value!r}")
+            raise RuleError(f"{self.named} must be {self.range_text()}, got {value!r}")
         return value if self.kind == INTEGER else float(value)  # type: ignore[arg-type]
 
     def encode(self, value: Any) -> str:
@@ -165,11 +169,16 @@ COHERENCE = Field("coherence", NUMBER, "temporal coherence: how strongly each fr
                                        "frame along the motion (optical flow), where the motion is reliable "
                                        "(0 = off; where the picture zooms or turns, 90 % of it)", 1.0, 0.0, 1.0,
                   zero="frame by frame")
+COHERENCE_FEATURES = Field("coherence_features", NUMBER, "temporal coherence before decoding: how strongly each "
+                                                         "frame's AdaIN target (the decoder's input) follows the "
+                                                         "previous frame's along the motion, where the motion is "
+                                                         "reliable; works beside coherence (0 = off)", 0.9, 0.0,
+                           1.0, zero="off", label="feature coherence")
 
 OPTION_FIELDS = (STYLE, STYLE_ID, WEIGHTS, ALPHA, PRESERVE_COLOR, MASK, MASK_FORMAT, SCALE, TILE, STYLE_SIZE,
                  CONTENT_FORMAT, WIDTH, HEIGHT, RESULT_FORMAT)
 JOB_FIELDS = (CONTENT, *OPTION_FIELDS, LIVE)
-SEQUENCE_FIELDS = (FRAME_0, FRAME_1, STABILITY, COHERENCE, *OPTION_FIELDS)
+SEQUENCE_FIELDS = (FRAME_0, FRAME_1, STABILITY, COHERENCE, COHERENCE_FEATURES, *OPTION_FIELDS)
 STYLE_UPLOAD_FIELDS = (Field("style", FILE, "the style image (PNG, JPEG, WebP, TIFF, BMP or GIF)", required=True),)
 # The settings of a stylisation a front end shows (and a job sends as plain fields), in the order sent.
 SETTING_FIELDS = (ALPHA, PRESERVE_COLOR, SCALE, TILE, STYLE_SIZE, RESULT_FORMAT)

@@ -378,7 +378,8 @@ def test_stylise_all_layers_puts_new_layers_on_top_in_frame_order(layers) -> Non
 
 
 def test_stylise_all_layers_gives_the_servers_stabilised_sequence(layers, server: dict[str, str]) -> None:
-    """The new layers are the server's stabilised sequence of the same frames (within 1 level)."""
+    """The new layers are the server's stabilised sequence of the same frames (within 1 level), with the
+    procedure's coherence-features argument sent as the sequence's field."""
     from adastyle_plugin.http import Client
 
     frames, new = layers["frames"], layers["styled"]["new"]
@@ -388,7 +389,7 @@ def test_stylise_all_layers_gives_the_servers_stabilised_sequence(layers, server
     api = Client(url=server["url"], token=server["token"], timeout=120)
     rgba = [Image.fromarray(f).convert("RGBA").tobytes() for f in frames]
     expected = api.stylize_sequence(rgba, [str(layers["style_file"])], size=(256, 192),
-                                    stability=2.0, result_format="rgba")
+                                    stability=2.0, coherence_features=0.5, result_format="rgba")
     for k, (data, _) in enumerate(reversed(expected)):  # new layers top first: the last frame first
         got = np.frombuffer(layers["pixels"][new[k]["file"]], np.uint8).astype(int)
         want = np.frombuffer(data, np.uint8).astype(int)

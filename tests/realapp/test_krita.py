@@ -275,7 +275,7 @@ def test_apply_to_all_frames_makes_an_animated_layer_with_the_same_keyframes(che
     source = [rgba(ARTIFACTS / f"frames-source-{t}.bgra") for t in a["source_keys"]]
     api = Client(url=server["url"], token=server["token"], timeout=120)
     expected = api.stylize_sequence(source, [str(EXAMPLES / "style-goldfish.jpg")], size=(512, 384),
-                                    stability=2.0, result_format="rgba")
+                                    stability=2.0, coherence_features=0.5, result_format="rgba")  # the spin box's
     for t, (want, _) in zip(a["source_keys"], expected):
         got = np.frombuffer(rgba(ARTIFACTS / f"frames-new-{t}.bgra"), np.uint8).astype(int)
         src = np.frombuffer(rgba(ARTIFACTS / f"frames-source-{t}.bgra"), np.uint8).astype(int)

@@ -4,6 +4,10 @@ Sequences (videos, frame folders) go in two passes when stability is on: measure
 statistics, smooth them, then stylise each frame with its smoothed statistics. With coherence on, each stylised
 frame then goes through the clip's motion chain (`adastyle.coherence`) in playback order, here on the driver,
 so a backend may stylise the frames of a chunk in any order or place and the chain still runs across chunks.
+With feature coherence on, the frames are handed over with their place in the clip (`ClipPlace`), and the
+backend's workers carry the AdaIN target along the motion before decoding over the consecutive frames each
+is given (`backend`); a resumed run starts that chain afresh at its first frame (the pixel chain continues
+from the last output written).
 """
 from __future__ import annotations
 
@@ -20,7 +24,7 @@ from tqdm import tqdm
 
 from adastyle.batch import video
 from adastyle.batch.atomic import clean_partials, partial_path
-from adastyle.batch.backend import Backend, FrameResult
+from adastyle.batch.backend import Backend, ClipPlace, FrameResult
 from adastyle.batch.inputs import Item
 from adastyle.coherence import Coherence
 from adastyle.content_stats import ContentStats
@@ -76,16 +80,18 @@ def save_image(pixels: np.ndarray, target: Path) -> None:
 
 class BatchJob:
     """Runs a plan. `stability` is the smoothing window of sequences in frames (0 = frame by frame);
-    `coherence` the strength of the motion chain (0 = off); `measure_flicker` adds a flicker line per clip."""
+    `coherence` the strength of the motion chain on the stylised frames and `coherence_features` of the one on
+    the AdaIN targets before decoding (0 = off); `measure_flicker` adds a flicker line per clip."""
 
     def __init__(self, items: Sequence[Item], backend: Backend, *, stability_frames: float = 0.0,
-                 coherence: float = 0.0, measure_flicker: bool = False,
+                 coherence: float = 0.0, coherence_features: float = 0.0, measure_flicker: bool = False,
                  resume: bool = False, report: Callable[[str], None] | None = None,
                  progress: bool = True) -> None:
         self.items = list(items)
         self.backend = backend
         self.stability = stability_frames
         self.coherence = coherence
+        self.coherence_features = coherence_features
         self.measure_flicker = measure_flicker
         self.resume = resume
         self.summary = Summary()
@@ -209,7 +215,8 @@ class BatchJob:
                     self.fail(str(exc))
                     self._advance()
             results = self.backend.stylize([px for _, px in loaded],
-                                           [stats[i] if stats else None for i, _ in loaded])
+                                           [stats[i] if stats else None for i, _ in loaded],
+                                           self._places(str(it.source), [i for i, _ in loaded]))
             for (i, px), res in zip(loaded, results):
                 if res.value is not None and chain.active:
                     if last != i - 1:
@@ -219,6 +226,12 @@ class BatchJob:
                 self._write_image(it.frames[i], it.targets[i], res)
         if chain.meter is not None:
             self.summary.flicker.append(chain.meter.line(str(it.source)))
+
+    def _places(self, clip: str, indices: Iterable[int]) -> list[ClipPlace] | None:
+        """The frames' places in their clip for the feature chain (None when it is off)."""
+        if self.coherence_features <= 0:
+            return None
+        return [ClipPlace(clip, i, self.coherence_features) for i in indices]
 
     @staticmethod
     def _seed(chain: Coherence, it: Item, i: int) -> None:
@@ -254,8 +267,9 @@ class BatchJob:
             chain = Coherence(self.coherence, self.measure_flicker)
             for group in chunks(video.read_frames(it.source, on_bad), self.backend.chunk):
                 sts = [stats[min(index + k, len(stats) - 1)] if stats else None for k in range(len(group))]
+                places = self._places(str(it.source), range(index, index + len(group)))
                 index += len(group)
-                for k, res in enumerate(self.backend.stylize(group, sts)):
+                for k, res in enumerate(self.backend.stylize(group, sts, places)):
                     if res.value is None:  # keep the clip's timing: the source frame stands in
                         self.fail(f"{it.source}: frame {index - len(group) + k}: {res.error}")
                         pixels = group[k]

@@ -11,6 +11,14 @@ inputs and writes the outputs, so the nodes need the `adastyle` package but no s
 The statistics pass returns every frame's content statistics to the driver, which smooths them exactly as a
 local run does; the stylising pass carries each frame's smoothed statistics with it, so a distributed run
 gives the same frames as a local one.
+
+With the feature chain on (frames sent with their `ClipPlace`), a chunk is cut into one run of consecutive
+frames per actor instead of dealt round-robin, and each actor runs the chain over its run in order. Why not
+carry it across runs: frame t's decoding would wait for frame t-1's target from another actor, so the actors
+would work one after the other. So the feature chain starts afresh at the first frame of each run (every 8
+frames with the default chunk; with one actor it runs through the clip), while the pixel chain on the driver
+runs across every border: a frame at a border is still made to agree with the one before it, only without the
+carried target's share (the README's table measures what each chain removes).
 """
 from __future__ import annotations
 
@@ -21,7 +29,7 @@ from typing import Any
 
 import numpy as np
 
-from adastyle.batch.backend import FrameOutcome, FrameResult, FrameWorker, StatsResult
+from adastyle.batch.backend import ClipPlace, FrameOutcome, FrameResult, FrameWorker, StatsResult
 from adastyle.content_stats import ContentStats
 from adastyle.errors import UserError
 from adastyle.request import StyleOptions
@@ -60,9 +68,10 @@ class RayFrameActor:
         out = FrameOutcome(res.value.to_arrays()) if res.value is not None else FrameOutcome(error=res.error)
         return out, time.perf_counter() - t0
 
-    def stylize(self, frame: np.ndarray, stats: dict[str, np.ndarray] | None) -> tuple[FrameResult, float]:
+    def stylize(self, frame: np.ndarray, stats: dict[str, np.ndarray] | None,
+                place: ClipPlace | None = None) -> tuple[FrameResult, float]:
         t0 = time.perf_counter()
-        res = self.worker.stylize_one(np.asarray(frame), ContentStats.from_arrays(stats) if stats else None)
+        res = self.worker.stylize_one(np.asarray(frame), ContentStats.from_arrays(stats) if stats else None, place)
         return res, time.perf_counter() - t0
 
 
@@ -104,11 +113,14 @@ class RayBackend:
         self._next = 0
         self.last_actor_seconds = 0.0  # model time inside the actors in the last call (for the benchmark)
 
-    def _map(self, method: str, args: list[tuple[Any, ...]]) -> list[Any]:
-        """Each argument tuple to the next actor in turn; the results in the order of the arguments."""
+    def _map(self, method: str, args: list[tuple[Any, ...]], runs: bool = False) -> list[Any]:
+        """Each argument tuple to the next actor in turn, or with `runs`, one run of consecutive arguments per
+        actor (an actor does its calls in the order they were made); the results in the order of the arguments."""
         refs = []
-        for a in args:
-            refs.append(getattr(self.actors[self._next % self.workers], method).remote(*a))
+        per_run = -(-len(args) // self.workers)
+        for i, a in enumerate(args):
+            actor = self.actors[i // per_run if runs else self._next % self.workers]
+            refs.append(getattr(actor, method).remote(*a))
             self._next += 1
         out = self.ray.get(refs)
         self.last_actor_seconds = float(sum(sec for _, sec in out))
@@ -118,9 +130,11 @@ class RayBackend:
         return [FrameOutcome(ContentStats.from_arrays(r.value)) if r.value is not None else FrameOutcome(error=r.error)
                 for r in self._map("measure", [(np.asarray(f),) for f in frames])]
 
-    def stylize(self, frames: Sequence[np.ndarray], stats: Sequence[ContentStats | None]) -> list[FrameResult]:
-        return self._map("stylize", [(np.asarray(f), s.to_arrays() if s is not None else None)
-                                     for f, s in zip(frames, stats)])
+    def stylize(self, frames: Sequence[np.ndarray], stats: Sequence[ContentStats | None],
+                places: Sequence[ClipPlace] | None = None) -> list[FrameResult]:
+        at = places if places is not None else [None] * len(frames)
+        return self._map("stylize", [(np.asarray(f), s.to_arrays() if s is not None else None, p)
+                                     for f, s, p in zip(frames, stats, at)], runs=places is not None)
 
     def close(self) -> None:
         for a in self.actors:

@@ -199,7 +199,7 @@ def create_app(settings: Settings, stylizer: Stylizer | None = None, front_ends:
 
     @app.post("/v1/sequence", status_code=202,
               summary="Queue the frames of an animation (frame_0..frame_N-1) as one job, steadied over time by "
-                      "`stability` and `coherence` (both 0 = frame by frame)",
+                      "`stability`, `coherence` and `coherence_features` (all 0 = frame by frame)",
               description="The frames are stylised in order as one job. `stability` smooths the content "
                           "statistics across neighbouring frames (a Gaussian window of that many frames), so "
                           "colours do not pump. `coherence` follows the motion: the optical flow between "
@@ -207,7 +207,10 @@ def create_app(settings: Settings, stylizer: Stylizer | None = None, front_ends:
                           "two are blended with that weight where the flow is reliable, so the texture moves "
                           "with the picture instead of being repainted in every frame; where something new "
                           "appears (uncovered background, the picture's edge) a frame keeps its own "
-                          "stylisation, and at a scene cut the chain starts afresh.")
+                          "stylisation, and at a scene cut the chain starts afresh. `coherence_features` does "
+                          "the same one step earlier, on the decoder's input: the previous frame's AdaIN target "
+                          "is carried along the flow and blended into the new frame's before it is decoded, so "
+                          "the decoder paints a texture that already agrees with the previous frame's.")
     async def create_sequence(request: Request) -> dict[str, Any]:
         job = await submit(request, sequence=True)
         return {**job.info(), "position": queue.position(job)}

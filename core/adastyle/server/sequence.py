@@ -91,7 +91,8 @@ async def parse_sequence(form: FormData, style_store: ByteBoundedStore[Image.Ima
         data[i] = b""
         frames.append(dataclasses.replace(parsed.request, content=content))  # the same options, checked again
     try:
-        sequence = SequenceRequest(tuple(frames), values["stability"], values["coherence"])
+        sequence = SequenceRequest(tuple(frames), values["stability"], values["coherence"],
+                                   values["coherence_features"])
     except UserError as exc:
         raise ApiError(422, "invalid_parameter", exc.message or str(exc)) from None
     return JobForm(sequence, parsed.result_format)

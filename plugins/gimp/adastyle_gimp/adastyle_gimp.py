@@ -30,7 +30,8 @@ one sequence whose content statistics are smoothed across the frames (argument `
 --sequence`. The new layers, one per frame and image-sized, go above all the original layers in the same
 order; the originals are never modified; one undo step removes them all. Arguments: as above without
 use-selection, plus `stability` and `coherence` (0..1: each frame follows the previous stylised frame along
-the motion between the layers, so the texture does not boil; 0 = off).
+the motion between the layers, so the texture does not boil; 0 = off), and, last, `coherence-features` (0..1:
+the same one step earlier, on the decoder's input: each frame's AdaIN target follows the previous one's).
 Grey images: the server stylises in colour and GIMP converts the result to grey when it is written into a
 GRAYA layer (the image mode is left alone; convert the image to RGB first to keep the colours).
 """
@@ -118,6 +119,11 @@ def add_arguments(procedure: Gimp.Procedure, frames: bool = False) -> None:
     procedure.add_string_argument("library", "_Library styles",
                                   "Library styles or presets by name or id, comma-separated (after the files and "
                                   "the layer)", "", rw)
+    if frames:  # last, so positional calls written for the older argument list keep working
+        procedure.add_double_argument("coherence-features", "Coherence of _features",
+                                      "How strongly each frame's style features follow the previous frame's along "
+                                      "the motion, before decoding (0 = off; works with Coherence)",
+                                      *double_spec(wire.COHERENCE_FEATURES), rw)
 
 
 # Dialog order: the style sources together. style-path stays first: the dialog's initial focus is on it, so
@@ -125,7 +131,7 @@ def add_arguments(procedure: Gimp.Procedure, frames: bool = False) -> None:
 DIALOG_FIELDS = ("style-path", "style-layer", "library", "weights", "alpha", "preserve-color", "use-selection", "scale",
                  "server-url")
 LAYERS_DIALOG_FIELDS = ("style-path", "style-layer", "library", "weights", "alpha", "preserve-color", "scale", "stability",
-                        "coherence", "server-url")
+                        "coherence", "coherence-features", "server-url")
 
 
 # ---- pixels -------------------------------------------------------------------------------------------
@@ -372,7 +378,8 @@ def stylize_frames(conn: http.Client, params: Params, styles: list[str | bytes],
     Gimp.progress_init(f"AdaIN style transfer of {len(frames)} frames…")
     try:
         answers = conn.stylize_sequence(frames, styles, size=size, stability=params.stability,
-                                        coherence=params.coherence, result_format="rgba", progress=progress,
+                                        coherence=params.coherence, coherence_features=params.coherence_features,
+                                        result_format="rgba", progress=progress,
                                         should_cancel=should_cancel, **fields)
         for data, headers in answers:
             pixels.check_answer(data, headers, size[0], size[1])

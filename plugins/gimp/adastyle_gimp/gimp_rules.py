@@ -50,6 +50,7 @@ class Params:
     server_url: str
     stability: float = 0.0  # "Stylise all layers": smoothing across the frames (layers)
     coherence: float = 0.0  # "Stylise all layers": each frame follows the previous one along the motion
+    coherence_features: float = 0.0  # and each frame's AdaIN target the previous one's, before decoding
     library: List[str] = field(default_factory=list)  # library styles and presets by name or id, after the rest
 
     @property
@@ -121,11 +122,12 @@ def read_params(get: Callable[[str], Any]) -> Params:
 
 def read_layers_params(get: Callable[[str], Any]) -> Params:
     """The arguments of "Stylise all layers": those of the one-layer procedure without the selection
-    (every layer is stylised whole), plus the stability and coherence across frames."""
+    (every layer is stylised whole), plus the stability and the two coherences across frames."""
     params = read_params(lambda name: False if name == "use-selection" else get(name))
     try:
         params.stability = rules.check_stability(float(get("stability")))
         params.coherence = rules.check_coherence(float(get("coherence")))
+        params.coherence_features = rules.check_coherence_features(float(get("coherence-features")))
     except RuleError as exc:
         raise calling_error(exc.message) from None
     return params

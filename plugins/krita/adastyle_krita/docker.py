@@ -26,6 +26,7 @@ from .library_grid import LibraryGrid
 from .library_link import LibraryLink
 from .live_mode import LiveMode
 from .logic import (
+    COHERENCE_FEATURES_RANGE,
     COHERENCE_RANGE,
     LIVE_SIDE_MAX,
     LIVE_SIDE_MIN,
@@ -129,6 +130,11 @@ class AdaStyleDocker(DockWidget):
                                     "Apply to all frames: how strongly each keyframe follows the previous one along "
                                     "the motion (0 = off; more = steadier texture)")
         form.addRow("Coherence", self.coherence)
+        self.coherence_features = self._spin("adastyle_coherence_features", *COHERENCE_FEATURES_RANGE, 0.1,
+                                             "Apply to all frames: how strongly each keyframe's style features "
+                                             "follow the previous keyframe's along the motion, before they are "
+                                             "painted (0 = off; works with Coherence)")
+        form.addRow("Feature coherence", self.coherence_features)
         self.use_selection = W.QCheckBox("Only the selection")
         self.use_selection.setObjectName("adastyle_selection")
         form.addRow("", self.use_selection)
@@ -214,7 +220,8 @@ class AdaStyleDocker(DockWidget):
 
     def _connect(self) -> None:
         for signal in (self.alpha.valueChanged, self.preserve.currentIndexChanged, self.scale.valueChanged,
-                       self.stability.valueChanged, self.coherence.valueChanged, self.use_selection.toggled,
+                       self.stability.valueChanged, self.coherence.valueChanged,
+                       self.coherence_features.valueChanged, self.use_selection.toggled,
                        self.live_side.valueChanged):
             signal.connect(self.on_controls_changed)
         self.url.editingFinished.connect(self.on_url_changed)
@@ -238,7 +245,7 @@ class AdaStyleDocker(DockWidget):
     def _load_settings_into_ui(self) -> None:
         s = self.settings
         widgets = (self.alpha, self.preserve, self.scale, self.use_selection, self.stability, self.coherence,
-                   self.live_side)
+                   self.coherence_features, self.live_side)
         for w in widgets:
             w.blockSignals(True)
         self.alpha.setValue(round(s.alpha * 100))
@@ -248,6 +255,7 @@ class AdaStyleDocker(DockWidget):
         self.use_selection.setChecked(s.use_selection)
         self.stability.setValue(s.stability)
         self.coherence.setValue(s.coherence)
+        self.coherence_features.setValue(s.coherence_features)
         self.live_side.setValue(s.live_side)
         self.url.setText(s.server_url)
         for w in widgets:
@@ -292,6 +300,7 @@ class AdaStyleDocker(DockWidget):
         s.use_selection = self.use_selection.isChecked()
         s.stability = float(self.stability.value())
         s.coherence = float(self.coherence.value())
+        s.coherence_features = float(self.coherence_features.value())
         s.live_side = int(self.live_side.value())
         self.save_settings()
         self.live.changed()

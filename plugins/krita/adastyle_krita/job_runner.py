@@ -95,7 +95,8 @@ class JobRunner(QObject):
         s = self.settings
         spec = read_frames_spec(doc, source, s.styles, weights=s.weights if len(s.styles) > 1 else None,
                                 alpha=s.alpha, preserve_color=s.preserve_color, scale=s.scale,
-                                stability=s.stability, coherence=s.coherence)
+                                stability=s.stability, coherence=s.coherence,
+                                coherence_features=s.coherence_features)
         self.last_source = source
         api = self.client()
         self._run(lambda progress, cancelled: run_frames_job(api, spec, progress, cancelled),

@@ -197,7 +197,8 @@ def apply_style(document: Any, node: Any, style_paths: Sequence[str], *, weights
 def read_frames_spec(document: Any, node: Any, style_paths: Sequence[str], *,
                      weights: Optional[Sequence[float]] = None, alpha: float = 1.0, preserve_color: str = "none",
                      scale: float = 1.0, stability: float = rules.DEFAULT_STABILITY,
-                     coherence: float = rules.DEFAULT_COHERENCE) -> FramesSpec:
+                     coherence: float = rules.DEFAULT_COHERENCE,
+                     coherence_features: float = rules.DEFAULT_COHERENCE_FEATURES) -> FramesSpec:
     """Every keyframe of the animated paint layer `node`, whole (the canvas), in time order."""
     if document is None:
         raise PluginError("no open document")
@@ -211,7 +212,7 @@ def read_frames_spec(document: Any, node: Any, style_paths: Sequence[str], *,
     frames = [bgra_to_rgba(to_bytes(node.pixelDataAtTime(0, 0, width, height, t))) for t in times]
     return build_frames_spec(frames, times, (width, height), style_paths, weights=weights, alpha=alpha,
                              preserve_color=preserve_color, scale=scale, stability=stability,
-                             coherence=coherence, layer_name=node.name())
+                             coherence=coherence, coherence_features=coherence_features, layer_name=node.name())
 
 
 def write_frames(document: Any, source: Any, spec: FramesSpec, frames_bgra: Sequence[bytes]) -> Any:
@@ -249,9 +250,11 @@ def write_frames(document: Any, source: Any, spec: FramesSpec, frames_bgra: Sequ
 def apply_style_to_frames(document: Any, node: Any, style_paths: Sequence[str], *,
                           weights: Optional[Sequence[float]] = None, alpha: float = 1.0,
                           preserve_color: str = "none", scale: float = 1.0, stability: float = rules.DEFAULT_STABILITY,
-                          coherence: float = rules.DEFAULT_COHERENCE, url: Optional[str] = None,
+                          coherence: float = rules.DEFAULT_COHERENCE,
+                          coherence_features: float = rules.DEFAULT_COHERENCE_FEATURES, url: Optional[str] = None,
                           progress: Optional[Callable[[float], None]] = None) -> Any:
     """Stylise every keyframe of `node` into a new animated layer and return it; blocks (a scripting call)."""
     spec = read_frames_spec(document, node, style_paths, weights=weights, alpha=alpha, preserve_color=preserve_color,
-                            scale=scale, stability=stability, coherence=coherence)
+                            scale=scale, stability=stability, coherence=coherence,
+                            coherence_features=coherence_features)
     return write_frames(document, node, spec, run_frames_job(make_client(url), spec, progress=progress))

@@ -30,6 +30,7 @@ PRESERVE_CHOICES = rules.COLOR_MODES
 MIN_SCALE, MAX_SCALE = wire.SCALE.minimum, wire.SCALE.maximum
 STABILITY_RANGE = (wire.STABILITY.minimum, wire.STABILITY.maximum)
 COHERENCE_RANGE = (wire.COHERENCE.minimum, wire.COHERENCE.maximum)
+COHERENCE_FEATURES_RANGE = (wire.COHERENCE_FEATURES.minimum, wire.COHERENCE_FEATURES.maximum)
 
 
 def preview_scale(region: Box, user_scale: float, long_side: int = PREVIEW_LONG_SIDE) -> float:
@@ -224,6 +225,7 @@ class FramesSpec:
     scale: float = 1.0
     stability: float = rules.DEFAULT_STABILITY
     coherence: float = rules.DEFAULT_COHERENCE
+    coherence_features: float = rules.DEFAULT_COHERENCE_FEATURES
     name: str = ""
     style_ids: List[str] = field(default_factory=list)  # library styles, sent after the files
 
@@ -240,6 +242,7 @@ class FramesSpec:
     def request_kwargs(self) -> Dict[str, Any]:
         """Keyword arguments for Client.stylize_sequence (raw RGBA both ways)."""
         return {"size": self.size, "stability": self.stability, "coherence": self.coherence,
+                "coherence_features": self.coherence_features,
                 "weights": self.weights, "alpha": self.alpha,
                 "preserve_color": self.preserve_color, "scale": self.scale, "result_format": "rgba",
                 "style_ids": self.style_ids}
@@ -249,6 +252,7 @@ def build_frames_spec(frames: Sequence[bytes], times: Sequence[int], size: Tuple
                       style_paths: Sequence[str], *, weights: Optional[Sequence[float]] = None, alpha: float = 1.0,
                       preserve_color: str = "none", scale: float = 1.0,
                       stability: float = rules.DEFAULT_STABILITY, coherence: float = rules.DEFAULT_COHERENCE,
+                      coherence_features: float = rules.DEFAULT_COHERENCE_FEATURES,
                       layer_name: str = "") -> FramesSpec:
     """A checked FramesSpec; PluginError for what the server would refuse anyway (clearer here)."""
     paths, ids, w = split_styles([str(p) for p in style_paths], weights)
@@ -262,7 +266,8 @@ def build_frames_spec(frames: Sequence[bytes], times: Sequence[int], size: Tuple
     return FramesSpec(frames=list(frames), times=list(times), size=size, style_paths=paths, weights=w,
                       alpha=rules.check_alpha(alpha), preserve_color=rules.check_color_mode(preserve_color),
                       scale=clamp_scale(scale), stability=rules.check_stability(stability),
-                      coherence=rules.check_coherence(coherence), style_ids=ids,
+                      coherence=rules.check_coherence(coherence),
+                      coherence_features=rules.check_coherence_features(coherence_features), style_ids=ids,
                       name=f"{layer_name} - {style_label(paths + ids)}" if layer_name else style_label(paths + ids))
 
 
@@ -321,6 +326,7 @@ class DockerSettings:
     server_url: str = ""  # empty = from the plug-in's settings file / ADASTYLE_URL
     stability: float = wire.STABILITY.default  # Apply to all frames: smoothing across keyframes, in frames
     coherence: float = wire.COHERENCE.default  # Apply to all frames: each keyframe follows the previous one
+    coherence_features: float = wire.COHERENCE_FEATURES.default  # ... and its style features the previous ones
     favourites: List[str] = field(default_factory=list)  # library entry ids
     live_side: int = DEFAULT_PREVIEW_SIDE  # live mode: long side of the preview, in pixels
 
@@ -359,6 +365,7 @@ class DockerSettings:
                    server_url=str(read("server_url", "") or "").strip(),
                    stability=number("stability", d.stability, *STABILITY_RANGE),
                    coherence=number("coherence", d.coherence, *COHERENCE_RANGE),
+                   coherence_features=number("coherence_features", d.coherence_features, *COHERENCE_FEATURES_RANGE),
                    favourites=[str(f) for f in json_list("favourites") if isinstance(f, str) and f],
                    live_side=int(number("live_side", d.live_side, LIVE_SIDE_MIN, LIVE_SIDE_MAX)))
 
@@ -369,7 +376,8 @@ class DockerSettings:
                 "alpha": repr(float(self.alpha)), "preserve_color": self.preserve_color,
                 "use_selection": "true" if self.use_selection else "false", "scale": repr(float(self.scale)),
                 "server_url": self.server_url, "stability": repr(float(self.stability)),
-                "coherence": repr(float(self.coherence)), "favourites": json.dumps(d["favourites"]),
+                "coherence": repr(float(self.coherence)),
+                "coherence_features": repr(float(self.coherence_features)), "favourites": json.dumps(d["favourites"]),
                 "live_side": str(int(self.live_side))}
 
     def save(self, write: Callable[[str, str], None]) -> None:

@@ -40,7 +40,7 @@ def snapshot(img):
 def styled_case():
     img = frames_image()
     before = snapshot(img)
-    status, message = run_layers(img, style_path=JOB["style_path"], stability=2.0)
+    status, message = run_layers(img, style_path=JOB["style_path"], stability=2.0, coherence_features=0.5)
     layers = img.get_layers()
     rec = {"status": status, "message": message, "before": before, "after": snapshot(img),
            "canvas": [img.get_width(), img.get_height()], "new": []}

@@ -533,7 +533,8 @@ class Harness(Extension):
         cancel = {"status": dock.status_text(),
                   "layers_unchanged": [n.uniqueId().toString() for n in doc.topLevelNodes()] == ids}
 
-        # -- the run
+        # -- the run, with the docker's Feature coherence set by its spin box
+        dock.coherence_features.setValue(0.5)
         activate()
         progress = dock.findChild(QProgressBar, "adastyle_progress")
         seen: List[int] = []
