@@ -274,3 +274,22 @@ def test_the_full_strength_is_kept_where_the_picture_only_moves_and_lowered_wher
     occluded[:, 60:] = False
     weight = coherence.blend_weight(occluded, 1.0, pan)
     assert (weight[:, 60:] == 0).all() and weight[:, 55].max() > 0.99 and weight[:, 59].max() < 0.9
+
+
+def test_flow_noise_and_picture_entering_at_the_edge_keep_the_full_strength_on_a_pan() -> None:
+    """On a plain pan the flow's pixel noise and the spots where it is not reliable are no zoom, and the picture
+    entering at the frame's edge gets no fade beside it: everywhere else the carried frame is taken whole."""
+    h, w = 96, 128
+    rng = np.random.default_rng(0)
+    flow = np.dstack([np.full((h, w), 2.0, np.float32), np.zeros((h, w), np.float32)])
+    flow += rng.normal(0, 0.03, flow.shape).astype(np.float32)
+    flow[[0, -1], :, 1] = 0  # nothing enters at the top or the bottom
+    reliable = ~coherence.entering(flow)
+    assert not reliable[:, -2:].any() and reliable[:, :-3].all()  # the 2 entering columns
+    flow[40:43, 60:63] = rng.normal(0, 5, (3, 3, 2))  # a spot of garbage flow, not reliable
+    reliable[40:43, 60:63] = False
+    weight = coherence.blend_weight(reliable, 1.0, flow)
+    near_spot = np.zeros((h, w), bool)
+    near_spot[37:46, 57:66] = True
+    assert (weight[reliable & ~near_spot] > 0.999).all()
+    assert (weight[~reliable] == 0).all() and weight[41, 59] < 0.8  # the spot's own seam fades
