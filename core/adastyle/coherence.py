@@ -191,8 +191,8 @@ def blend_weight(reliable: np.ndarray, strength: float, flow: np.ndarray | None 
     cv2 = _cv2()
     r = reliable.astype(np.float32)
     # No fade towards picture that enters at the frame's edge: that seam lies along the edge, and a fade there
-    # would let each frame's own texture into the rows next to it, frame after frame (on a 2 px pan, 95 % of the
-    # flicker left was that fade).
+    # would let each frame's own texture into the rows next to it, frame after frame (on a 2 px pan a quarter of
+    # the flicker left was that fade).
     inside = r if flow is None else np.maximum(r, entering(flow).astype(np.float32))
     soft = cv2.GaussianBlur(inside, (0, 0), SEAM_SIGMA)
     weight = strength * soft * r
