@@ -160,10 +160,23 @@ def test_non_image_upload_shows_a_readable_error(browser_page, tmp_path) -> None
     page.screenshot(path=str(ARTIFACTS / "web-error.png"))
 
 
-def test_cancel_stops_a_running_job(browser_page, page_server, tmp_path) -> None:
+@pytest.fixture()
+def slow_page_server(tmp_path_factory):
+    """A server in float32 (`ADASTYLE_FP32`): on a CPU with native bf16 a job of several tiles ends in a couple of
+    seconds, before the page's Cancel reaches it; in float32 it runs several times longer there."""
+    srv = start_server(tmp_path_factory.mktemp("web-home-fp32"), env={"ADASTYLE_FP32": "1"})
+    yield srv
+    srv.stop()
+
+
+def test_cancel_stops_a_running_job(slow_page_server, tmp_path) -> None:
+    with open_page(slow_page_server) as page:
+        cancel_a_running_job(page, slow_page_server, tmp_path)
+
+
+def cancel_a_running_job(page, page_server, tmp_path) -> None:
     import httpx
 
-    page = browser_page
     big = tmp_path / "big-content.jpg"  # several tiles on CPU, so the job is still running when we cancel
     Image.open(EXAMPLES / "content-rocket.jpg").convert("RGB").resize((3000, 2400)).save(big, quality=90)
     upload_content(page, big)
