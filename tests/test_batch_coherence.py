@@ -301,3 +301,32 @@ def test_flow_noise_and_picture_entering_at_the_edge_keep_the_full_strength_on_a
     near_spot[37:46, 57:66] = True
     assert (weight[reliable & ~near_spot] > 0.999).all()
     assert (weight[~reliable] == 0).all() and weight[41, 59] < 0.8  # the spot's own seam fades
+
+
+def test_keep_chroma_gives_each_output_its_own_inputs_colour_where_the_chain_carries_the_last() -> None:
+    """Colour mode luminance: a colour grade on a still picture (the strokes carried whole) is followed at once."""
+    from PIL import Image
+
+    rng = np.random.default_rng(1)
+    base = (rng.random((48, 64, 3)) * 255).astype(np.uint8)
+    base = cv2.GaussianBlur(base, (0, 0), 3)  # a picture the flow can follow (it stays put)
+    ycc = np.asarray(Image.fromarray(base).convert("YCbCr")).astype(np.int16)
+    graded = []
+    for k in range(3):
+        g = ycc.copy()
+        g[..., 1] = np.clip(g[..., 1] + 12 * k, 0, 255)  # bluer every frame, luminance unchanged
+        graded.append(np.asarray(Image.fromarray(g.astype(np.uint8), "YCbCr").convert("RGB")))
+    texture = (rng.random((48, 64, 3)) * 255).astype(np.uint8)  # the same "stylisation" of every frame
+
+    def chroma(a: np.ndarray) -> np.ndarray:
+        return np.asarray(Image.fromarray(a).convert("YCbCr"))[..., 1:].astype(np.int16)
+
+    plain, keeping = coherence.Coherence(1.0), coherence.Coherence(1.0, keep_chroma=True)
+    for frame in graded:
+        plain_out = plain.step(frame, texture)
+        kept_out = keeping.step(frame, np.asarray(coherence.color.keep_content_chroma(
+            Image.fromarray(texture), Image.fromarray(frame))))
+    inner = (slice(4, -4), slice(4, -4))
+    kept = np.abs(chroma(kept_out)[inner] - chroma(graded[-1])[inner])
+    assert kept.mean() < 1  # (not 0: some pixels clip at the RGB gamut's edge)
+    assert np.abs(chroma(plain_out)[inner] - chroma(graded[-1])[inner]).mean() > 5

@@ -23,7 +23,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+from PIL import Image
 
+from adastyle import color
 from adastyle_plugin import rules
 
 FB_RELATIVE = 0.01       # forward-backward check (Sundaram et al. 2010): |f + b|^2 <= 0.01 (|f|^2 + |b|^2) + 0.5
@@ -241,12 +243,16 @@ class Coherence:
     the picture only moves (DEFORM_KEEP of it where it zooms or turns); 0 = frame by frame; 1 (the default) =
     where the picture only moves, its strokes move with it and the new frame's own texture comes in only where
     something new appeared. measure: also keep a
-    FlickerMeter of the outputs (`meter`), from the same flow. Call `restart()` where the clip is broken (a frame
-    failed); scene cuts are found and restarted at by themselves. With strength 0 and no meter nothing is computed.
+    FlickerMeter of the outputs (`meter`), from the same flow. keep_chroma: the frames keep their input's colour
+    (`preserve_color="luminance"`): the chain carries the luminance only and each output takes its own input's
+    chroma again, so colour that changes while the picture stays (a fade, a grade) is followed at once instead of
+    being carried along with the strokes. Call `restart()` where the clip is broken (a frame failed); scene cuts
+    are found and restarted at by themselves. With strength 0 and no meter nothing is computed.
     """
 
-    def __init__(self, strength: float, measure: bool = False) -> None:
+    def __init__(self, strength: float, measure: bool = False, keep_chroma: bool = False) -> None:
         self.strength = rules.check_coherence(strength)
+        self.keep_chroma = keep_chroma
         self.meter: FlickerMeter | None = FlickerMeter() if measure else None
         self._prev_in: np.ndarray | None = None
         self._prev_out: np.ndarray | None = None
@@ -286,14 +292,14 @@ class Coherence:
                 self.cuts += 1
             elif (self.strength > 0 and self._prev_out is not None and self._prev_out.shape == stylised.shape
                   and stylised.ndim == 3):
-                out = self._blend(m, stylised)
+                out = self._blend(m, stylised, frame)
         self._prev_in = frame
         self._prev_out = out
         if self.meter is not None:
             self.meter.add(frame, out, m)
         return out
 
-    def _blend(self, m: Motion, stylised: np.ndarray) -> np.ndarray:
+    def _blend(self, m: Motion, stylised: np.ndarray, frame: np.ndarray) -> np.ndarray:
         assert self._prev_out is not None
         flow, rel = _at_size(m, stylised.shape[:2])
         w = blend_weight(rel, self.strength, flow)[..., None]
@@ -302,6 +308,11 @@ class Coherence:
         mixed = rgb + w * (carried - rgb)
         mixed = restore_detail(mixed, rgb, mixing(w))
         mixed = np.clip(np.rint(mixed), 0, 255).astype(np.uint8)
+        if self.keep_chroma:
+            content = Image.fromarray(np.ascontiguousarray(_rgb(frame)))
+            if content.size != (mixed.shape[1], mixed.shape[0]):
+                content = content.resize((mixed.shape[1], mixed.shape[0]), Image.Resampling.LANCZOS)
+            mixed = np.asarray(color.keep_content_chroma(Image.fromarray(mixed), content))
         return np.concatenate([mixed, stylised[..., 3:]], axis=-1) if stylised.shape[-1] == 4 else mixed
 
 

@@ -123,7 +123,8 @@ def run_sequence(stylizer: Stylizer, seq: SequenceRequest, progress: Callable[[f
             done += MEASURE_SHARE
             report()
         stats = smooth_measured(measured, seq.stability)
-    chain = Coherence(seq.coherence if n > 1 else 0.0)
+    chain = Coherence(seq.coherence if n > 1 else 0.0,
+                      keep_chroma=seq.frames[0].options.preserve_color == "luminance")
     features = FeatureChain(seq.coherence_features if n > 1 else 0.0)
     out: list[Image.Image] = []
     for i, req in enumerate(seq.frames):

@@ -81,13 +81,15 @@ def save_image(pixels: np.ndarray, target: Path) -> None:
 class BatchJob:
     """Runs a plan. `stability` is the smoothing window of sequences in frames (0 = frame by frame);
     `coherence` the strength of the motion chain on the stylised frames and `coherence_features` of the one on
-    the AdaIN targets before decoding (0 = off); `measure_flicker` adds a flicker line per clip."""
+    the AdaIN targets before decoding (0 = off); `measure_flicker` adds a flicker line per clip;
+    `keep_chroma` (colour mode luminance) gives each output its own input's chroma after the chain."""
 
     def __init__(self, items: Sequence[Item], backend: Backend, *, stability_frames: float = 0.0,
                  coherence: float = 0.0, coherence_features: float = 0.0, measure_flicker: bool = False,
-                 resume: bool = False, report: Callable[[str], None] | None = None,
+                 keep_chroma: bool = False, resume: bool = False, report: Callable[[str], None] | None = None,
                  progress: bool = True) -> None:
         self.items = list(items)
+        self.keep_chroma = keep_chroma  # preserve_color="luminance": each output keeps its own input's chroma
         self.backend = backend
         self.stability = stability_frames
         self.coherence = coherence
@@ -204,7 +206,7 @@ class BatchJob:
 
         stats = self._smoothed(str(it.source), frames, len(it.frames))
         todo = [i for i, t in enumerate(it.targets) if not self._finished(t)]
-        chain = Coherence(self.coherence, self.measure_flicker)
+        chain = Coherence(self.coherence, self.measure_flicker, self.keep_chroma)
         last = -2  # the frame whose input and output the chain holds
         for group in chunks(todo, self.backend.chunk):
             loaded: list[tuple[int, np.ndarray]] = []
@@ -264,7 +266,7 @@ class BatchJob:
         try:
             index = 0
             on_bad = self.fail if stats is None else None  # else pass 1 has reported damaged packets
-            chain = Coherence(self.coherence, self.measure_flicker)
+            chain = Coherence(self.coherence, self.measure_flicker, self.keep_chroma)
             for group in chunks(video.read_frames(it.source, on_bad), self.backend.chunk):
                 sts = [stats[min(index + k, len(stats) - 1)] if stats else None for k in range(len(group))]
                 places = self._places(str(it.source), range(index, index + len(group)))
