@@ -65,7 +65,9 @@ class LibraryChooser(Gtk.Box):
         self.view.set_selection_mode(Gtk.SelectionMode.MULTIPLE)
         self.view.connect("selection-changed", self._selection_changed)
         scroller = Gtk.ScrolledWindow()
-        scroller.set_min_content_height(2 * THUMB + 60)
+        # Two whole rows with their two-line names and the top of a third (more to scroll), four columns.
+        scroller.set_min_content_height(2 * (THUMB + 52) + 40)
+        scroller.set_min_content_width(4 * (THUMB + 24))
         scroller.add(self.view)
         self.note = Gtk.Label(label="", xalign=0.0)
         self.note.set_line_wrap(True)
