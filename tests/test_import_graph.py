@@ -33,10 +33,10 @@ LAYERS: list[tuple[str, tuple[str, ...]]] = [
                "adastyle.server.errors")),
     ("engine", ("adastyle.engine", "adastyle.live_canvas", "adastyle.tile_job", "adastyle.work_image",
                 "adastyle.tiling", "adastyle.masks",
-                "adastyle.color", "adastyle.device", "adastyle.train.*", "adastyle.sequence")),
+                "adastyle.device", "adastyle.train.*", "adastyle.sequence")),
     ("request", ("adastyle.request", "adastyle.imageio")),
     ("model", ("adastyle.model", "adastyle.adain", "adastyle.content_stats", "adastyle.stability",
-               "adastyle.coherence", "adastyle.feature_coherence")),
+               "adastyle.coherence", "adastyle.feature_coherence", "adastyle.color")),
     ("base", ("adastyle.errors", "adastyle.config", "adastyle.settings", "adastyle.device_names", "adastyle_plugin.*")),
 ]
 

@@ -88,14 +88,22 @@ def upload_content(page, path, timeout: float = 120.0) -> None:
     """Put a photo into the content editor and wait until the editor shows it. Why: the editor first shows
     a blank white 800x800 canvas and draws the photo seconds later on a loaded machine; a brush stroke made
     in between lands on the blank canvas and the mask is lost. The photo is there once the middle of the
-    editor has the photo's mean grey (within 40 levels: 4-12 for the examples; blank is about 250)."""
-    page.locator("#content-editor input[type=file]").first.set_input_files(str(path))
+    editor has the photo's mean grey (within 40 levels: 4-12 for the examples; blank is about 250).
+    A file given before the editor's script listens to its input is dropped (on a fast machine the page shows
+    #stylize first): the file is given again every 15 s until the editor shows it."""
     canvas = page.locator("#content-editor canvas").first
-    canvas.wait_for(timeout=30_000)
     want = middle_grey(Image.open(path))
     deadline = time.time() + timeout
     seen = float("nan")
+    given = 0.0
     while time.time() < deadline:
+        if time.time() - given > 15:
+            field = page.locator("#content-editor input[type=file]").first
+            if given:
+                field.set_input_files([])  # else the same file again is no change, and no event fires
+            field.set_input_files(str(path))
+            canvas.wait_for(timeout=30_000)
+            given = time.time()
         seen = middle_grey(Image.open(io.BytesIO(canvas.screenshot())))
         if abs(seen - want) < 40:
             time.sleep(0.5)  # the fit-to-view zoom settles just after the first frame

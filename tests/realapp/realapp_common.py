@@ -49,10 +49,11 @@ def build_chroot(app: str, check: Callable[[Path], str | None]) -> Path:
     return root
 
 
-def real_server(prefix: str, keep_log: Path | None = None) -> Iterator[dict[str, str]]:
+def real_server(prefix: str, keep_log: Path | None = None,
+                env: dict[str, str] | None = None) -> Iterator[dict[str, str]]:
     """The real server (`adastyle serve`) on a free port with its own ADASTYLE_HOME: url, token, home."""
     home = Path(tempfile.mkdtemp(prefix=prefix))
-    srv = start_server(home / "home")
+    srv = start_server(home / "home", env=env)
     try:
         yield {"url": srv.url, "token": srv.token, "home": str(srv.home)}
     finally:
