@@ -106,16 +106,21 @@ def warp(image: np.ndarray, flow: np.ndarray, *, cubic: bool = False) -> np.ndar
                      borderMode=cv2.BORDER_REPLICATE)
 
 
+def entering(flow: np.ndarray) -> np.ndarray:
+    """Pixels of frame t that come from outside frame t-1 (bool, H x W): picture entering at the frame's edge."""
+    h, w = flow.shape[:2]
+    gx, gy = np.meshgrid(np.arange(w, dtype=np.float32), np.arange(h, dtype=np.float32))
+    x, y = gx + flow[..., 0], gy + flow[..., 1]
+    return (x < 0) | (x > w - 1) | (y < 0) | (y > h - 1)
+
+
 def consistent(backward: np.ndarray, forward: np.ndarray) -> np.ndarray:
     """Pixels of frame t whose backward flow (t -> t-1) is undone by the forward flow (t-1 -> t) where it lands,
     and which land inside frame t-1: not occluded (bool, H x W)."""
-    h, w = backward.shape[:2]
     fw_at = warp(forward, backward)
     diff = ((backward + fw_at) ** 2).sum(-1)
     size = (backward ** 2).sum(-1) + (fw_at ** 2).sum(-1)
-    gx, gy = np.meshgrid(np.arange(w, dtype=np.float32), np.arange(h, dtype=np.float32))
-    x, y = gx + backward[..., 0], gy + backward[..., 1]
-    inside = (x >= 0) & (x <= w - 1) & (y >= 0) & (y <= h - 1)
+    inside = ~entering(backward)
     return (diff <= FB_RELATIVE * size + FB_ABSOLUTE) & inside
 
 
@@ -155,7 +160,8 @@ def _at_size(m: Motion, hw: tuple[int, int]) -> tuple[np.ndarray, np.ndarray]:
     return resize_flow(m.backward, hw), rel
 
 
-def deformation(flow: np.ndarray, reliable: np.ndarray | None = None) -> np.ndarray:
+def deformation(flow: np.ndarray, reliable: np.ndarray | None = None,
+                entered: np.ndarray | None = None) -> np.ndarray:
     """How much the picture deforms (zooms, turns, stretches) around each pixel between two frames: the size of
     the gradient of the flow smoothed over a neighbourhood, in pixels per pixel (0 where it only moves).
 
@@ -163,6 +169,7 @@ def deformation(flow: np.ndarray, reliable: np.ndarray | None = None) -> np.ndar
     pixel) has gradients as large as a slow zoom's, and where the flow is not reliable it is noise alone; read
     raw, they marked every edge and occlusion of a plain pan as zooming (4.5 % of the frame of a 2 px pan, and
     most of the flicker left there). A zoom or a turn is a smooth flow: its gradient survives the smoothing.
+    entered: `entering(flow)` when the caller has it already.
     """
     cv2 = _cv2()
     ok = np.ones(flow.shape[:2], np.float32) if reliable is None else reliable.astype(np.float32)
@@ -173,16 +180,9 @@ def deformation(flow: np.ndarray, reliable: np.ndarray | None = None) -> np.ndar
     size = np.sqrt(sum(g * g for g in grads)).astype(np.float32)
     # Next to picture entering at the frame's edge the flow is extrapolated (what it would match is not in the
     # previous frame) and bends on a plain pan (measured: 0.04 px over 20 px): no deformation is read there.
-    near_edge = cv2.dilate(entering(flow).astype(np.uint8), np.ones((2 * DEFORM_EDGE + 1,) * 2, np.uint8))
+    entered = entering(flow) if entered is None else entered
+    near_edge = cv2.dilate(entered.astype(np.uint8), np.ones((2 * DEFORM_EDGE + 1,) * 2, np.uint8))
     return np.where(near_edge > 0, np.float32(0.0), size)
-
-
-def entering(flow: np.ndarray) -> np.ndarray:
-    """Pixels of frame t that come from outside frame t-1 (bool, H x W): picture entering at the frame's edge."""
-    h, w = flow.shape[:2]
-    gx, gy = np.meshgrid(np.arange(w, dtype=np.float32), np.arange(h, dtype=np.float32))
-    x, y = gx + flow[..., 0], gy + flow[..., 1]
-    return (x < 0) | (x > w - 1) | (y < 0) | (y > h - 1)
 
 
 def blend_weight(reliable: np.ndarray, strength: float, flow: np.ndarray | None = None) -> np.ndarray:
@@ -200,11 +200,12 @@ def blend_weight(reliable: np.ndarray, strength: float, flow: np.ndarray | None 
     # No fade towards picture that enters at the frame's edge: that seam lies along the edge, and a fade there
     # would let each frame's own texture into the rows next to it, frame after frame (on a 2 px pan a quarter of
     # the flicker left was that fade).
-    inside = r if flow is None else np.maximum(r, entering(flow).astype(np.float32))
+    entered = None if flow is None else entering(flow)
+    inside = r if entered is None else np.maximum(r, entered.astype(np.float32))
     soft = cv2.GaussianBlur(inside, (0, 0), SEAM_SIGMA)
     weight = strength * soft * r
     if flow is not None:
-        t = np.clip((deformation(flow, reliable) - DEFORM_LOW) / (DEFORM_HIGH - DEFORM_LOW), 0.0, 1.0)
+        t = np.clip((deformation(flow, reliable, entered) - DEFORM_LOW) / (DEFORM_HIGH - DEFORM_LOW), 0.0, 1.0)
         weight *= 1.0 - (1.0 - DEFORM_KEEP) * t
     return weight
 
