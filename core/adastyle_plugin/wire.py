@@ -153,7 +153,7 @@ RESULT_FORMAT = Field("result_format", CHOICE, "png: a PNG file; rgba: raw 8-bit
                                                "X-Height)", "png", choices=("png", "rgba"))
 LIVE = Field("live", TEXT, "key of a live session (1 to 64 letters, digits, '-' or '_'), e.g. a random id per "
                           "document: the server keeps the session's last render and re-renders only what changed "
-                          "since (the job's info says live: full, partial or unchanged); empty: an ordinary job", "")
+                          "since (the job's info says live: full, refreshed, partial or unchanged); empty: an ordinary job", "")
 LIVE_KEY_MAX = 64          # characters of a live session's key
 CONTENT = Field("content", FILE, "the content image (PNG, JPEG, WebP, TIFF, BMP or GIF), or raw RGBA pixels with "
                                  "content_format=rgba", required=True)

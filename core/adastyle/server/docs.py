@@ -96,7 +96,7 @@ SCHEMAS: dict[str, dict[str, Any]] = {
                            "created": NUMBER_OR_NULL, "started": NUMBER_OR_NULL, "finished": NUMBER_OR_NULL,
                            "width": INT_OR_NULL, "height": INT_OR_NULL,
                            "frames": {**INT_OR_NULL, "description": "frames of a sequence (null for one image)"},
-                           "live": {"type": ["string", "null"], "enum": ["full", "partial", "unchanged", None],
+                           "live": {"type": ["string", "null"], "enum": ["full", "refreshed", "partial", "unchanged", None],
                                     "description": "a job of a live session: what it re-rendered (null: no "
                                                    "session, or not run yet)"},
                            "live_share": {**NUMBER_OR_NULL, "description": "share of the working image re-rendered "

@@ -90,7 +90,7 @@ class Job:
     frame_count: int = 0  # frames of a sequence job (0: a single image)
     delivered: bool = False  # its result was sent to its submitter (it goes first when room is needed)
     live_key: str | None = None  # a live session's key: the job updates that session's canvas (live_canvas)
-    live: str | None = None  # what the update did: full, partial or unchanged (None: no live session)
+    live: str | None = None  # what the update did: full, refreshed, partial or unchanged (None: no live session)
     live_share: float | None = None  # share of the working image that went through the networks
 
     def info(self) -> dict[str, Any]:
