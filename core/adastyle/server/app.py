@@ -10,7 +10,8 @@ import asyncio
 import hashlib
 import logging
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
+from contextlib import asynccontextmanager
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -61,7 +62,13 @@ def create_app(settings: Settings, stylizer: Stylizer | None = None, front_ends:
     queue = JobQueue(stylizer_runner(stylizer, LiveCanvases()), settings.max_queue, settings.result_ttl,
                      settings.result_bytes, budget, id_key)
     ttl_text = settings.result_ttl_text
-    app = FastAPI(title="AdaStyle", version=__version__, docs_url=None, redoc_url=None,
+
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        yield
+        queue.stop()  # the worker thread ends with the server
+
+    app = FastAPI(title="AdaStyle", version=__version__, docs_url=None, redoc_url=None, lifespan=lifespan,
                   description="Local AdaIN style transfer server for GIMP, Krita and the browser. "
                               "Send `Authorization: Bearer <token>` (the token file is in the config folder).")
     app.state.queue = queue
@@ -241,10 +248,6 @@ def create_app(settings: Settings, stylizer: Stylizer | None = None, front_ends:
     mount_docs(app)
 
     app.state.wrappers = [wrap for mount in front_ends if (wrap := mount(app, queue, settings)) is not None]
-
-    @app.on_event("shutdown")
-    def _shutdown() -> None:
-        queue.stop()
 
     return app
 
