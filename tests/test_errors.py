@@ -42,3 +42,22 @@ def test_the_servers_last_handler_asks_the_same_function(tmp_path, monkeypatch) 
         app.state.queue.stop()
     assert r.status_code == 500
     assert r.json() == {"error": "internal_error", "message": INTERNAL_ERROR}
+
+
+def test_the_apps_lifespan_stops_the_worker(tmp_path, monkeypatch) -> None:
+    """When the server shuts down, its lifespan stops the queue: the worker thread ends (it is not left to a daemon's
+    death)."""
+    from starlette.testclient import TestClient
+
+    from adastyle.server.app import create_app
+    from adastyle.settings import Settings
+
+    monkeypatch.setenv("ADASTYLE_HOME", str(tmp_path))
+    app = create_app(Settings(), stylizer=object())  # type: ignore[arg-type]  (no route here runs the model)
+    queue = app.state.queue
+    with TestClient(app) as client:  # entering runs the lifespan's start, leaving its end
+        assert client.get("/openapi.json").status_code == 200
+        assert not queue._stop
+    assert queue._stop
+    queue._thread.join(timeout=10)
+    assert not queue._thread.is_alive()
