@@ -60,7 +60,7 @@ def cmd_batch(args: argparse.Namespace) -> int:
         backend = LocalBackend(options, device=args.device, fast=not args.fp32)
     try:
         summary = BatchJob(items, backend, stability_frames=stability, coherence=coherence,
-                           coherence_features=coherence_features, keep_chroma=options.preserve_color == "luminance",
+                           coherence_features=coherence_features, keep_chroma=options.keeps_content_chroma,
                            measure_flicker=args.report, resume=args.resume, progress=not args.no_progress).run()
     finally:
         backend.close()

@@ -170,6 +170,12 @@ class StyleOptions:
         for name, value in checked.items():
             set_(self, name, value)
 
+    @property
+    def keeps_content_chroma(self) -> bool:
+        """Colour mode luminance: the network sees the content's luminance only, and every output (an image, each
+        frame of a sequence after its chain) takes its own content's chroma back. One place decides it."""
+        return self.preserve_color == "luminance"
+
     @classmethod
     def of(cls, options: StyleOptions | Sequence[ImageLike] | ImageLike, **option_fields: Any) -> StyleOptions:
         """`options` when it is a StyleOptions already, else the StyleOptions of these styles and keywords: the

@@ -124,7 +124,7 @@ def run_sequence(stylizer: Stylizer, seq: SequenceRequest, progress: Callable[[f
             report()
         stats = smooth_measured(measured, seq.stability)
     chain = Coherence(seq.coherence if n > 1 else 0.0,
-                      keep_chroma=seq.frames[0].options.preserve_color == "luminance")
+                      keep_chroma=seq.frames[0].options.keeps_content_chroma)
     features = FeatureChain(seq.coherence_features if n > 1 else 0.0)
     out: list[Image.Image] = []
     for i, req in enumerate(seq.frames):

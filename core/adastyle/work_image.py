@@ -49,13 +49,12 @@ def prepare(r: StylizeRequest, given: ContentStats | None) -> WorkImage:
     else:
         visible = rgb
     work = visible if work_size == rgb.size else visible.resize(work_size, Image.Resampling.LANCZOS)
-    mode = r.options.preserve_color
-    net_in = color.luminance(work) if mode == "luminance" else work
+    net_in = color.luminance(work) if r.options.keeps_content_chroma else work
     if given is not None:
         colour, luminance = given.colour, given.luminance
     else:
-        colour = color.colour_stats(work) if mode == "histogram" else None
-        luminance = color.luminance_stats(net_in) if mode == "luminance" else None
+        colour = color.colour_stats(work) if r.options.preserve_color == "histogram" else None
+        luminance = color.luminance_stats(net_in) if r.options.keeps_content_chroma else None
 
     def to_weight(img: Image.Image | None) -> torch.Tensor | None:
         if img is None:
@@ -70,7 +69,7 @@ def finish(r: StylizeRequest, work: WorkImage, out: Image.Image) -> Image.Image:
     """The decoded work image back at the content's size, chroma, unmasked pixels and alpha."""
     if out.size != work.rgb.size:
         out = out.resize(work.rgb.size, Image.Resampling.LANCZOS)
-    if r.options.preserve_color == "luminance":
+    if r.options.keeps_content_chroma:
         out = color.keep_content_chroma(out, work.rgb)
     if r.mask is not None and len(r.options.styles) == 1:
         out = Image.composite(out, work.rgb, r.mask)  # exact original where the mask is black
