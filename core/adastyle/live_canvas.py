@@ -49,6 +49,7 @@ MAX_SHARE = 0.6      # an encoded box (change and context) over this share of th
 MAX_DRIFT = 0.03     # statistics_drift past which the whole image is decoded again (1 to 2 levels on average)
 REFRESH_AFTER = 50   # updates after which a full render refreshes the colour references and the fill colour
 FULL, REFRESHED, PARTIAL, UNCHANGED = "full", "refreshed", "partial", "unchanged"
+LIVE_RESULTS = (FULL, REFRESHED, PARTIAL, UNCHANGED)  # what a live update can have done (a job's `live`)
 
 
 def options_key(request: StylizeRequest) -> tuple:

@@ -22,6 +22,7 @@ from fastapi.openapi.utils import get_openapi
 from fastapi.responses import HTMLResponse
 from fastapi.staticfiles import StaticFiles
 
+from adastyle.live_canvas import LIVE_RESULTS
 from adastyle.server.fields import LIBRARY_FIELDS
 from adastyle.server.jobs import RESULT_FORMATS
 from adastyle_plugin.wire import JOB_FIELDS, SEQUENCE_FIELDS, STYLE_UPLOAD_FIELDS, Field
@@ -96,7 +97,7 @@ SCHEMAS: dict[str, dict[str, Any]] = {
                            "created": NUMBER_OR_NULL, "started": NUMBER_OR_NULL, "finished": NUMBER_OR_NULL,
                            "width": INT_OR_NULL, "height": INT_OR_NULL,
                            "frames": {**INT_OR_NULL, "description": "frames of a sequence (null for one image)"},
-                           "live": {"type": ["string", "null"], "enum": ["full", "refreshed", "partial", "unchanged", None],
+                           "live": {"type": ["string", "null"], "enum": [*LIVE_RESULTS, None],
                                     "description": "a job of a live session: what it re-rendered (null: no "
                                                    "session, or not run yet)"},
                            "live_share": {**NUMBER_OR_NULL, "description": "share of the working image re-rendered "
