@@ -231,6 +231,46 @@ def test_a_failed_frame_breaks_the_chain_and_the_report_counts_the_rest(tmp_path
     assert "over 2 frame pairs" in line and "the input's own" in line  # pairs 0-1 and 3-4, none across the gap
 
 
+
+@pytest.mark.parametrize("alpha_channel", [False, True])
+def test_the_batch_measures_a_frames_flow_once_for_both_chains(tmp_path, monkeypatch, alpha_channel) -> None:
+    """With both chains on, the worker's feature chain hands the motion it measured to the job's pixel chain:
+    one flow per frame pair (not two), and the same frames as when the pixel chain measures it again."""
+    from adastyle.batch.backend import LocalBackend
+    from adastyle.feature_coherence import FeatureChain
+    from adastyle.request import StyleOptions
+
+    frames = camera_clip(photo(), 4, (96, 64), 2)
+    if alpha_channel:  # the encoder sees the colour; the flow measured on it is still the frame's flow
+        frames = [np.dstack([f, np.full(f.shape[:2], 200, np.uint8)]) for f in frames]
+    src = _sequence(tmp_path, frames)
+    options = StyleOptions(np.asarray(Image.open(STYLE).convert("RGB")))
+    backend = LocalBackend(options, device="cpu")
+    calls = {"n": 0}
+    measure = coherence.motion
+
+    def counted(a, b):
+        calls["n"] += 1
+        return measure(a, b)
+
+    monkeypatch.setattr(coherence, "motion", counted)
+    monkeypatch.setattr("adastyle.feature_coherence.motion", counted)
+
+    def run(out: str) -> list[np.ndarray]:
+        items, _ = plan([src], tmp_path / out, sequences=True)
+        summary = BatchJob(items, backend, coherence=0.8, coherence_features=0.9, progress=False).run()
+        assert summary.written == 4 and not summary.failed
+        return _outputs(tmp_path / out, 4)
+
+    shared = run("shared")
+    assert calls["n"] == 3, f"{calls['n']} flows measured for 3 frame pairs"
+    monkeypatch.setattr(FeatureChain, "motion_for", lambda self, frame: None)
+    calls["n"] = 0
+    twice = run("twice")
+    assert calls["n"] == 6
+    assert all(np.array_equal(a, b) for a, b in zip(shared, twice))
+
+
 @pytest.mark.slow
 def test_batch_report_and_coherence_with_the_model(tmp_path, capsys) -> None:
     """The whole command on a small real clip: the report line, and coherence lowering the measured flicker."""

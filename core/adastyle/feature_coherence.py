@@ -142,6 +142,18 @@ class FeatureChain:
         self._targets[box] = out
         return out
 
+    def motion_for(self, frame: np.ndarray) -> Motion | None:
+        """The motion measured at the last `begin` when it was measured on these very pixels (RGB, or RGBA whose
+        colour the encoder saw: a frame worked at its own size in colour), else None. Why: the pixel chain of the
+        same clip (`coherence.Coherence.step(known=)`) then takes it instead of measuring the flow again."""
+        frame = np.asarray(frame)
+        if frame.ndim == 3 and frame.shape[-1] == 4:
+            frame = frame[..., :3]
+        seen = self._prev_in
+        if self.motion is None or seen is None or seen.shape != frame.shape or not np.array_equal(seen, frame):
+            return None
+        return self.motion
+
     def step(self, frame: np.ndarray, target: torch.Tensor) -> torch.Tensor:
         """begin(frame) and carry() of the whole frame: the target to decode for a frame of one tile."""
         frame = np.asarray(frame)

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 from PIL import Image
 
-from adastyle.coherence import Coherence, Motion
+from adastyle.coherence import Coherence
 from adastyle.content_stats import ContentStats
 from adastyle.errors import Cancelled
 from adastyle.feature_coherence import FeatureChain
@@ -132,7 +132,7 @@ def run_sequence(stylizer: Stylizer, seq: SequenceRequest, progress: Callable[[f
         image = stylizer.run(req, lambda f: report(f), cancel, stats[i], target_chain=features)
         if chain.active:
             frame = np.asarray(split_alpha(req.content)[0])
-            image = Image.fromarray(chain.step(frame, np.asarray(image), shared_motion(features, frame)))
+            image = Image.fromarray(chain.step(frame, np.asarray(image), features.motion_for(frame)))
         done += 1
         report()
         if on_frame is not None:
@@ -140,12 +140,3 @@ def run_sequence(stylizer: Stylizer, seq: SequenceRequest, progress: Callable[[f
         else:
             out.append(image)
     return None if on_frame is not None else out
-
-
-def shared_motion(features: FeatureChain, frame: np.ndarray) -> Motion | None:
-    """The motion the feature chain measured for this frame, when it measured it on the same pixels the pixel
-    chain sees (a frame worked at its own size in colour): the flow is then measured once for both chains."""
-    seen = features.frame
-    if features.motion is None or seen is None or seen.shape != frame.shape or not np.array_equal(seen, frame):
-        return None
-    return features.motion

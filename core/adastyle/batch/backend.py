@@ -22,6 +22,7 @@ from typing import Generic, NamedTuple, Protocol, TypeVar
 
 import numpy as np
 
+from adastyle.coherence import Motion
 from adastyle.content_stats import ContentStats
 from adastyle.errors import AdaStyleError, user_message
 from adastyle.feature_coherence import FeatureChain
@@ -36,9 +37,13 @@ T = TypeVar("T")
 
 @dataclass(frozen=True)
 class FrameOutcome(Generic[T]):
-    """One frame's result: `value`, or `error`, the line a user sees about why the frame failed."""
+    """One frame's result: `value`, or `error`, the line a user sees about why the frame failed; `motion`: the
+    flow from the clip's previous frame that the worker's feature chain measured on these pixels, for the pixel
+    chain (`coherence.Coherence.step(known=)`): measuring it costs more than carrying it (1.2 s against a
+    19 MB copy at 1920x1080 on two cores)."""
     value: T | None = None
     error: str | None = None
+    motion: Motion | None = None
 
     @classmethod
     def failed(cls, exc: BaseException) -> FrameOutcome[T]:
@@ -107,7 +112,7 @@ class FrameWorker:
             return FrameOutcome.failed(exc)
         if place is not None:
             self._chain_at = (place.clip, place.index)
-        return FrameOutcome(np.asarray(out))
+        return FrameOutcome(np.asarray(out), motion=chain.motion_for(frame) if chain is not None else None)
 
     def _chain_for(self, place: ClipPlace | None) -> FeatureChain | None:
         if place is None or place.strength <= 0:

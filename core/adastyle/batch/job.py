@@ -223,7 +223,7 @@ class BatchJob:
                 if res.value is not None and chain.active:
                     if last != i - 1:
                         self._seed(chain, it, i - 1)
-                    res = FrameResult(chain.step(px, res.value))
+                    res = FrameResult(chain.step(px, res.value, res.motion))
                     last = i
                 self._write_image(it.frames[i], it.targets[i], res)
         if chain.meter is not None:
@@ -277,7 +277,7 @@ class BatchJob:
                         pixels = group[k]
                         chain.restart()
                     else:
-                        pixels = chain.step(group[k], res.value)
+                        pixels = chain.step(group[k], res.value, res.motion)
                     writer.write(pixels)
                     self._advance()
             writer.close()
