@@ -39,6 +39,11 @@ class RunningServer:
         except httpx.HTTPError:
             return False
 
+    def log_tail(self, chars: int = 3000) -> str:
+        """The end of the server's output (test-server.log), for a failing test's message."""
+        path = self.home / "test-server.log"
+        return path.read_text(errors="replace")[-chars:] if path.exists() else "(no server log)"
+
     def stop(self) -> None:
         self.proc.terminate()
         try:
@@ -47,13 +52,15 @@ class RunningServer:
             self.proc.kill()
 
 
-def start_server(home: Path, *extra: str, wait: float = 300.0, env: dict[str, str] | None = None) -> RunningServer:
+def start_server(home: Path, *extra: str, wait: float = 300.0, env: dict[str, str] | None = None,
+                 verbose: bool = False) -> RunningServer:
     """The server as a subprocess; `wait` is generous because importing gradio for the page can take
-    minutes on a busy 2-core machine."""
+    minutes on a busy 2-core machine. verbose: debug logging (each job's states) in `log_tail()`."""
     port = free_port()
     env = {**os.environ, **(env or {}), "ADASTYLE_HOME": str(home)}
     log = (home / "test-server.log").open("wb") if home.mkdir(parents=True, exist_ok=True) is None else None
-    proc = subprocess.Popen([sys.executable, "-m", "adastyle.cli", "serve", "--port", str(port), *extra],
+    proc = subprocess.Popen([sys.executable, "-m", "adastyle.cli", *(["-v"] if verbose else []), "serve", "--port",
+                             str(port), *extra],
                             env=env, stdout=log, stderr=log)
     server = RunningServer(f"http://127.0.0.1:{port}", port, home, proc)
     deadline = time.time() + wait

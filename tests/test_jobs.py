@@ -131,3 +131,32 @@ def test_the_queue_is_bounded() -> None:
     finally:
         gate.set()
         queue.stop()
+
+
+def test_the_queue_logs_each_jobs_states_at_debug_level(caplog) -> None:
+    """`adastyle -v serve` shows when a job ran, when a cancel was asked and how it ended: what tells a page that
+    waits on a cancelled job apart from a worker that did not see the cancel."""
+    from adastyle.errors import Cancelled
+
+    started = threading.Event()
+
+    class Cancellable(RecordingStylizer):
+        def run(self, request, progress=None, cancel=None, content_stats=None, target_chain=None):
+            started.set()
+            while not cancel():
+                threading.Event().wait(0.01)
+            raise Cancelled()
+
+    caplog.set_level("DEBUG", logger="adastyle.server.jobs")
+    queue = make_queue(Cancellable())
+    try:
+        job = queue.submit(StylizeRequest(CONTENT, [STYLE]))
+        assert started.wait(30)
+        queue.cancel(job)
+        assert job.done_event.wait(30) and job.state == "cancelled"
+    finally:
+        queue.stop()
+    lines = [r.getMessage() for r in caplog.records if job.id in r.getMessage()]
+    assert lines[0].startswith(f"job {job.id} running (image, ") and lines[0].endswith(" s queued)"), lines
+    assert lines[1] == f"job {job.id}: cancel asked while running", lines
+    assert lines[2].startswith(f"job {job.id} cancelled after ") and lines[2].endswith(" s running"), lines

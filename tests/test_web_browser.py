@@ -172,7 +172,7 @@ def test_non_image_upload_shows_a_readable_error(browser_page, tmp_path) -> None
 def slow_page_server(tmp_path_factory):
     """A server in float32 (`ADASTYLE_FP32`): on a CPU with native bf16 a job of several tiles ends in a couple of
     seconds, before the page's Cancel reaches it; in float32 it runs several times longer there."""
-    srv = start_server(tmp_path_factory.mktemp("web-home-fp32"), env={"ADASTYLE_FP32": "1"})
+    srv = start_server(tmp_path_factory.mktemp("web-home-fp32"), env={"ADASTYLE_FP32": "1"}, verbose=True)
     yield srv
     srv.stop()
 
@@ -196,7 +196,10 @@ def cancel_a_running_job(page, page_server, tmp_path) -> None:
         assert time.time() < deadline, "the job never started"
         time.sleep(0.1)
     page.locator("#cancel").click()
-    wait_status(page, "Cancelled", timeout=120)
+    try:
+        wait_status(page, "Cancelled", timeout=120)
+    except AssertionError as exc:  # what the server's queue did with the job (its debug log) says which side stalled
+        raise AssertionError(f"{exc}\nserver log:\n{page_server.log_tail()}") from None
     health = httpx.get(page_server.url + "/v1/health").json()
     assert health["running"] is None and health["queue"] == 0
     page.screenshot(path=str(ARTIFACTS / "web-cancelled.png"))

@@ -217,6 +217,7 @@ class JobQueue:
 
     def cancel(self, job: Job) -> None:
         with self._cond:
+            log.debug("job %s: cancel asked while %s", job.id, job.state)
             job.cancel_event.set()
             if job.state == "queued":
                 self._pending.remove(job)
@@ -248,6 +249,8 @@ class JobQueue:
             self.results_held += job.result_size
             self._expire(keep=job)
         job.done_event.set()
+        ran = f"after {job.finished - job.started:.1f} s running" if job.started else "before it ran"
+        log.debug("job %s %s %s%s", job.id, state, ran, f": {error}" if error else "")
 
     def _expire(self, keep: Job | None = None) -> None:
         """Forget jobs older than result_ttl; past result_bytes, drop the oldest results early (never
@@ -278,6 +281,7 @@ class JobQueue:
                 job.state = "running"
                 job.started = time.time()
                 self.current = job
+                log.debug("job %s running (%s, %.1f s queued)", job.id, job.kind.value, job.started - job.created)
             try:
                 image = self._run(job)
                 if job.kind is JobKind.SEQUENCE:  # the frames, encoded as they were finished
