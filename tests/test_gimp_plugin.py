@@ -342,8 +342,12 @@ ENTRIES = [{"id": "ink-wash", "kind": "style", "name": "Ink wash", "tags": ["ink
 def test_library_styles_alone_need_no_file_and_count_in_the_weights(styles) -> None:
     p = rules.read_params(config(library=" Ink wash , mosaic "))
     assert p.library == ["Ink wash", "mosaic"] and p.styles == [] and p.weights is None
+    assert rules.layer_name(p.style_names, "none") == "Ink wash + mosaic (AdaIN)"  # as given, before the listing
     assert rules.library_request(ENTRIES, p) == (["lib:ink-wash", "lib:mosaic"], None, {})
-    assert rules.layer_name(p.style_names, "none") == "Ink wash + mosaic (AdaIN)"
+    assert rules.layer_name(p.style_names, "none") == "Ink wash + Mosaic (AdaIN)"  # the entries' own names
+    p = rules.read_params(config(library="mosaic,night"))  # ids, as the dialog's panel writes them
+    rules.library_request(ENTRIES, p)
+    assert rules.layer_name(p.style_names, "none") == "Mosaic + Night, blue (AdaIN)"
     p = rules.read_params(config(style_path=styles[0], library="mosaic", weights="1,3"))
     ids, weights, settings = rules.library_request(ENTRIES, p)
     assert ids == ["lib:mosaic"] and weights == pytest.approx([0.25, 0.75]) and settings == {}

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+from adastyle_plugin import library
 from adastyle_plugin.errors import JobCancelled, PluginError, ServerUnavailable
 
 PLUGIN = Path(__file__).resolve().parents[1] / "plugins" / "krita"
@@ -286,7 +287,13 @@ def test_a_spec_with_library_styles_sends_them_as_style_ids(style_files):
     kwargs = spec.request_kwargs()
     assert spec.style_paths == [style_files[0]] and kwargs["style_ids"] == ["lib:ink-wash"]
     assert kwargs["weights"] == pytest.approx([0.25, 0.75])
-    assert spec.name == "a + ink-wash (AdaIN)"
+    assert spec.name == "a + ink-wash (AdaIN)"  # not listed: by its id
+    names = library.names([{"id": "ink-wash", "name": "Ink wash 2.0"}, {"id": "24b3ba3f70fb", "name": "My/photo"}])
+    spec = logic.build_spec(bytes(8), (0, 0, 2, 1), None, ["lib:ink-wash", "lib:24b3ba3f70fb"], library_names=names)
+    assert spec.name == "Ink wash 2.0 + My_photo (AdaIN)"  # listed: by the names the library shows
+    frames = logic.build_frames_spec([bytes(8)], [0], (2, 1), ["lib:24b3ba3f70fb"], layer_name="walk",
+                                     library_names=names)
+    assert frames.name == "walk - My_photo (AdaIN)"
 
 
 def test_a_live_preview_is_brought_to_the_chosen_size(style_files):

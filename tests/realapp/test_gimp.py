@@ -281,7 +281,7 @@ def test_a_library_style_by_id_or_name_styles_the_selection(console_cases) -> No
     by_id, by_name = console_cases["china-library-id"], console_cases["china-library-name"]
     for rec in (by_id, by_name):
         check_styled(rec)
-    assert by_id["new_name"] == f"{STARTER['id']} (AdaIN)", by_id["new_name"]
+    assert by_id["new_name"] == by_name["new_name"] == f"{STARTER['name']} (AdaIN)", by_id["new_name"]  # its name
     assert by_id["new_digest"] == by_name["new_digest"], "the same library style by id and by name differ"
     assert by_id["new_digest"] != console_cases["china-none"]["new_digest"], "the library style was not used"
     unknown = console_cases["china-library-unknown"]
@@ -340,13 +340,28 @@ def test_the_dialogs_library_panel_picks_a_library_style(gui) -> None:
     rec = gui["interactive-library"]
     assert rec["dialog_seen"] and rec["status"] == "success", rec
     assert len(rec["after"]) == len(rec["before"]) + 1 and rec["source_unchanged"], rec
-    assert rec["after"][0] == f"{rec['style_id']} (AdaIN)", rec["after"]
+    assert rec["after"][0] == f"{rec['style_name']} (AdaIN)", rec["after"]  # the entry's name, not its id
     log = (ARTIFACTS / "gui.log").read_text()
     assert "library panel could not be shown" not in log, log[-2000:]
     shot = ARTIFACTS / "clicks-interactive-library-step0.png"
     assert shot.exists(), "the player took no photograph of the dialog"
     got = np.asarray(Image.open(ARTIFACTS / "library-dialog-result.png").convert("RGB"), dtype=float)
     want = np.asarray(Image.open(ARTIFACTS / "library-direct-result.png").convert("RGB"), dtype=float)
+    assert got.shape == want.shape, (got.shape, want.shape)
+    assert np.abs(got - want).mean() < 1.0, f"differs from the server's answer by {np.abs(got - want).mean():.2f} levels"
+
+
+def test_add_layer_to_library_in_the_dialog_adds_and_picks_the_layer(gui) -> None:
+    """The panel's "Add layer to library" (its mnemonic, Alt+D, typed into the real dialog) makes the layer a
+    library entry named after it and picks it beside the style already picked: accepted, the new layer is the
+    server's own picture for those two library styles."""
+    rec = gui["interactive-add-layer"]
+    assert rec["status"] == "success" and rec["clicks"][0]["seen_after_s"] is not None, rec
+    assert len(rec["added"]) == 1 and rec["added"][0]["name"] == rec["layer_name"], rec
+    assert len(rec["after"]) == len(rec["before"]) + 1 and rec["source_unchanged"], rec
+    assert rec["after"][0] == f"{rec['first_name']} + {rec['layer_name']} (AdaIN)", rec["after"]  # names, not ids
+    got = np.asarray(Image.open(ARTIFACTS / "add-layer-dialog-result.png").convert("RGB"), dtype=float)
+    want = np.asarray(Image.open(ARTIFACTS / "add-layer-direct-result.png").convert("RGB"), dtype=float)
     assert got.shape == want.shape, (got.shape, want.shape)
     assert np.abs(got - want).mean() < 1.0, f"differs from the server's answer by {np.abs(got - want).mean():.2f} levels"
 

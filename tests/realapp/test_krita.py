@@ -296,7 +296,7 @@ def test_the_library_grid_lists_searches_and_applies_a_starter_style(checks) -> 
     assert lib["clicked"] and lib["chosen"] == [f"lib:{sid}"], lib
     assert sid in lib["favourites"] and lib["only_favourites"] == [sid], lib
     assert lib["status"].startswith("Applied"), lib["status"]
-    assert lib["applied_name"] == f"{sid} (AdaIN)" and lib["applied_diff"] > 1000, lib
+    assert lib["applied_name"] == f"{lib['style']['name']} (AdaIN)" and lib["applied_diff"] > 1000, lib  # its name
     assert lib["source_unchanged"]
 
 

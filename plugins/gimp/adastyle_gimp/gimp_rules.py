@@ -52,6 +52,7 @@ class Params:
     coherence: float = 0.0  # "Stylise all layers": each frame follows the previous one along the motion
     coherence_features: float = 0.0  # and each frame's AdaIN target the previous one's, before decoding
     library: List[str] = field(default_factory=list)  # library styles and presets by name or id, after the rest
+    library_labels: List[str] = field(default_factory=list)  # their names, once the server's listing is read
 
     @property
     def style_names(self) -> List[str]:
@@ -60,7 +61,7 @@ class Params:
         The suffix keeps a dotted layer name whole (style_label drops one extension); path separators in
         the name are replaced so that style_label does not cut it at them.
         """
-        lib = [f"{n.replace('/', '_').replace(chr(92), '_')}.png" for n in self.library]
+        lib = [f"{n.replace('/', '_').replace(chr(92), '_')}.png" for n in self.library_labels or self.library]
         if self.style_layer is None:
             return [*self.styles, *lib]
         name = self.style_layer.get_name().replace("/", "_").replace("\\", "_")
@@ -140,11 +141,13 @@ def library_request(entries: Sequence[Dict[str, Any]], params: Params
     The files and the style layer keep the first weights, the library entries the rest; a preset brings its
     styles with its weights (scaled by its own) and, when it is the only style chosen, its strength, colour
     mode and stroke scale as `settings`. Weights are None when the server is to weigh the styles equally.
+    The entries' names go into `params.library_labels`: the result layer is named after them, not their ids.
     """
     try:
         chosen = [library.by_name(entries, name) for name in params.library]
     except PluginError as exc:
         raise calling_error(exc.message) from None
+    params.library_labels = [str(e.get("name") or e["id"]) for e in chosen]  # the layer's name says these
     own = len(params.styles) + (params.style_layer is not None)
     given = params.weights or [1.0] * (own + len(chosen))
     ids, lib_weights, settings = library.job_styles(list(zip(chosen, given[own:])))

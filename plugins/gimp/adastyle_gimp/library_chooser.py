@@ -72,8 +72,9 @@ class LibraryChooser(Gtk.Box):
         self.note = Gtk.Label(label="", xalign=0.0)
         self.note.set_line_wrap(True)
         buttons = Gtk.Box(orientation=Gtk.Orientation.HORIZONTAL, spacing=4)
-        for text, slot in (("Add layer to library", self.add_layer), ("Add file to library…", self.add_file)):
-            button = Gtk.Button(label=text)
+        # Mnemonics (Alt+D, Alt+I) that no argument of the dialog takes: the keyboard reaches them too.
+        for text, slot in (("A_dd layer to library", self.add_layer), ("Add f_ile to library…", self.add_file)):
+            button = Gtk.Button.new_with_mnemonic(text)
             button.connect("clicked", lambda *_, s=slot: s())
             buttons.pack_start(button, False, False, 0)
         self.pack_start(Gtk.Label(label="Library styles and presets (click to pick, Ctrl+click for several):",

@@ -69,7 +69,7 @@ class AdaStyleDocker(DockWidget):
         self._rows: List[StyleRow] = []
         self.state = Controller()  # connection and job state (Qt-free)
         self.server = ServerLink(self.state, lambda: self.settings.server_url, self.isVisible, self)
-        self.jobs = JobRunner(self.state, self.settings, self.client, self)
+        self.jobs = JobRunner(self.state, self.settings, self.client, lambda: library.names(self.library.listing), self)
         self.library = LibraryLink(self.settings, self.client, self)
         self.live = LiveMode(self.settings, self.client, self.jobs.target, self)
         self._build()

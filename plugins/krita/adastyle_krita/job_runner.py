@@ -6,7 +6,7 @@ from logic.py and controller.py, the Krita reads and writes from layers.py.
 """
 from __future__ import annotations
 
-from typing import Any, Callable, Optional, Tuple
+from typing import Any, Callable, Dict, Optional, Tuple
 
 from krita import Krita
 
@@ -41,11 +41,12 @@ class JobRunner(QObject):
     connection = Signal()
 
     def __init__(self, state: Controller, settings: DockerSettings, client: Callable[[], Client],
-                 parent: Any = None) -> None:
+                 library_names: Callable[[], Dict[str, str]] = dict, parent: Any = None) -> None:
         super().__init__(parent)
         self.state = state
         self.settings = settings
         self.client = client
+        self.library_names = library_names  # id -> name of the library's entries: new layers are named after them
         self.last_source: Any = None  # the layer of the last job: still the source while the preview is active
         self._job: Optional[Task] = None
 
@@ -80,7 +81,7 @@ class JobRunner(QObject):
         s = self.settings
         spec = read_spec(doc, source, s.styles, weights=s.weights if len(s.styles) > 1 else None, alpha=s.alpha,
                          preserve_color=s.preserve_color, use_selection=s.use_selection, scale=s.scale,
-                         preview=preview)
+                         preview=preview, library_names=self.library_names())
         self.last_source = source
         api = self.client()
         self._run(lambda progress, cancelled: run_job(api, spec, progress, cancelled), self._on_job_done,
@@ -96,7 +97,7 @@ class JobRunner(QObject):
         spec = read_frames_spec(doc, source, s.styles, weights=s.weights if len(s.styles) > 1 else None,
                                 alpha=s.alpha, preserve_color=s.preserve_color, scale=s.scale,
                                 stability=s.stability, coherence=s.coherence,
-                                coherence_features=s.coherence_features)
+                                coherence_features=s.coherence_features, library_names=self.library_names())
         self.last_source = source
         api = self.client()
         self._run(lambda progress, cancelled: run_frames_job(api, spec, progress, cancelled),

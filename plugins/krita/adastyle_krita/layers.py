@@ -7,7 +7,7 @@ All calls here must run on Krita's UI thread.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, Callable, Optional, Sequence, Tuple
+from typing import Any, Callable, Mapping, Optional, Sequence, Tuple
 
 from adastyle_plugin import rules
 from adastyle_plugin.config import SETTINGS_NAME
@@ -56,7 +56,8 @@ def check_layer(node: Any) -> None:
 
 def read_spec(document: Any, node: Any, style_paths: Sequence[str], *, weights: Optional[Sequence[float]] = None,
               alpha: float = 1.0, preserve_color: str = "none", use_selection: bool = True, scale: float = 1.0,
-              preview: bool = False, preview_side: int = PREVIEW_LONG_SIDE) -> JobSpec:
+              preview: bool = False, preview_side: int = PREVIEW_LONG_SIDE,
+              library_names: Optional[Mapping[str, str]] = None) -> JobSpec:
     """The request for `node` of `document`: the selection's box plus context (or the image), as RGBA."""
     if document is None:
         raise PluginError("no open document")
@@ -80,7 +81,7 @@ def read_spec(document: Any, node: Any, style_paths: Sequence[str], *, weights: 
     mask = to_bytes(selection.pixelData(x, y, w, h)) if selection is not None else None
     rgba = bgra_to_rgba(to_bytes(node.pixelData(x, y, w, h)))
     return build_spec(rgba, box, mask, style_paths, weights=weights, alpha=alpha, preserve_color=preserve_color,
-                      scale=scale, preview=preview, preview_side=preview_side)
+                      scale=scale, preview=preview, preview_side=preview_side, library_names=library_names)
 
 
 def read_layer(document: Any, node: Any) -> Tuple[bytes, int, int]:
@@ -198,7 +199,8 @@ def read_frames_spec(document: Any, node: Any, style_paths: Sequence[str], *,
                      weights: Optional[Sequence[float]] = None, alpha: float = 1.0, preserve_color: str = "none",
                      scale: float = 1.0, stability: float = rules.DEFAULT_STABILITY,
                      coherence: float = rules.DEFAULT_COHERENCE,
-                     coherence_features: float = rules.DEFAULT_COHERENCE_FEATURES) -> FramesSpec:
+                     coherence_features: float = rules.DEFAULT_COHERENCE_FEATURES,
+                     library_names: Optional[Mapping[str, str]] = None) -> FramesSpec:
     """Every keyframe of the animated paint layer `node`, whole (the canvas), in time order."""
     if document is None:
         raise PluginError("no open document")
@@ -212,7 +214,8 @@ def read_frames_spec(document: Any, node: Any, style_paths: Sequence[str], *,
     frames = [bgra_to_rgba(to_bytes(node.pixelDataAtTime(0, 0, width, height, t))) for t in times]
     return build_frames_spec(frames, times, (width, height), style_paths, weights=weights, alpha=alpha,
                              preserve_color=preserve_color, scale=scale, stability=stability,
-                             coherence=coherence, coherence_features=coherence_features, layer_name=node.name())
+                             coherence=coherence, coherence_features=coherence_features, layer_name=node.name(),
+                             library_names=library_names)
 
 
 def write_frames(document: Any, source: Any, spec: FramesSpec, frames_bgra: Sequence[bytes]) -> Any:

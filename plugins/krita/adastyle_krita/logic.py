@@ -11,7 +11,7 @@ import json
 import math
 import os
 from dataclasses import asdict, dataclass, field
-from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
+from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence, Tuple
 
 from adastyle_plugin import http, pixels, rules, selection, wire
 from adastyle_plugin.errors import JobCancelled, PluginError, ServerUnavailable
@@ -112,9 +112,18 @@ def preset_styles(styles: Sequence[str], weights: Sequence[float]) -> List[Tuple
     return [(st[len(LIB_PREFIX):], float(w)) for st, w in zip(styles, weights)]
 
 
-def style_label(styles: Sequence[str]) -> str:
-    """A layer name after the styles: files by their name, library styles by their id."""
-    return rules.style_label([st[len(LIB_PREFIX):] if is_library_style(st) else st for st in styles])
+def style_label(styles: Sequence[str], library_names: Optional[Mapping[str, str]] = None) -> str:
+    """A layer name after the styles: files by their name, library styles by their entry's name
+    (`library_names`, id -> name, from the listing; by their id when not listed)."""
+    names = library_names or {}
+
+    def label(st: str) -> str:
+        if not is_library_style(st):
+            return st
+        entry_id = st[len(LIB_PREFIX):]
+        return names.get(entry_id, entry_id).replace("/", "_").replace("\\", "_") + ".png"
+
+    return rules.style_label([label(st) for st in styles])
 
 
 def color_space_problem(model: str, depth: str) -> Optional[str]:
@@ -164,10 +173,12 @@ class JobSpec:
 
 def build_spec(rgba: bytes, box: Box, mask: Optional[bytes], style_paths: Sequence[str], *,
                weights: Optional[Sequence[float]] = None, alpha: float = 1.0, preserve_color: str = "none",
-               scale: float = 1.0, preview: bool = False, preview_side: int = PREVIEW_LONG_SIDE) -> JobSpec:
+               scale: float = 1.0, preview: bool = False, preview_side: int = PREVIEW_LONG_SIDE,
+               library_names: Optional[Mapping[str, str]] = None) -> JobSpec:
     """A checked JobSpec; PluginError for anything the server would refuse anyway (clearer here).
 
-    `style_paths` are image files and library styles (`lib:<id>`) in any order.
+    `style_paths` are image files and library styles (`lib:<id>`) in any order; `library_names` (id -> name)
+    name the new layer after the library entries.
     """
     paths, ids, w = split_styles([str(p) for p in style_paths], weights)
     alpha = rules.check_alpha(alpha)
@@ -180,7 +191,7 @@ def build_spec(rgba: bytes, box: Box, mask: Optional[bytes], style_paths: Sequen
     s = preview_scale(box, scale, preview_side) if preview else clamp_scale(scale)
     return JobSpec(rgba=rgba, box=box, mask=mask, style_paths=paths, weights=w, alpha=float(alpha),
                    preserve_color=preserve_color, scale=s, preview=preview, style_ids=ids,
-                   name=PREVIEW_NAME if preview else style_label(paths + ids))
+                   name=PREVIEW_NAME if preview else style_label(paths + ids, library_names))
 
 
 def finish_pixels(spec: JobSpec, result: bytes, headers: Dict[str, str]) -> bytes:
@@ -253,7 +264,7 @@ def build_frames_spec(frames: Sequence[bytes], times: Sequence[int], size: Tuple
                       preserve_color: str = "none", scale: float = 1.0,
                       stability: float = rules.DEFAULT_STABILITY, coherence: float = rules.DEFAULT_COHERENCE,
                       coherence_features: float = rules.DEFAULT_COHERENCE_FEATURES,
-                      layer_name: str = "") -> FramesSpec:
+                      layer_name: str = "", library_names: Optional[Mapping[str, str]] = None) -> FramesSpec:
     """A checked FramesSpec; PluginError for what the server would refuse anyway (clearer here)."""
     paths, ids, w = split_styles([str(p) for p in style_paths], weights)
     if not frames:
@@ -268,7 +279,7 @@ def build_frames_spec(frames: Sequence[bytes], times: Sequence[int], size: Tuple
                       scale=clamp_scale(scale), stability=rules.check_stability(stability),
                       coherence=rules.check_coherence(coherence),
                       coherence_features=rules.check_coherence_features(coherence_features), style_ids=ids,
-                      name=f"{layer_name} - {style_label(paths + ids)}" if layer_name else style_label(paths + ids))
+                      name=(f"{layer_name} - " if layer_name else "") + style_label(paths + ids, library_names))
 
 
 def run_frames_job(api: "http.Client", spec: FramesSpec, progress: Optional[Callable[[float], None]] = None,

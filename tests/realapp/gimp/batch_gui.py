@@ -176,8 +176,43 @@ def interactive_library_case():
     with open(os.path.join(TEST_DIR, "out", "library-direct-result.png"), "wb") as f:
         f.write(conn.result(job)[0])
     return {"name": "interactive-library", "status": status, "message": message, "style_id": entry["id"],
+            "style_name": entry["name"],
             "before": before, "after": after, "source_unchanged": layer_bytes(layer) == src,
             "dialog_seen": clicks[0]["seen_after_s"] is not None, "closed": clicks[0]["closed"]}
+
+
+def interactive_add_layer_case():
+    """The library panel's "Add layer to library" pressed with its mnemonic (Alt+D) in the dialog that opens with
+    the library style of the run before picked, then Return: the layer becomes a library entry named after it,
+    picked beside the first; the new layer is saved beside the server's own answer for the two entries."""
+    img, layer = load_with_display("coffee.jpg")
+    before, src = layer_names(img), layer_bytes(layer)
+    conn = server_client()
+    listing = conn.library()
+    known, first = {e["id"] for e in listing}, listing[0]  # the run before picked the first entry
+    out = os.path.join(TEST_DIR, "clicks-interactive-add-layer.json")
+    player = subprocess.Popen(["python3", os.path.join(TEST_DIR, "click_dialogs.py"), out,
+                               "^AdaIN Style Transfer$=alt+d!@4.0", "^AdaIN Style Transfer$=Return@3.0"])
+    status, message = run_plugin(img, layer, Gimp.RunMode.INTERACTIVE)  # the values of the run before
+    player.wait(120)
+    with open(out) as f:
+        clicks = json.load(f)["steps"]
+    after = layer_names(img)
+    composite(img, save_as=os.path.join(TEST_DIR, "out", "add-layer-dialog-result.png"))
+    added = [e for e in conn.library() if e["id"] not in known]
+    rec = {"name": "interactive-add-layer", "status": status, "message": message, "before": before,
+           "after": after, "source_unchanged": layer_bytes(layer) == src, "clicks": clicks,
+           "layer_name": layer.get_name(), "added": [{"id": e["id"], "name": e.get("name")} for e in added],
+           "first_name": first["name"]}
+    if len(added) == 1:
+        job = conn.submit(os.path.join(TEST_DIR, "in", "coffee.jpg"), [],
+                          style_ids=["lib:" + first["id"], "lib:" + added[0]["id"]], result_format="png")
+        deadline = time.time() + 300
+        while time.time() < deadline and conn.job(job)["state"] not in ("done", "failed", "cancelled"):
+            time.sleep(0.2)
+        with open(os.path.join(TEST_DIR, "out", "add-layer-direct-result.png"), "wb") as f:
+            f.write(conn.result(job)[0])
+    return rec
 
 
 def interactive_layers_case():
@@ -206,6 +241,7 @@ def main():
         layers_undo_case,
         interactive_layers_case,
         interactive_library_case,  # the first interactive run of the procedure: it takes the values passed
+        interactive_add_layer_case,  # opens with the library style of the run before
         lambda: interactive_case("interactive-ok", ["^AdaIN Style Transfer$=Return"]),
         lambda: interactive_case("interactive-cancel",
                                  ["^AdaIN Style Transfer$=Return", "^AdaStyle: stylising=Escape@1.0"], block=True),

@@ -3,7 +3,9 @@
 
 Run by batch_gui.py as a separate process (the batch script itself is blocked inside the procedure call
 while the dialogs are up). Usage: click_dialogs.py OUT.json STEP...; a STEP is
-'TITLE_REGEX=KEY[@DELAY_S]'. Writes {"steps": [{title, seen_after_s, keys_sent, closed}]} to OUT.json.
+'TITLE_REGEX=KEY[@DELAY_S]': KEY is pressed until the window closes (twice, then Alt+O); 'KEY!' is pressed once
+in a window that stays (a button's mnemonic inside a dialog). Writes {"steps": [{title, seen_after_s,
+keys_sent, closed}]} to OUT.json.
 """
 import json
 import os
@@ -50,6 +52,10 @@ def play(step: str, started: float, shot: str = "") -> dict:
     time.sleep(float(delay or 0.5))  # let GTK map and focus the dialog
     if shot:  # what the user saw (e.g. the dialog's fields), kept in test-artifacts/gimp/
         subprocess.run(["import", "-window", wid, shot], capture_output=True, timeout=10, check=False)
+    if key.endswith("!"):
+        press(wid, key[:-1])
+        rec["keys_sent"].append(key[:-1])
+        return rec
     for attempt in (key, key, "Escape" if key == "Escape" else "alt+o"):
         press(wid, attempt)
         rec["keys_sent"].append(attempt)
