@@ -60,6 +60,24 @@ def stylizer_fp32():
     return Stylizer(device="cpu", fast=False)
 
 
+@pytest.fixture
+def flows_measured(monkeypatch) -> dict[str, int]:
+    """{"n": optical flows measured so far} by the pixel chain and the feature chain together (both call
+    `coherence.motion`): what tells a flow measured once per frame pair from one measured twice."""
+    from adastyle import coherence
+
+    calls = {"n": 0}
+    measure = coherence.motion
+
+    def counted(a, b):
+        calls["n"] += 1
+        return measure(a, b)
+
+    monkeypatch.setattr(coherence, "motion", counted)
+    monkeypatch.setattr("adastyle.feature_coherence.motion", counted)
+    return calls
+
+
 def arr(im: Image.Image) -> np.ndarray:
     return np.asarray(im, dtype=np.float64)
 

@@ -233,7 +233,8 @@ def test_a_failed_frame_breaks_the_chain_and_the_report_counts_the_rest(tmp_path
 
 
 @pytest.mark.parametrize("alpha_channel", [False, True])
-def test_the_batch_measures_a_frames_flow_once_for_both_chains(tmp_path, monkeypatch, alpha_channel) -> None:
+def test_the_batch_measures_a_frames_flow_once_for_both_chains(tmp_path, monkeypatch, flows_measured,
+                                                              alpha_channel) -> None:
     """With both chains on, the worker's feature chain hands the motion it measured to the job's pixel chain:
     one flow per frame pair (not two), and the same frames as when the pixel chain measures it again."""
     from adastyle.batch.backend import LocalBackend
@@ -246,15 +247,7 @@ def test_the_batch_measures_a_frames_flow_once_for_both_chains(tmp_path, monkeyp
     src = _sequence(tmp_path, frames)
     options = StyleOptions(np.asarray(Image.open(STYLE).convert("RGB")))
     backend = LocalBackend(options, device="cpu")
-    calls = {"n": 0}
-    measure = coherence.motion
-
-    def counted(a, b):
-        calls["n"] += 1
-        return measure(a, b)
-
-    monkeypatch.setattr(coherence, "motion", counted)
-    monkeypatch.setattr("adastyle.feature_coherence.motion", counted)
+    calls = flows_measured
 
     def run(out: str) -> list[np.ndarray]:
         items, _ = plan([src], tmp_path / out, sequences=True)

@@ -84,10 +84,10 @@ def test_coherence_is_the_batch_chain_over_the_stylised_frames(stylizer, frames,
     assert not np.array_equal(np.asarray(chained[2]), np.asarray(plain[2]))
 
 
-def test_feature_coherence_is_the_engines_chain_before_the_pixel_chain(stylizer, frames, style_img, monkeypatch) -> None:
+def test_feature_coherence_is_the_engines_chain_before_the_pixel_chain(stylizer, frames, style_img,
+                                                                      flows_measured) -> None:
     """Both chains by default: each frame decoded from the target the FeatureChain carried, then the pixel chain;
     the optical flow of a frame is measured once for the two."""
-    from adastyle import coherence
     from adastyle.coherence import Coherence
     from adastyle.feature_coherence import FeatureChain
 
@@ -96,15 +96,8 @@ def test_feature_coherence_is_the_engines_chain_before_the_pixel_chain(stylizer,
     options = StyleOptions(style_img)
     features, pixels = FeatureChain(0.9), Coherence(1.0)
     want = [pixels.step(f, np.asarray(stylizer.run(StylizeRequest(f, options), target_chain=features))) for f in frames]
-    calls = {"n": 0}
-    measure = coherence.motion
-
-    def counted(a, b):
-        calls["n"] += 1
-        return measure(a, b)
-
-    monkeypatch.setattr(coherence, "motion", counted)
-    monkeypatch.setattr("adastyle.feature_coherence.motion", counted)
+    calls = flows_measured
+    calls["n"] = 0
     got = run_sequence(stylizer, seq)
     assert all(np.array_equal(np.asarray(g), w) for g, w in zip(got, want))
     assert calls["n"] == len(frames) - 1, "the flow of a frame was measured more than once"
