@@ -348,7 +348,7 @@ def test_the_dialogs_library_panel_picks_a_library_style(gui) -> None:
     got = np.asarray(Image.open(ARTIFACTS / "library-dialog-result.png").convert("RGB"), dtype=float)
     want = np.asarray(Image.open(ARTIFACTS / "library-direct-result.png").convert("RGB"), dtype=float)
     assert got.shape == want.shape, (got.shape, want.shape)
-    assert np.abs(got - want).mean() < 1.0, f"differs from the server's answer by {np.abs(got - want).mean():.2f} levels"
+    assert np.abs(got - want).mean() < 0.25, f"differs from the server's answer by {np.abs(got - want).mean():.2f} levels"
 
 
 def test_add_layer_to_library_in_the_dialog_adds_and_picks_the_layer(gui) -> None:
@@ -363,7 +363,7 @@ def test_add_layer_to_library_in_the_dialog_adds_and_picks_the_layer(gui) -> Non
     got = np.asarray(Image.open(ARTIFACTS / "add-layer-dialog-result.png").convert("RGB"), dtype=float)
     want = np.asarray(Image.open(ARTIFACTS / "add-layer-direct-result.png").convert("RGB"), dtype=float)
     assert got.shape == want.shape, (got.shape, want.shape)
-    assert np.abs(got - want).mean() < 1.0, f"differs from the server's answer by {np.abs(got - want).mean():.2f} levels"
+    assert np.abs(got - want).mean() < 0.25, f"differs from the server's answer by {np.abs(got - want).mean():.2f} levels"
 
 
 def test_cancel_in_the_progress_window_cancels_the_servers_job(gui) -> None:

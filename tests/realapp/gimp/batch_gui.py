@@ -156,6 +156,9 @@ def interactive_library_case():
     answer for the same picture and style (pytest compares them). The dialog is photographed by the player."""
     img, layer = load_with_display("coffee.jpg")
     before, src = layer_names(img), layer_bytes(layer)
+    # The picture as GIMP decoded it (its JPEG decoder is not Pillow's): the server's own answer is asked for it.
+    source = os.path.join(TEST_DIR, "out", "library-source.png")
+    composite(img, save_as=source)
     conn = server_client()
     entry = conn.library()[0]
     out = os.path.join(TEST_DIR, "clicks-interactive-library.json")
@@ -168,8 +171,7 @@ def interactive_library_case():
         clicks = json.load(f)["steps"]
     after = layer_names(img)
     composite(img, save_as=os.path.join(TEST_DIR, "out", "library-dialog-result.png"))
-    job = conn.submit(os.path.join(TEST_DIR, "in", "coffee.jpg"), [], style_ids=["lib:" + entry["id"]],
-                      result_format="png")
+    job = conn.submit(source, [], style_ids=["lib:" + entry["id"]], result_format="png")
     deadline = time.time() + 300
     while time.time() < deadline and conn.job(job)["state"] not in ("done", "failed", "cancelled"):
         time.sleep(0.2)
@@ -187,6 +189,8 @@ def interactive_add_layer_case():
     picked beside the first; the new layer is saved beside the server's own answer for the two entries."""
     img, layer = load_with_display("coffee.jpg")
     before, src = layer_names(img), layer_bytes(layer)
+    source = os.path.join(TEST_DIR, "out", "add-layer-source.png")  # as GIMP decoded it (see the case above)
+    composite(img, save_as=source)
     conn = server_client()
     listing = conn.library()
     known, first = {e["id"] for e in listing}, listing[0]  # the run before picked the first entry
@@ -205,8 +209,7 @@ def interactive_add_layer_case():
            "layer_name": layer.get_name(), "added": [{"id": e["id"], "name": e.get("name")} for e in added],
            "first_name": first["name"]}
     if len(added) == 1:
-        job = conn.submit(os.path.join(TEST_DIR, "in", "coffee.jpg"), [],
-                          style_ids=["lib:" + first["id"], "lib:" + added[0]["id"]], result_format="png")
+        job = conn.submit(source, [], style_ids=["lib:" + first["id"], "lib:" + added[0]["id"]], result_format="png")
         deadline = time.time() + 300
         while time.time() < deadline and conn.job(job)["state"] not in ("done", "failed", "cancelled"):
             time.sleep(0.2)
