@@ -38,10 +38,15 @@ def by_name(entries: Sequence[Entry], name: str) -> Entry:
     raise PluginError(f"no library style or preset named {name!r}")
 
 
+def label(entry: Entry) -> str:
+    """What a result layer calls a library entry: its name (an id such as '24b3ba3f70fb', which a style added by
+    a user gets, names nothing the user knows); its id when it has no name."""
+    return str(entry.get("name") or entry["id"])
+
+
 def names(entries: Sequence[Entry]) -> Dict[str, str]:
-    """Each entry's name by its id: what a result layer is called after (an id such as '24b3ba3f70fb', which a
-    style added by a user gets, names nothing the user knows)."""
-    return {str(e["id"]): str(e.get("name") or e["id"]) for e in entries if "id" in e}
+    """Each entry's `label` by its id."""
+    return {str(e["id"]): label(e) for e in entries if "id" in e}
 
 
 def job_styles(chosen: Sequence[Tuple[Entry, float]]) -> Tuple[List[str], List[float], Dict[str, Any]]:

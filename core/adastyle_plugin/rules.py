@@ -132,6 +132,12 @@ def weights_to_send(weights: Union[str, Sequence[float], None], count: int) -> O
     return normalise_weights(weights, count)
 
 
+def name_as_path(name: str) -> str:
+    """A layer's or library entry's name in the form `style_label` takes (a path): path separators replaced, so
+    that it is not cut at them, and '.png' added, so that a dotted name ('my.layer_v2') keeps its whole text."""
+    return name.replace("/", "_").replace("\\", "_") + ".png"
+
+
 def style_label(style_paths: Sequence[Union[str, "os.PathLike[str]"]]) -> str:
     """A result layer's name after the style file(s): 'goldfish (AdaIN)', 'castle + swamp (AdaIN)'."""
     stems = [os.path.splitext(os.path.basename(str(p)))[0] or "style" for p in style_paths]

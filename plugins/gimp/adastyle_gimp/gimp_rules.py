@@ -56,16 +56,12 @@ class Params:
 
     @property
     def style_names(self) -> List[str]:
-        """Names for rules.style_label, which takes paths: the layer counts as '<layer name>.png'.
-
-        The suffix keeps a dotted layer name whole (style_label drops one extension); path separators in
-        the name are replaced so that style_label does not cut it at them.
-        """
-        lib = [f"{n.replace('/', '_').replace(chr(92), '_')}.png" for n in self.library_labels or self.library]
+        """Names for rules.style_label, which takes paths: the style layer and the library entries by their
+        names (`rules.name_as_path`)."""
+        lib = [rules.name_as_path(n) for n in self.library_labels or self.library]
         if self.style_layer is None:
             return [*self.styles, *lib]
-        name = self.style_layer.get_name().replace("/", "_").replace("\\", "_")
-        return [*self.styles, f"{name}.png", *lib]
+        return [*self.styles, rules.name_as_path(self.style_layer.get_name()), *lib]
 
 
 @dataclass
@@ -147,7 +143,7 @@ def library_request(entries: Sequence[Dict[str, Any]], params: Params
         chosen = [library.by_name(entries, name) for name in params.library]
     except PluginError as exc:
         raise calling_error(exc.message) from None
-    params.library_labels = [str(e.get("name") or e["id"]) for e in chosen]  # the layer's name says these
+    params.library_labels = [library.label(e) for e in chosen]  # the layer's name says these
     own = len(params.styles) + (params.style_layer is not None)
     given = params.weights or [1.0] * (own + len(chosen))
     ids, lib_weights, settings = library.job_styles(list(zip(chosen, given[own:])))

@@ -118,10 +118,8 @@ def style_label(styles: Sequence[str], library_names: Optional[Mapping[str, str]
     names = library_names or {}
 
     def label(st: str) -> str:
-        if not is_library_style(st):
-            return st
         entry_id = st[len(LIB_PREFIX):]
-        return names.get(entry_id, entry_id).replace("/", "_").replace("\\", "_") + ".png"
+        return rules.name_as_path(names.get(entry_id, entry_id)) if is_library_style(st) else st
 
     return rules.style_label([label(st) for st in styles])
 

@@ -171,12 +171,8 @@ def interactive_library_case():
         clicks = json.load(f)["steps"]
     after = layer_names(img)
     composite(img, save_as=os.path.join(TEST_DIR, "out", "library-dialog-result.png"))
-    job = conn.submit(source, [], style_ids=["lib:" + entry["id"]], result_format="png")
-    deadline = time.time() + 300
-    while time.time() < deadline and conn.job(job)["state"] not in ("done", "failed", "cancelled"):
-        time.sleep(0.2)
     with open(os.path.join(TEST_DIR, "out", "library-direct-result.png"), "wb") as f:
-        f.write(conn.result(job)[0])
+        f.write(conn.stylize(source, [], style_ids=["lib:" + entry["id"]], result_format="png")[0])
     return {"name": "interactive-library", "status": status, "message": message, "style_id": entry["id"],
             "style_name": entry["name"],
             "before": before, "after": after, "source_unchanged": layer_bytes(layer) == src,
@@ -209,12 +205,9 @@ def interactive_add_layer_case():
            "layer_name": layer.get_name(), "added": [{"id": e["id"], "name": e.get("name")} for e in added],
            "first_name": first["name"]}
     if len(added) == 1:
-        job = conn.submit(source, [], style_ids=["lib:" + first["id"], "lib:" + added[0]["id"]], result_format="png")
-        deadline = time.time() + 300
-        while time.time() < deadline and conn.job(job)["state"] not in ("done", "failed", "cancelled"):
-            time.sleep(0.2)
         with open(os.path.join(TEST_DIR, "out", "add-layer-direct-result.png"), "wb") as f:
-            f.write(conn.result(job)[0])
+            f.write(conn.stylize(source, [], style_ids=["lib:" + first["id"], "lib:" + added[0]["id"]],
+                                 result_format="png")[0])
     return rec
 
 
