@@ -49,6 +49,46 @@ def test_training_resumes_from_its_checkpoint(tmp_path) -> None:
     assert torch.equal(raw[name], saved[f"decoder.{name}"].half())
 
 
+def test_a_stopped_run_saves_the_step_it_reached(tmp_path, monkeypatch, caplog) -> None:
+    """`kill` during a run ends the current step and writes a checkpoint at it, far from the next scheduled one;
+    the handlers are the old ones afterwards."""
+    import signal
+
+    from safetensors import safe_open
+
+    from adastyle.train import trainer
+
+    real_anneal = trainer.anneal_factor
+
+    def signal_at_third_step(cfg, done, total, seconds):
+        if done == 2:
+            signal.raise_signal(signal.SIGTERM)  # what `kill` delivers
+        return real_anneal(cfg, done, total, seconds)
+
+    monkeypatch.setattr(trainer, "anneal_factor", signal_at_third_step)
+    before = signal.getsignal(signal.SIGTERM), signal.getsignal(signal.SIGINT)
+    data = tiny_dataset(tmp_path / "data")
+    cfg = trainer.TrainConfig(data=str(data), out=str(tmp_path / "run"), steps=1000, batch=2, crop=32,
+                              ckpt_every=1000, device="cpu")
+    ckpt = trainer.train(cfg)
+    with safe_open(str(ckpt), "pt") as f:
+        assert int(f.metadata()["step"]) == 3
+    assert [int(r["step"]) for r in csv.DictReader((tmp_path / "run" / "log.csv").open())] == [1, 2, 3]
+    assert "stopped by signal" in caplog.text
+    assert (signal.getsignal(signal.SIGTERM), signal.getsignal(signal.SIGINT)) == before
+
+
+def test_ctrl_c_asks_a_run_to_stop_as_kill_does() -> None:
+    import signal
+
+    from adastyle.train.trainer import stop_on_signal
+
+    with stop_on_signal() as stop:
+        assert not stop
+        signal.raise_signal(signal.SIGINT)
+        assert stop.signal == signal.SIGINT
+
+
 def test_training_without_a_weight_average_exports_the_raw_weights(tmp_path) -> None:
     from safetensors.torch import load_file
 

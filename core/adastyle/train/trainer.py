@@ -3,7 +3,8 @@
 What makes a CPU step cheap: the encoder is frozen; each style image's mean/std at the four taps are
 computed once (tiny vectors) instead of encoding a style crop every step; bf16 autocast with
 channels_last where the CPU has native bf16 (about 3x faster than fp32 there; fp32 elsewhere). Checkpoints are
-safetensors written atomically every `ckpt_every` steps, so a killed run loses at most one interval.
+safetensors written atomically every `ckpt_every` steps, so a killed run loses at most one interval; SIGTERM or
+Ctrl-C ends the current step and saves one, so a stopped run loses nothing.
 """
 from __future__ import annotations
 
@@ -13,8 +14,11 @@ import logging
 import math
 import os
 import random
+import signal
+import threading
 import time
-from contextlib import nullcontext
+from collections.abc import Iterator
+from contextlib import contextmanager, nullcontext
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -291,6 +295,39 @@ def anneal_factor(cfg: TrainConfig, steps_done: int, steps_total: int, seconds: 
     return max(0.1, min(1.0, left))
 
 
+class StopRequest:
+    """Set by SIGTERM or SIGINT while a run trains; the loop finishes its step and saves a checkpoint."""
+
+    def __init__(self) -> None:
+        self.signal = 0
+
+    def __bool__(self) -> bool:
+        return self.signal != 0
+
+
+@contextmanager
+def stop_on_signal() -> Iterator[StopRequest]:
+    """Turn SIGTERM and SIGINT into a request to stop after the current step, then restore the old handlers.
+
+    A run stopped by `kill` or Ctrl-C would otherwise lose every step since its last checkpoint (a background
+    run started with `&` ignores SIGINT, so SIGTERM is how it is stopped). Outside the main thread signals
+    cannot be caught, and the run stops only at its limits."""
+    request = StopRequest()
+    if threading.current_thread() is not threading.main_thread():
+        yield request
+        return
+
+    def ask(signum: int, _frame: object) -> None:
+        request.signal = signum
+
+    old = {s: signal.signal(s, ask) for s in (signal.SIGTERM, signal.SIGINT)}
+    try:
+        yield request
+    finally:
+        for s, handler in old.items():
+            signal.signal(s, handler)
+
+
 def train(cfg: TrainConfig) -> Path:
     """Train (or resume) until cfg.steps or cfg.minutes; return the checkpoint path."""
     torch.manual_seed(cfg.seed)
@@ -346,68 +383,71 @@ def train(cfg: TrainConfig) -> Path:
     ema_params = [ema[n] for n, _ in decoder.named_parameters()] if ema else []
     grad_avg = 0.0
     last = time.time()
-    while step < cfg.steps and time.time() < t_end:
-        lr = cfg.lr * min(1.0, (step + 1) / cfg.warmup) / (1.0 + cfg.lr_decay * step)
-        lr *= anneal_factor(cfg, step - start_step, cfg.steps - start_step, time.time() - t_start)
-        for g in opt.param_groups:
-            g["lr"] = lr
-        sw = cfg.style_weight * min(1.0, step / cfg.style_ramp) if cfg.style_ramp else cfg.style_weight
-        x = sampler.batch(cfg.batch)
-        if art_sampler is not None:
-            # A decoder that gives back a painting from its own features does not carry a photo's colours
-            # into a monochrome style.
-            for i in range(n_identity):
-                if rng.random() < cfg.identity_art:
-                    x[i] = art_sampler.batch(1)[0]
-        x = x.to(device).contiguous(memory_format=torch.channels_last)
-        per_item = [pick_style_statistics(s_stats, rng, cfg.mix) for _ in range(cfg.batch)]
-        target_stats = [(torch.cat([st[k][0] for st in per_item]).to(device),
-                         torch.cat([st[k][1] for st in per_item]).to(device)) for k in range(4)]
-        with autocast_for(device):
-            with torch.no_grad():
-                c_taps = encoder.taps(x)
-                c_feat = c_taps[3]
-                if n_identity:
-                    # The first items are decoded from their own features: their style is their own.
-                    for k in range(4):
-                        m, sd = mean_std(c_taps[k][:n_identity].float())
-                        target_stats[k][0][:n_identity] = m.to(target_stats[k][0].dtype)
-                        target_stats[k][1][:n_identity] = sd.to(target_stats[k][1].dtype)
-            t = adain_with_stats(c_feat, *target_stats[3])
-            y = decoder(t)
-            y_taps = encoder.taps(y)
-        lc = content_loss(y_taps[3], t, norms[3])
-        ls = weighted_style_loss(y_taps, c_taps, target_stats, norms, cfg, n_identity)
-        loss = lc + sw * ls
-        if n_identity:
-            loss = loss + identity_loss(y[:n_identity], x[:n_identity], y_taps, c_taps, norms, n_identity,
-                                        cfg.identity_pixel)
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        # A rare style image with extreme statistics gives a gradient many times the usual size; one such
-        # step visibly damaged the weights in the first run, so clip relative to the running average.
-        limit = cfg.clip * grad_avg if cfg.clip > 0 and step - start_step >= 20 else math.inf
-        grad_norm = float(torch.nn.utils.clip_grad_norm_(params, limit))
-        if math.isfinite(grad_norm):
-            seen = min(grad_norm, limit)
-            grad_avg = seen if grad_avg == 0 else 0.98 * grad_avg + 0.02 * seen
-            opt.step()
-            if ema_params:
-                decay = min(cfg.ema, (1 + step) / (10 + step))  # the usual warm-up: early steps weigh more
-                torch._foreach_lerp_(ema_params, [p.detach().float() for p in params], 1.0 - decay)
-        step += 1
-        now = time.time()
-        writer.writerow([step, f"{loss.item():.5f}", f"{lc.item():.5f}", f"{ls.item():.5f}", f"{sw:.3f}",
-                         f"{lr:.2e}", f"{now - last:.3f}", f"{grad_norm:.4g}"])
-        last = now
-        bar.update(1)
-        bar.set_postfix(c=f"{lc.item():.3f}", s=f"{ls.item():.3f}", refresh=False)  # redraw every 5 s only
-        if step % cfg.ckpt_every == 0:
-            logf.flush()
-            save_checkpoint(ckpt, decoder, opt, step, norms, cfg, ema)
+    with stop_on_signal() as stop:
+        while step < cfg.steps and time.time() < t_end and not stop:
+            lr = cfg.lr * min(1.0, (step + 1) / cfg.warmup) / (1.0 + cfg.lr_decay * step)
+            lr *= anneal_factor(cfg, step - start_step, cfg.steps - start_step, time.time() - t_start)
+            for g in opt.param_groups:
+                g["lr"] = lr
+            sw = cfg.style_weight * min(1.0, step / cfg.style_ramp) if cfg.style_ramp else cfg.style_weight
+            x = sampler.batch(cfg.batch)
+            if art_sampler is not None:
+                # A decoder that gives back a painting from its own features does not carry a photo's colours
+                # into a monochrome style.
+                for i in range(n_identity):
+                    if rng.random() < cfg.identity_art:
+                        x[i] = art_sampler.batch(1)[0]
+            x = x.to(device).contiguous(memory_format=torch.channels_last)
+            per_item = [pick_style_statistics(s_stats, rng, cfg.mix) for _ in range(cfg.batch)]
+            target_stats = [(torch.cat([st[k][0] for st in per_item]).to(device),
+                             torch.cat([st[k][1] for st in per_item]).to(device)) for k in range(4)]
+            with autocast_for(device):
+                with torch.no_grad():
+                    c_taps = encoder.taps(x)
+                    c_feat = c_taps[3]
+                    if n_identity:
+                        # The first items are decoded from their own features: their style is their own.
+                        for k in range(4):
+                            m, sd = mean_std(c_taps[k][:n_identity].float())
+                            target_stats[k][0][:n_identity] = m.to(target_stats[k][0].dtype)
+                            target_stats[k][1][:n_identity] = sd.to(target_stats[k][1].dtype)
+                t = adain_with_stats(c_feat, *target_stats[3])
+                y = decoder(t)
+                y_taps = encoder.taps(y)
+            lc = content_loss(y_taps[3], t, norms[3])
+            ls = weighted_style_loss(y_taps, c_taps, target_stats, norms, cfg, n_identity)
+            loss = lc + sw * ls
+            if n_identity:
+                loss = loss + identity_loss(y[:n_identity], x[:n_identity], y_taps, c_taps, norms, n_identity,
+                                            cfg.identity_pixel)
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            # A rare style image with extreme statistics gives a gradient many times the usual size; one such
+            # step visibly damaged the weights in the first run, so clip relative to the running average.
+            limit = cfg.clip * grad_avg if cfg.clip > 0 and step - start_step >= 20 else math.inf
+            grad_norm = float(torch.nn.utils.clip_grad_norm_(params, limit))
+            if math.isfinite(grad_norm):
+                seen = min(grad_norm, limit)
+                grad_avg = seen if grad_avg == 0 else 0.98 * grad_avg + 0.02 * seen
+                opt.step()
+                if ema_params:
+                    decay = min(cfg.ema, (1 + step) / (10 + step))  # the usual warm-up: early steps weigh more
+                    torch._foreach_lerp_(ema_params, [p.detach().float() for p in params], 1.0 - decay)
+            step += 1
+            now = time.time()
+            writer.writerow([step, f"{loss.item():.5f}", f"{lc.item():.5f}", f"{ls.item():.5f}", f"{sw:.3f}",
+                             f"{lr:.2e}", f"{now - last:.3f}", f"{grad_norm:.4g}"])
+            last = now
+            bar.update(1)
+            bar.set_postfix(c=f"{lc.item():.3f}", s=f"{ls.item():.3f}", refresh=False)  # redraw every 5 s only
+            if step % cfg.ckpt_every == 0:
+                logf.flush()
+                save_checkpoint(ckpt, decoder, opt, step, norms, cfg, ema)
     bar.close()
     save_checkpoint(ckpt, decoder, opt, step, norms, cfg, ema)
     logf.close()
+    if stop:
+        log.warning("stopped by signal %d at step %d; checkpoint saved", stop.signal, step)
     return ckpt
 
 
