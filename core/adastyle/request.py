@@ -176,6 +176,12 @@ class StyleOptions:
         frame of a sequence after its chain) takes its own content's chroma back. One place decides it."""
         return self.preserve_color == "luminance"
 
+    @property
+    def recolours_styles(self) -> bool:
+        """Colour mode histogram: each style is recoloured to the content's colour mean and covariance before
+        it is encoded, so the content's colour statistics are measured for it."""
+        return self.preserve_color == "histogram"
+
     @classmethod
     def of(cls, options: StyleOptions | Sequence[ImageLike] | ImageLike, **option_fields: Any) -> StyleOptions:
         """`options` when it is a StyleOptions already, else the StyleOptions of these styles and keywords: the

@@ -53,7 +53,7 @@ def prepare(r: StylizeRequest, given: ContentStats | None) -> WorkImage:
     if given is not None:
         colour, luminance = given.colour, given.luminance
     else:
-        colour = color.colour_stats(work) if r.options.preserve_color == "histogram" else None
+        colour = color.colour_stats(work) if r.options.recolours_styles else None
         luminance = color.luminance_stats(net_in) if r.options.keeps_content_chroma else None
 
     def to_weight(img: Image.Image | None) -> torch.Tensor | None:
