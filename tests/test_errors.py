@@ -57,7 +57,6 @@ def test_the_apps_lifespan_stops_the_worker(tmp_path, monkeypatch) -> None:
     queue = app.state.queue
     with TestClient(app) as client:  # entering runs the lifespan's start, leaving its end
         assert client.get("/openapi.json").status_code == 200
-        assert not queue._stop
-    assert queue._stop
-    queue._thread.join(timeout=10)
-    assert not queue._thread.is_alive()
+        assert queue.working
+    assert queue.wait_stopped(timeout=10)
+    assert not queue.working

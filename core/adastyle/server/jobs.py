@@ -234,6 +234,16 @@ class JobQueue:
                 self.current.cancel_event.set()
             self._cond.notify_all()
 
+    @property
+    def working(self) -> bool:
+        """Whether the worker thread still runs (it ends soon after `stop`, once a running job sees its cancel)."""
+        return self._thread.is_alive()
+
+    def wait_stopped(self, timeout: float) -> bool:
+        """Wait up to `timeout` seconds for the worker thread to end after `stop`; True when it has."""
+        self._thread.join(timeout)
+        return not self._thread.is_alive()
+
     def _finish(self, job: Job, state: str, error: str | None = None) -> None:
         job.state = state
         job.error = error
