@@ -334,6 +334,15 @@ def test_the_dialogs_accepted_with_return(gui) -> None:
     assert ok["dialog_seen"] and ok["status"] == "success" and len(ok["after"]) == len(ok["before"]) + 1, ok
 
 
+def assert_matches_the_servers_answer(name: str) -> None:
+    """The dialog's new layer against the server's own picture for the same picture (as GIMP decoded it) and
+    library entries."""
+    got = np.asarray(Image.open(ARTIFACTS / f"{name}-dialog-result.png").convert("RGB"), dtype=float)
+    want = np.asarray(Image.open(ARTIFACTS / f"{name}-direct-result.png").convert("RGB"), dtype=float)
+    assert got.shape == want.shape, (got.shape, want.shape)
+    assert np.abs(got - want).mean() < 0.25, f"differs from the server's answer by {np.abs(got - want).mean():.2f} levels"
+
+
 def test_the_dialogs_library_panel_picks_a_library_style(gui) -> None:
     """The dialog opened with a library style and no style file shows the library panel (it did not fail: the
     plug-in says so on stderr) and, accepted, gives the server's own picture for that style."""
@@ -345,10 +354,7 @@ def test_the_dialogs_library_panel_picks_a_library_style(gui) -> None:
     assert "library panel could not be shown" not in log, log[-2000:]
     shot = ARTIFACTS / "clicks-interactive-library-step0.png"
     assert shot.exists(), "the player took no photograph of the dialog"
-    got = np.asarray(Image.open(ARTIFACTS / "library-dialog-result.png").convert("RGB"), dtype=float)
-    want = np.asarray(Image.open(ARTIFACTS / "library-direct-result.png").convert("RGB"), dtype=float)
-    assert got.shape == want.shape, (got.shape, want.shape)
-    assert np.abs(got - want).mean() < 0.25, f"differs from the server's answer by {np.abs(got - want).mean():.2f} levels"
+    assert_matches_the_servers_answer("library")
 
 
 def test_add_layer_to_library_in_the_dialog_adds_and_picks_the_layer(gui) -> None:
@@ -360,10 +366,21 @@ def test_add_layer_to_library_in_the_dialog_adds_and_picks_the_layer(gui) -> Non
     assert len(rec["added"]) == 1 and rec["added"][0]["name"] == rec["layer_name"], rec
     assert len(rec["after"]) == len(rec["before"]) + 1 and rec["source_unchanged"], rec
     assert rec["after"][0] == f"{rec['first_name']} + {rec['layer_name']} (AdaIN)", rec["after"]  # names, not ids
-    got = np.asarray(Image.open(ARTIFACTS / "add-layer-dialog-result.png").convert("RGB"), dtype=float)
-    want = np.asarray(Image.open(ARTIFACTS / "add-layer-direct-result.png").convert("RGB"), dtype=float)
-    assert got.shape == want.shape, (got.shape, want.shape)
-    assert np.abs(got - want).mean() < 0.25, f"differs from the server's answer by {np.abs(got - want).mean():.2f} levels"
+    assert_matches_the_servers_answer("interactive-add-layer")
+
+
+def test_add_file_to_library_in_the_dialog_adds_and_picks_the_file(gui) -> None:
+    """The panel's "Add file to library…" (Alt+I) opens GTK's file chooser; a path typed into it and Return make
+    the file a library entry named after it, picked after the two entries of the run before: accepted, the new
+    layer is the server's own picture for those three library styles."""
+    rec, before = gui["interactive-add-file"], gui["interactive-add-layer"]
+    typed, accepted = rec["clicks"][1:3]  # the path typed into the chooser, then its Return
+    assert typed["seen_after_s"] is not None and accepted["closed"], rec["clicks"]
+    assert rec["status"] == "success", rec
+    assert [e["name"] for e in rec["added"]] == ["goldfish"], rec
+    assert len(rec["after"]) == len(rec["before"]) + 1 and rec["source_unchanged"], rec
+    assert rec["after"][0] == f"{before['first_name']} + {before['layer_name']} + goldfish (AdaIN)", rec["after"]
+    assert_matches_the_servers_answer("interactive-add-file")
 
 
 def test_cancel_in_the_progress_window_cancels_the_servers_job(gui) -> None:

@@ -18,6 +18,7 @@ TEST_DIR = os.environ.get("ADASTYLE_TEST_DIR", "/home/artist/adastyle-test")
 exec(open(os.path.join(TEST_DIR, "gimp_common.py")).read(), globals())  # run_plugin, layer_bytes, composite
 STYLE = os.path.join(TEST_DIR, "in", "style", "castle.jpg")
 PLUGIN_DIR = os.path.expanduser("~/.config/GIMP/3.0/plug-ins/adastyle_gimp")
+PICKED = []  # the library entries the last dialog run picked (the next dialog opens with them)
 
 
 def layer_names(img):
@@ -179,34 +180,58 @@ def interactive_library_case():
             "dialog_seen": clicks[0]["seen_after_s"] is not None, "closed": clicks[0]["closed"]}
 
 
-def interactive_add_layer_case():
-    """The library panel's "Add layer to library" pressed with its mnemonic (Alt+D) in the dialog that opens with
-    the library style of the run before picked, then Return: the layer becomes a library entry named after it,
-    picked beside the first; the new layer is saved beside the server's own answer for the two entries."""
+def interactive_add_case(name, steps):
+    """One of the library panel's add buttons pressed with its mnemonic in the dialog that opens with the library
+    styles of the run before picked, then Return: the new entry is picked beside them; the new layer is saved
+    beside the server's own answer for all the picked entries. `steps`: the player's, up to the dialog's Return."""
     img, layer = load_with_display("coffee.jpg")
     before, src = layer_names(img), layer_bytes(layer)
-    source = os.path.join(TEST_DIR, "out", "add-layer-source.png")  # as GIMP decoded it (see the case above)
+    source = os.path.join(TEST_DIR, "out", f"{name}-source.png")  # as GIMP decoded it (see the case above)
     composite(img, save_as=source)
     conn = server_client()
     listing = conn.library()
-    known, first = {e["id"] for e in listing}, listing[0]  # the run before picked the first entry
-    out = os.path.join(TEST_DIR, "clicks-interactive-add-layer.json")
-    player = subprocess.Popen(["python3", os.path.join(TEST_DIR, "click_dialogs.py"), out,
-                               "^AdaIN Style Transfer$=alt+d!@4.0", "^AdaIN Style Transfer$=Return@3.0"])
+    known = {e["id"] for e in listing}
+    out = os.path.join(TEST_DIR, f"clicks-{name}.json")
+    player = subprocess.Popen(["python3", os.path.join(TEST_DIR, "click_dialogs.py"), out, *steps,
+                               "^AdaIN Style Transfer$=Return@3.0"])
     status, message = run_plugin(img, layer, Gimp.RunMode.INTERACTIVE)  # the values of the run before
     player.wait(120)
     with open(out) as f:
         clicks = json.load(f)["steps"]
     after = layer_names(img)
-    composite(img, save_as=os.path.join(TEST_DIR, "out", "add-layer-dialog-result.png"))
-    added = [e for e in conn.library() if e["id"] not in known]
-    rec = {"name": "interactive-add-layer", "status": status, "message": message, "before": before,
+    composite(img, save_as=os.path.join(TEST_DIR, "out", f"{name}-dialog-result.png"))
+    listing = conn.library()
+    added = [e for e in listing if e["id"] not in known]
+    rec = {"name": name, "status": status, "message": message, "before": before,
            "after": after, "source_unchanged": layer_bytes(layer) == src, "clicks": clicks,
-           "layer_name": layer.get_name(), "added": [{"id": e["id"], "name": e.get("name")} for e in added],
-           "first_name": first["name"]}
-    if len(added) == 1:
-        with open(os.path.join(TEST_DIR, "out", "add-layer-direct-result.png"), "wb") as f:
-            f.write(conn.stylize(source, [], style_ids=["lib:" + first["id"], "lib:" + added[0]["id"]],
+           "layer_name": layer.get_name(), "added": [{"id": e["id"], "name": e.get("name")} for e in added]}
+    return rec, source, conn
+
+
+def interactive_add_layer_case():
+    """"Add layer to library" (Alt+D) in the dialog that opens with the library style of the run before picked:
+    the layer becomes a library entry named after it, picked beside the first."""
+    first = server_client().library()[0]  # the run before picked the first entry
+    rec, source, conn = interactive_add_case("interactive-add-layer", ["^AdaIN Style Transfer$=alt+d!@4.0"])
+    rec["first_name"] = first["name"]
+    PICKED[:] = [first["id"], *(e["id"] for e in rec["added"])]
+    if len(rec["added"]) == 1:
+        with open(os.path.join(TEST_DIR, "out", "interactive-add-layer-direct-result.png"), "wb") as f:
+            f.write(conn.stylize(source, [], style_ids=[f"lib:{i}" for i in PICKED], result_format="png")[0])
+    return rec
+
+
+def interactive_add_file_case():
+    """"Add file to library…" (Alt+I) in the dialog that opens with the two entries of the run before picked: the
+    file chooser takes a typed path and Return; the file becomes an entry named after it, picked as the third."""
+    path = os.path.join(TEST_DIR, "in", "style", "goldfish.jpg")
+    rec, source, conn = interactive_add_case(
+        "interactive-add-file", ["^AdaIN Style Transfer$=alt+i!@4.0",
+                                 f"^Add a style image to the library$=type:{path}!@1.5",
+                                 "^Add a style image to the library$=Return@0.5"])
+    if len(rec["added"]) == 1:
+        with open(os.path.join(TEST_DIR, "out", "interactive-add-file-direct-result.png"), "wb") as f:
+            f.write(conn.stylize(source, [], style_ids=[f"lib:{i}" for i in [*PICKED, rec["added"][0]["id"]]],
                                  result_format="png")[0])
     return rec
 
@@ -238,6 +263,7 @@ def main():
         interactive_layers_case,
         interactive_library_case,  # the first interactive run of the procedure: it takes the values passed
         interactive_add_layer_case,  # opens with the library style of the run before
+        interactive_add_file_case,  # opens with the two entries of the run before
         lambda: interactive_case("interactive-ok", ["^AdaIN Style Transfer$=Return"]),
         lambda: interactive_case("interactive-cancel",
                                  ["^AdaIN Style Transfer$=Return", "^AdaStyle: stylising=Escape@1.0"], block=True),

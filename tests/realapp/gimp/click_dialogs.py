@@ -4,7 +4,8 @@
 Run by batch_gui.py as a separate process (the batch script itself is blocked inside the procedure call
 while the dialogs are up). Usage: click_dialogs.py OUT.json STEP...; a STEP is
 'TITLE_REGEX=KEY[@DELAY_S]': KEY is pressed until the window closes (twice, then Alt+O); 'KEY!' is pressed once
-in a window that stays (a button's mnemonic inside a dialog). Writes {"steps": [{title, seen_after_s,
+in a window that stays (a button's mnemonic inside a dialog); 'type:TEXT!' types TEXT into it (a path into a
+file chooser). Writes {"steps": [{title, seen_after_s,
 keys_sent, closed}]} to OUT.json.
 """
 import json
@@ -53,8 +54,13 @@ def play(step: str, started: float, shot: str = "") -> dict:
     if shot:  # what the user saw (e.g. the dialog's fields), kept in test-artifacts/gimp/
         subprocess.run(["import", "-window", wid, shot], capture_output=True, timeout=10, check=False)
     if key.endswith("!"):
-        press(wid, key[:-1])
-        rec["keys_sent"].append(key[:-1])
+        once = key[:-1]
+        if once.startswith("type:"):
+            xdotool("windowfocus", "--sync", wid)
+            xdotool("type", "--delay", "40", once[len("type:"):])
+        else:
+            press(wid, once)
+        rec["keys_sent"].append(once)
         return rec
     for attempt in (key, key, "Escape" if key == "Escape" else "alt+o"):
         press(wid, attempt)
