@@ -97,7 +97,7 @@ def test_one_training_step_lowers_the_loss_on_a_fixed_batch() -> None:
 
     from adastyle.imageio import pil_to_tensor
     from adastyle.train.losses import channel_means
-    from adastyle.train.trainer import one_step_losses
+    from adastyle.train.trainer import TrainConfig, step_losses
 
     torch.manual_seed(0)
     enc = load_encoder()
@@ -108,14 +108,19 @@ def test_one_training_step_lowers_the_loss_on_a_fixed_batch() -> None:
                        for f in ("style-castle.jpg", "style-goldfish.jpg")])
     norms = channel_means(enc, [x, style])
     stats = [mean_std(f) for f in enc.taps(style)]
+    cfg = TrainConfig(data="", out="")  # the trainer's loss: default style weight and layer weights
+
+    def loss() -> torch.Tensor:  # targets are given afresh: the identity term may write into them
+        return step_losses(dec, enc, x, [(m.clone(), sd.clone()) for m, sd in stats], norms, cfg)[0]
+
     opt = torch.optim.Adam(dec.parameters(), lr=1e-4)  # the trainer's learning rate
-    first = one_step_losses(dec, enc, x, stats, norms)
+    first = loss()
     for _ in range(5):
-        loss = one_step_losses(dec, enc, x, stats, norms)
+        value = loss()
         opt.zero_grad()
-        loss.backward()
+        value.backward()
         opt.step()
-    after = one_step_losses(dec, enc, x, stats, norms)
+    after = loss()
     assert after.item() < first.item() * 0.9
 
 

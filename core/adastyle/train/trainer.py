@@ -52,7 +52,7 @@ except ImportError:  # a bare GPU machine may have torch, torchvision, numpy, pi
 
 from adastyle.device import pick_device
 from adastyle.model import Decoder, Encoder, adain_with_stats, load_encoder, load_safetensors_module, mean_std
-from adastyle.train.losses import balancing_weights, channel_means, content_loss, style_loss, style_loss_per_item, style_scale
+from adastyle.train.losses import balancing_weights, channel_means, content_loss, style_loss_per_item, style_scale
 
 log = logging.getLogger(__name__)
 
@@ -401,25 +401,7 @@ def train(cfg: TrainConfig) -> Path:
             per_item = [pick_style_statistics(s_stats, rng, cfg.mix) for _ in range(cfg.batch)]
             target_stats = [(torch.cat([st[k][0] for st in per_item]).to(device),
                              torch.cat([st[k][1] for st in per_item]).to(device)) for k in range(4)]
-            with autocast_for(device):
-                with torch.no_grad():
-                    c_taps = encoder.taps(x)
-                    c_feat = c_taps[3]
-                    if n_identity:
-                        # The first items are decoded from their own features: their style is their own.
-                        for k in range(4):
-                            m, sd = mean_std(c_taps[k][:n_identity].float())
-                            target_stats[k][0][:n_identity] = m.to(target_stats[k][0].dtype)
-                            target_stats[k][1][:n_identity] = sd.to(target_stats[k][1].dtype)
-                t = adain_with_stats(c_feat, *target_stats[3])
-                y = decoder(t)
-                y_taps = encoder.taps(y)
-            lc = content_loss(y_taps[3], t, norms[3])
-            ls = weighted_style_loss(y_taps, c_taps, target_stats, norms, cfg, n_identity)
-            loss = lc + sw * ls
-            if n_identity:
-                loss = loss + identity_loss(y[:n_identity], x[:n_identity], y_taps, c_taps, norms, n_identity,
-                                            cfg.identity_pixel)
+            loss, lc, ls = step_losses(decoder, encoder, x, target_stats, norms, cfg, n_identity, sw)
             opt.zero_grad(set_to_none=True)
             loss.backward()
             # A rare style image with extreme statistics gives a gradient many times the usual size; one such
@@ -493,12 +475,30 @@ def identity_loss(y: torch.Tensor, x: torch.Tensor, y_taps: list[torch.Tensor], 
     return pixel_weight * pixel + feat
 
 
-def one_step_losses(decoder: Decoder, encoder: Encoder, x: torch.Tensor,
-                    stats: list[tuple[torch.Tensor, torch.Tensor]], norms: list[torch.Tensor],
-                    style_weight: float = 10.0) -> torch.Tensor:
-    """The training loss for one fixed batch (fp32), used by tests and diagnostics."""
-    t = adain_with_stats(encoder(x), *stats[3])
-    y_taps = encoder.taps(decoder(t))
-    return content_loss(y_taps[3], t, norms[3]) + style_weight * style_loss(y_taps, stats, norms)
-
-
+def step_losses(decoder: Decoder, encoder: Encoder, x: torch.Tensor,
+                target_stats: list[tuple[torch.Tensor, torch.Tensor]], norms: list[torch.Tensor], cfg: TrainConfig,
+                n_identity: int = 0, style_weight: float | None = None) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """One batch's training loss and its content and style parts: x's relu4_1 given each item's target
+    statistics (`target_stats`, one (mean, std) per tap), decoded, encoded again and compared; the first
+    `n_identity` items are decoded from their own statistics and also scored by the identity term. Autocast as
+    the device allows; `style_weight` defaults to cfg's (the loop passes the ramped one)."""
+    sw = cfg.style_weight if style_weight is None else style_weight
+    with autocast_for(x.device):
+        with torch.no_grad():
+            c_taps = encoder.taps(x)
+            if n_identity:
+                # The first items are decoded from their own features: their style is their own.
+                for k in range(4):
+                    m, sd = mean_std(c_taps[k][:n_identity].float())
+                    target_stats[k][0][:n_identity] = m.to(target_stats[k][0].dtype)
+                    target_stats[k][1][:n_identity] = sd.to(target_stats[k][1].dtype)
+        t = adain_with_stats(c_taps[3], *target_stats[3])
+        y = decoder(t)
+        y_taps = encoder.taps(y)
+    lc = content_loss(y_taps[3], t, norms[3])
+    ls = weighted_style_loss(y_taps, c_taps, target_stats, norms, cfg, n_identity)
+    loss = lc + sw * ls
+    if n_identity:
+        loss = loss + identity_loss(y[:n_identity], x[:n_identity], y_taps, c_taps, norms, n_identity,
+                                    cfg.identity_pixel)
+    return loss, lc, ls
