@@ -354,7 +354,7 @@ def test_the_dialogs_library_panel_picks_a_library_style(gui) -> None:
     assert "library panel could not be shown" not in log, log[-2000:]
     shot = ARTIFACTS / "clicks-interactive-library-step0.png"
     assert shot.exists(), "the player took no photograph of the dialog"
-    assert_matches_the_servers_answer("library")
+    assert_matches_the_servers_answer("interactive-library")
 
 
 def test_add_layer_to_library_in_the_dialog_adds_and_picks_the_layer(gui) -> None:

@@ -151,73 +151,62 @@ def interactive_case(name, steps, block=False):
     return rec
 
 
-def interactive_library_case():
-    """The dialog with its library panel: the run is given a library style (no style file), the panel shows the
-    server's thumbnails with that style picked, Return accepts; the new layer is saved beside the server's own
-    answer for the same picture and style (pytest compares them). The dialog is photographed by the player."""
+def dialog_case(name, steps, **props):
+    """The procedure's dialog on coffee.jpg, played by the click player with `steps` (the dialog opens with the
+    values of the run before, or `props`); returns the record, the picture as GIMP decoded it (its JPEG decoder
+    is not Pillow's: the server's own answer is asked for these pixels) and the server client. The new layer is
+    saved as out/NAME-dialog-result.png; `added` lists the library entries the run added."""
     img, layer = load_with_display("coffee.jpg")
     before, src = layer_names(img), layer_bytes(layer)
-    # The picture as GIMP decoded it (its JPEG decoder is not Pillow's): the server's own answer is asked for it.
-    source = os.path.join(TEST_DIR, "out", "library-source.png")
+    source = os.path.join(TEST_DIR, "out", f"{name}-source.png")
     composite(img, save_as=source)
     conn = server_client()
-    entry = conn.library()[0]
-    out = os.path.join(TEST_DIR, "clicks-interactive-library.json")
-    # Thumbnails are fetched when the panel is built: give the dialog time to show them before the photo.
-    player = subprocess.Popen(["python3", os.path.join(TEST_DIR, "click_dialogs.py"), out,
-                               "^AdaIN Style Transfer$=Return@4.0"])
-    status, message = run_plugin(img, layer, Gimp.RunMode.INTERACTIVE, style_path="", library=entry["id"])
-    player.wait(120)
-    with open(out) as f:
-        clicks = json.load(f)["steps"]
-    after = layer_names(img)
-    composite(img, save_as=os.path.join(TEST_DIR, "out", "library-dialog-result.png"))
-    with open(os.path.join(TEST_DIR, "out", "library-direct-result.png"), "wb") as f:
-        f.write(conn.stylize(source, [], style_ids=["lib:" + entry["id"]], result_format="png")[0])
-    return {"name": "interactive-library", "status": status, "message": message, "style_id": entry["id"],
-            "style_name": entry["name"],
-            "before": before, "after": after, "source_unchanged": layer_bytes(layer) == src,
-            "dialog_seen": clicks[0]["seen_after_s"] is not None, "closed": clicks[0]["closed"]}
-
-
-def interactive_add_case(name, steps):
-    """One of the library panel's add buttons pressed with its mnemonic in the dialog that opens with the library
-    styles of the run before picked, then Return: the new entry is picked beside them; the new layer is saved
-    beside the server's own answer for all the picked entries. `steps`: the player's, up to the dialog's Return."""
-    img, layer = load_with_display("coffee.jpg")
-    before, src = layer_names(img), layer_bytes(layer)
-    source = os.path.join(TEST_DIR, "out", f"{name}-source.png")  # as GIMP decoded it (see the case above)
-    composite(img, save_as=source)
-    conn = server_client()
-    listing = conn.library()
-    known = {e["id"] for e in listing}
+    known = {e["id"] for e in conn.library()}
     out = os.path.join(TEST_DIR, f"clicks-{name}.json")
-    player = subprocess.Popen(["python3", os.path.join(TEST_DIR, "click_dialogs.py"), out, *steps,
-                               "^AdaIN Style Transfer$=Return@3.0"])
-    status, message = run_plugin(img, layer, Gimp.RunMode.INTERACTIVE)  # the values of the run before
+    player = subprocess.Popen(["python3", os.path.join(TEST_DIR, "click_dialogs.py"), out, *steps])
+    status, message = run_plugin(img, layer, Gimp.RunMode.INTERACTIVE, **props)
     player.wait(120)
     with open(out) as f:
         clicks = json.load(f)["steps"]
     after = layer_names(img)
     composite(img, save_as=os.path.join(TEST_DIR, "out", f"{name}-dialog-result.png"))
-    listing = conn.library()
-    added = [e for e in listing if e["id"] not in known]
+    added = [e for e in conn.library() if e["id"] not in known]
     rec = {"name": name, "status": status, "message": message, "before": before,
            "after": after, "source_unchanged": layer_bytes(layer) == src, "clicks": clicks,
            "layer_name": layer.get_name(), "added": [{"id": e["id"], "name": e.get("name")} for e in added]}
     return rec, source, conn
 
 
+def save_servers_answer(name, source, conn, entry_ids):
+    """The server's own picture for `source` and these library entries, as out/NAME-direct-result.png."""
+    with open(os.path.join(TEST_DIR, "out", f"{name}-direct-result.png"), "wb") as f:
+        f.write(conn.stylize(source, [], style_ids=[f"lib:{i}" for i in entry_ids], result_format="png")[0])
+
+
+def interactive_library_case():
+    """The dialog with its library panel: the run is given a library style (no style file), the panel shows the
+    server's thumbnails with that style picked, Return accepts; the new layer is saved beside the server's own
+    answer for the same picture and style (pytest compares them). The dialog is photographed by the player."""
+    entry = server_client().library()[0]
+    # Thumbnails are fetched when the panel is built: give the dialog time to show them before the photo.
+    rec, source, conn = dialog_case("interactive-library", ["^AdaIN Style Transfer$=Return@4.0"],
+                                    style_path="", library=entry["id"])
+    save_servers_answer("interactive-library", source, conn, [entry["id"]])
+    clicks = rec["clicks"]
+    return {**rec, "style_id": entry["id"], "style_name": entry["name"],
+            "dialog_seen": clicks[0]["seen_after_s"] is not None, "closed": clicks[0]["closed"]}
+
+
 def interactive_add_layer_case():
     """"Add layer to library" (Alt+D) in the dialog that opens with the library style of the run before picked:
     the layer becomes a library entry named after it, picked beside the first."""
     first = server_client().library()[0]  # the run before picked the first entry
-    rec, source, conn = interactive_add_case("interactive-add-layer", ["^AdaIN Style Transfer$=alt+d!@4.0"])
+    rec, source, conn = dialog_case("interactive-add-layer", ["^AdaIN Style Transfer$=alt+d!@4.0",
+                                                              "^AdaIN Style Transfer$=Return@3.0"])
     rec["first_name"] = first["name"]
     PICKED[:] = [first["id"], *(e["id"] for e in rec["added"])]
     if len(rec["added"]) == 1:
-        with open(os.path.join(TEST_DIR, "out", "interactive-add-layer-direct-result.png"), "wb") as f:
-            f.write(conn.stylize(source, [], style_ids=[f"lib:{i}" for i in PICKED], result_format="png")[0])
+        save_servers_answer("interactive-add-layer", source, conn, PICKED)
     return rec
 
 
@@ -225,14 +214,12 @@ def interactive_add_file_case():
     """"Add file to library…" (Alt+I) in the dialog that opens with the two entries of the run before picked: the
     file chooser takes a typed path and Return; the file becomes an entry named after it, picked as the third."""
     path = os.path.join(TEST_DIR, "in", "style", "goldfish.jpg")
-    rec, source, conn = interactive_add_case(
+    rec, source, conn = dialog_case(
         "interactive-add-file", ["^AdaIN Style Transfer$=alt+i!@4.0",
                                  f"^Add a style image to the library$=type:{path}!@1.5",
-                                 "^Add a style image to the library$=Return@0.5"])
+                                 "^Add a style image to the library$=Return@0.5", "^AdaIN Style Transfer$=Return@3.0"])
     if len(rec["added"]) == 1:
-        with open(os.path.join(TEST_DIR, "out", "interactive-add-file-direct-result.png"), "wb") as f:
-            f.write(conn.stylize(source, [], style_ids=[f"lib:{i}" for i in [*PICKED, rec["added"][0]["id"]]],
-                                 result_format="png")[0])
+        save_servers_answer("interactive-add-file", source, conn, [*PICKED, rec["added"][0]["id"]])
     return rec
 
 

@@ -38,8 +38,12 @@ def wait_window(title: str, timeout: float) -> str | None:
 
 
 def press(wid: str, key: str) -> None:
+    """Press KEY in the window, or type TEXT into it for 'type:TEXT'."""
     xdotool("windowfocus", "--sync", wid)
-    xdotool("key", "--clearmodifiers", key)
+    if key.startswith("type:"):
+        xdotool("type", "--delay", "40", key[len("type:"):])
+    else:
+        xdotool("key", "--clearmodifiers", key)
 
 
 def play(step: str, started: float, shot: str = "") -> dict:
@@ -54,13 +58,8 @@ def play(step: str, started: float, shot: str = "") -> dict:
     if shot:  # what the user saw (e.g. the dialog's fields), kept in test-artifacts/gimp/
         subprocess.run(["import", "-window", wid, shot], capture_output=True, timeout=10, check=False)
     if key.endswith("!"):
-        once = key[:-1]
-        if once.startswith("type:"):
-            xdotool("windowfocus", "--sync", wid)
-            xdotool("type", "--delay", "40", once[len("type:"):])
-        else:
-            press(wid, once)
-        rec["keys_sent"].append(once)
+        press(wid, key[:-1])
+        rec["keys_sent"].append(key[:-1])
         return rec
     for attempt in (key, key, "Escape" if key == "Escape" else "alt+o"):
         press(wid, attempt)
