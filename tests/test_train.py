@@ -26,7 +26,8 @@ def test_training_resumes_from_its_checkpoint(tmp_path) -> None:
     from adastyle.train.trainer import TrainConfig, export_decoder, train
 
     data = tiny_dataset(tmp_path / "data")
-    cfg = TrainConfig(data=str(data), out=str(tmp_path / "run"), steps=2, batch=2, crop=32, ckpt_every=1, device="cpu")
+    cfg = TrainConfig(data=str(data), out=str(tmp_path / "run"), steps=2, batch=2, crop=32, probe_side=32,
+                      ckpt_every=1, device="cpu")
     ckpt = train(cfg)
     cfg.steps = 3
     train(cfg)  # a second process would do the same after a kill: it picks up the checkpoint
@@ -68,7 +69,7 @@ def test_a_stopped_run_saves_the_step_it_reached(tmp_path, monkeypatch, caplog) 
     monkeypatch.setattr(trainer, "anneal_factor", signal_at_third_step)
     before = signal.getsignal(signal.SIGTERM), signal.getsignal(signal.SIGINT)
     data = tiny_dataset(tmp_path / "data")
-    cfg = trainer.TrainConfig(data=str(data), out=str(tmp_path / "run"), steps=1000, batch=2, crop=32,
+    cfg = trainer.TrainConfig(data=str(data), out=str(tmp_path / "run"), steps=1000, batch=2, crop=32, probe_side=32,
                               ckpt_every=1000, device="cpu")
     ckpt = trainer.train(cfg)
     with safe_open(str(ckpt), "pt") as f:
@@ -95,7 +96,7 @@ def test_training_without_a_weight_average_exports_the_raw_weights(tmp_path) -> 
     from adastyle.train.trainer import TrainConfig, export_decoder, train
 
     data = tiny_dataset(tmp_path / "data")
-    ckpt = train(TrainConfig(data=str(data), out=str(tmp_path / "run"), steps=1, batch=2, crop=32, device="cpu",
+    ckpt = train(TrainConfig(data=str(data), out=str(tmp_path / "run"), steps=1, batch=2, crop=32, probe_side=32, device="cpu",
                              ema=0))
     saved = load_file(str(ckpt))
     assert not any(k.startswith("ema.") for k in saved)
@@ -256,7 +257,7 @@ def test_training_with_synthetic_styles_and_the_identity_term(tmp_path) -> None:
     from adastyle.train.trainer import TrainConfig, train
 
     data = tiny_dataset(tmp_path / "data")
-    cfg = TrainConfig(data=str(data), out=str(tmp_path / "run"), steps=2, batch=4, crop=32, device="cpu",
+    cfg = TrainConfig(data=str(data), out=str(tmp_path / "run"), steps=2, batch=4, crop=32, probe_side=32, device="cpu",
                       variants=2, sketches=2, mix=0.5, identity=0.5)
     train(cfg)
     with safe_open(str(tmp_path / "run" / "style_stats.safetensors"), "pt") as f:
@@ -379,7 +380,7 @@ def test_training_with_normalised_style_loss_and_painted_identity_items(tmp_path
     from adastyle.train.trainer import TrainConfig, train
 
     data = tiny_dataset(tmp_path / "data")
-    cfg = TrainConfig(data=str(data), out=str(tmp_path / "run"), steps=2, batch=4, crop=32, device="cpu",
+    cfg = TrainConfig(data=str(data), out=str(tmp_path / "run"), steps=2, batch=4, crop=32, probe_side=32, device="cpu",
                       identity=0.5, identity_art=1.0, style_norm=style_norm)
     train(cfg)
     rows = list(csv.DictReader((tmp_path / "run" / "log.csv").open()))

@@ -87,6 +87,7 @@ class TrainConfig:
     identity_art: float = 0.0   # share of the identity items that are crops of paintings instead of photos
     style_norm: str = "none"    # per-item style loss weights: none | style (by the style's own magnitude, Cheng et
                                 # al. 2021) | pair (by the item's own content-to-style distance)
+    probe_side: int = 256       # side of the 32 crops whose channel means balance the loss taps at a run's start
 
 
 def usable_cpus() -> int:
@@ -351,7 +352,7 @@ def train(cfg: TrainConfig) -> Path:
         step = 0
         if cfg.init:
             load_safetensors_module(decoder, Path(cfg.init))  # a wrong file: one line (WeightsError), not a traceback
-        probe = ContentSampler(contents + styles, 256, seed=1)
+        probe = ContentSampler(contents + styles, cfg.probe_side, seed=1)
         norms = [n.to(device) for n in channel_means(encoder.float().cpu(), [probe.batch(8) for _ in range(4)])]
         encoder.to(device)
     if cfg.ema > 0 and not ema:
