@@ -22,12 +22,20 @@ def tiny_dataset(root: Path) -> Path:
     return root
 
 
+def tiny_config(data: Path, out: Path, **settings):
+    """A run on tiny_dataset: 32 px crops, the loss taps' channel means measured at that size too (the real 256 px
+    probe would be most of a test's time), on the CPU; `settings` override (steps, batch, identity ...)."""
+    from adastyle.train.trainer import TrainConfig
+
+    return TrainConfig(**{"data": str(data), "out": str(out), "batch": 2, "crop": 32, "probe_side": 32,
+                          "device": "cpu", **settings})
+
+
 def test_training_resumes_from_its_checkpoint(tmp_path) -> None:
-    from adastyle.train.trainer import TrainConfig, export_decoder, train
+    from adastyle.train.trainer import export_decoder, train
 
     data = tiny_dataset(tmp_path / "data")
-    cfg = TrainConfig(data=str(data), out=str(tmp_path / "run"), steps=2, batch=2, crop=32, probe_side=32,
-                      ckpt_every=1, device="cpu")
+    cfg = tiny_config(data, tmp_path / "run", steps=2, ckpt_every=1)
     ckpt = train(cfg)
     cfg.steps = 3
     train(cfg)  # a second process would do the same after a kill: it picks up the checkpoint
@@ -69,8 +77,7 @@ def test_a_stopped_run_saves_the_step_it_reached(tmp_path, monkeypatch, caplog) 
     monkeypatch.setattr(trainer, "anneal_factor", signal_at_third_step)
     before = signal.getsignal(signal.SIGTERM), signal.getsignal(signal.SIGINT)
     data = tiny_dataset(tmp_path / "data")
-    cfg = trainer.TrainConfig(data=str(data), out=str(tmp_path / "run"), steps=1000, batch=2, crop=32, probe_side=32,
-                              ckpt_every=1000, device="cpu")
+    cfg = tiny_config(data, tmp_path / "run", steps=1000, ckpt_every=1000)
     ckpt = trainer.train(cfg)
     with safe_open(str(ckpt), "pt") as f:
         assert int(f.metadata()["step"]) == 3
@@ -93,11 +100,10 @@ def test_ctrl_c_asks_a_run_to_stop_as_kill_does() -> None:
 def test_training_without_a_weight_average_exports_the_raw_weights(tmp_path) -> None:
     from safetensors.torch import load_file
 
-    from adastyle.train.trainer import TrainConfig, export_decoder, train
+    from adastyle.train.trainer import export_decoder, train
 
     data = tiny_dataset(tmp_path / "data")
-    ckpt = train(TrainConfig(data=str(data), out=str(tmp_path / "run"), steps=1, batch=2, crop=32, probe_side=32, device="cpu",
-                             ema=0))
+    ckpt = train(tiny_config(data, tmp_path / "run", steps=1, ema=0))
     saved = load_file(str(ckpt))
     assert not any(k.startswith("ema.") for k in saved)
     shipped = load_file(str(export_decoder(ckpt, tmp_path / "d.safetensors")))
@@ -254,11 +260,10 @@ def test_synthetic_styles() -> None:
 def test_training_with_synthetic_styles_and_the_identity_term(tmp_path) -> None:
     from safetensors import safe_open
 
-    from adastyle.train.trainer import TrainConfig, train
+    from adastyle.train.trainer import train
 
     data = tiny_dataset(tmp_path / "data")
-    cfg = TrainConfig(data=str(data), out=str(tmp_path / "run"), steps=2, batch=4, crop=32, probe_side=32, device="cpu",
-                      variants=2, sketches=2, mix=0.5, identity=0.5)
+    cfg = tiny_config(data, tmp_path / "run", steps=2, batch=4, variants=2, sketches=2, mix=0.5, identity=0.5)
     train(cfg)
     with safe_open(str(tmp_path / "run" / "style_stats.safetensors"), "pt") as f:
         assert int(f.metadata()["count"]) == 2 + 2 * 2 + 2   # styles + variants + sketches
@@ -377,11 +382,11 @@ def test_balancing_weights_equalise_each_items_share_of_the_style_loss() -> None
 
 @pytest.mark.parametrize("style_norm", ["style", "pair"])
 def test_training_with_normalised_style_loss_and_painted_identity_items(tmp_path, style_norm) -> None:
-    from adastyle.train.trainer import TrainConfig, train
+    from adastyle.train.trainer import train
 
     data = tiny_dataset(tmp_path / "data")
-    cfg = TrainConfig(data=str(data), out=str(tmp_path / "run"), steps=2, batch=4, crop=32, probe_side=32, device="cpu",
-                      identity=0.5, identity_art=1.0, style_norm=style_norm)
+    cfg = tiny_config(data, tmp_path / "run", steps=2, batch=4, identity=0.5, identity_art=1.0,
+                      style_norm=style_norm)
     train(cfg)
     rows = list(csv.DictReader((tmp_path / "run" / "log.csv").open()))
     assert len(rows) == 2 and all(float(r["style"]) > 0 and float(r["grad_norm"]) > 0 for r in rows)
