@@ -356,6 +356,53 @@ def test_decoders_average_with_their_weights(tmp_path, capsys) -> None:
     assert not (tmp_path / "x.safetensors").exists()
 
 
+def test_decoders_average_stage_by_stage(tmp_path, capsys) -> None:
+    """A weight per stage mixes each stage of the decoder with its own shares (0 takes a stage wholly from the
+    other decoder), records them, and refuses a stage left out, a stage that is none, or a stage nobody weighs."""
+    from safetensors import safe_open
+    from safetensors.torch import load_file, save_file
+
+    from adastyle.cli import main
+    from adastyle.model import Decoder
+    from adastyle.train.average import STAGES, parse_weighted
+
+    torch.manual_seed(0)
+    a, b = Decoder().state_dict(), Decoder().state_dict()
+    paths = [tmp_path / "a.safetensors", tmp_path / "b.safetensors"]
+    for path, tensors in zip(paths, (a, b)):
+        save_file({k: v.half() for k, v in tensors.items()}, str(path))
+    shares = {"conv4": 0.5, "conv3": 0.25, "conv2": 0.0, "conv1": 1.0}  # b's share
+    spec_a = str(paths[0]) + ":" + ",".join(f"{s}={1 - w}" for s, w in shares.items())
+    spec_b = str(paths[1]) + ":" + ",".join(f"{s}={w}" for s, w in shares.items())
+    out = tmp_path / "staged.safetensors"
+    assert main(["train", "average", "--inputs", spec_a, spec_b, "--to", str(out)]) == 0
+    mean = load_file(str(out))
+    seen = set()
+    for k in a:
+        stage = k.split(".")[1].split("_")[0]
+        seen.add(stage)
+        want = (1 - shares[stage]) * a[k].half().float() + shares[stage] * b[k].half().float()
+        assert torch.allclose(mean[k].float(), want, atol=2e-3), k
+    assert seen == set(STAGES)
+    with safe_open(str(out), "pt") as f:
+        assert f.metadata()["averaged"] == ("a.safetensors:conv4=0.500,conv3=0.750,conv2=1.000,conv1=0.000, "
+                                            "b.safetensors:conv4=0.500,conv3=0.250,conv2=0.000,conv1=1.000")
+    assert parse_weighted("d.safetensors:2") == (Path("d.safetensors"), 2.0)
+    assert parse_weighted("C:\\runs\\d.safetensors") == (Path("C:\\runs\\d.safetensors"), 1.0)
+    for bad, needle in [(str(paths[1]) + ":conv4=1,conv3=1,conv2=1", "missing conv1"),
+                        (str(paths[1]) + ":conv4=1,conv3=1,conv2=1,conv1=1,conv9=1", "not a decoder stage"),
+                        (str(paths[1]) + ":conv4=1,conv3=1,conv2=1,conv1=-1", "0 or more"),
+                        (str(paths[1]) + ":x", "not a number")]:
+        capsys.readouterr()
+        assert main(["train", "average", "--inputs", str(paths[0]), bad, "--to", str(tmp_path / "x.safetensors")]) == 2
+        assert needle in capsys.readouterr().err, bad
+    zero = ":conv4=1,conv3=1,conv2=0,conv1=1"
+    assert main(["train", "average", "--inputs", str(paths[0]) + zero, str(paths[1]) + zero,
+                 "--to", str(tmp_path / "x.safetensors")]) == 2
+    assert "weighs 0 in stage conv2" in capsys.readouterr().err
+    assert not (tmp_path / "x.safetensors").exists()
+
+
 def test_balancing_weights_equalise_each_items_share_of_the_style_loss() -> None:
     from adastyle.train.losses import balancing_weights, style_loss, style_loss_per_item, style_scale
 

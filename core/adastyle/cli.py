@@ -203,7 +203,8 @@ TRAIN_HELP = """Train the decoder (the encoder is a fixed VGG-19). ACTION is one
           manifest) into --data (default: the cache folder)
   pack    copy the training set as JPEGs into --out (at most --budget-mb) to carry to a GPU machine
   export  write the run's weight average (or --raw weights) from --out as an fp16 decoder file --to
-  average write the weighted mean of the decoder files --inputs (FILE:WEIGHT ...) as an fp16 decoder --to"""
+  average write the weighted mean of the decoder files --inputs (FILE:WEIGHT ...) as an fp16 decoder --to;
+          a weight may be given per decoder stage: FILE:conv4=0.5,conv3=0.5,conv2=0.35,conv1=0.35"""
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -248,7 +249,8 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--to", default="decoder.safetensors", help="export, average: fp16 decoder file to write")
     t.add_argument("--raw", action="store_true", help="export: the raw weights, not their average")
     t.add_argument("--inputs", nargs="+", metavar="FILE[:WEIGHT]",
-                   help="average: decoder files, each with an optional weight (default 1)")
+                   help="average: decoder files, each with an optional weight (default 1), one number or one per "
+                        "stage (conv4=W,conv3=W,conv2=W,conv1=W)")
     t.add_argument("--steps", type=cli_args.positive_int, default=2000, help="run: optimiser steps")
     t.add_argument("--minutes", type=cli_args.non_negative_float, default=0.0,
                    help="run: time budget (0 = until --steps)")
