@@ -22,13 +22,13 @@ STAGES = ("conv4", "conv3", "conv2", "conv1")  # the decoder's stages, from relu
 Weight = float | dict[str, float]  # one weight for every stage, or one per stage
 
 
-def _number(text: str, spec: str, least: str = "above 0") -> float:
+def _number(text: str, spec: str, zero_allowed: bool = False) -> float:
     try:
         value = float(text)
     except ValueError:
         raise UserError(f"{spec}: {text!r} is not a number") from None
-    if not (value > 0 or (least == "0 or more" and value == 0)):  # also refuses nan
-        raise UserError(f"{spec}: a weight must be {least}")
+    if not (value > 0 or (zero_allowed and value == 0)):  # also refuses nan
+        raise UserError(f"{spec}: a weight must be {'0 or more' if zero_allowed else 'above 0'}")
     return value
 
 
@@ -38,7 +38,7 @@ def _stage_weights(text: str, spec: str) -> dict[str, float]:
         stage, _, value = part.partition("=")
         if stage not in STAGES:
             raise UserError(f"{spec}: {stage!r} is not a decoder stage (stages: {', '.join(STAGES)})")
-        weights[stage] = _number(value, spec, least="0 or more")  # 0: this stage from the other decoders
+        weights[stage] = _number(value, spec, zero_allowed=True)  # 0: this stage from the other decoders
     missing = [s for s in STAGES if s not in weights]
     if missing:
         raise UserError(f"{spec}: a weight per stage needs every stage; missing {', '.join(missing)}")
