@@ -5,8 +5,8 @@ is itself a good decoder, and often better than either. The shipped decoder is s
 style and a branch of it trained also to give back its input (the identity term). The two runs differ most in
 different stages of the decoder, so a weight may be given per stage (conv4 = conv4_1, the first layer after
 relu4_1's features; conv3; conv2; conv1 = the layers nearest the pixels): a mean that takes the deep stages
-half from each run and the pixel stages mostly from the style run kept more style and gave back more of the
-photo than any one weight for all stages (PROVENANCE.md, the eighth decoder).
+half or more from the identity run and the pixel stage mostly from the style run kept more style and gave back
+more of the photo than the one-weight means did (PROVENANCE.md, the eighth decoder).
 """
 from __future__ import annotations
 
