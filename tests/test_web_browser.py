@@ -158,7 +158,7 @@ def test_non_image_upload_shows_a_readable_error(browser_page, tmp_path) -> None
     page.get_by_text("only PNG, JPEG, WebP, TIFF, BMP and GIF images can be uploaded").first.wait_for(timeout=60_000)
     bad = tmp_path / "not-a-picture.png"
     bad.write_bytes(b"\x89PNG\r\n\x1a\n" + b"hello, I am text")  # a PNG signature, then no image
-    page.locator("#content-editor input[type=file]").first.set_input_files(str(EXAMPLES / "content-rocket.jpg"))
+    upload_content(page, EXAMPLES / "content-rocket.jpg")  # else, on a loaded machine, Stylize can find no photo yet
     page.locator("#style-files input[type=file]").first.set_input_files(str(bad))
     # the upload guard reads every upload back as an image: a PNG signature alone does not pass
     page.get_by_text("not a readable PNG, JPEG, WebP, TIFF, BMP or GIF image").first.wait_for(timeout=60_000)
