@@ -66,14 +66,20 @@ def _weight_in(weight: Weight, stage: str) -> float:
     return weight[stage] if isinstance(weight, dict) else weight
 
 
-def _describe(items: list[tuple[Path, Weight]]) -> str:
-    def share(i: int, stage: str) -> float:
-        return _weight_in(items[i][1], stage) / sum(_weight_in(w, stage) for _, w in items)
+def _shares(items: list[tuple[Path, Weight]]) -> list[dict[str, float]]:
+    """Each decoder's share in each stage: its weight over all the decoders' weights there."""
+    totals = {stage: sum(_weight_in(w, stage) for _, w in items) for stage in STAGES}
+    for stage, total in totals.items():
+        if total == 0:
+            raise UserError(f"every decoder weighs 0 in stage {stage}")
+    return [{stage: _weight_in(w, stage) / totals[stage] for stage in STAGES} for _, w in items]
 
+
+def _describe(items: list[tuple[Path, Weight]], shares: list[dict[str, float]]) -> str:
     if not any(isinstance(w, dict) for _, w in items):
-        return ", ".join(f"{p.name}:{share(i, STAGES[0]):.3f}" for i, (p, _) in enumerate(items))
-    return ", ".join(f"{p.name}:" + ",".join(f"{s}={share(i, s):.3f}" for s in STAGES)
-                     for i, (p, _) in enumerate(items))
+        return ", ".join(f"{p.name}:{share[STAGES[0]]:.3f}" for (p, _), share in zip(items, shares))
+    return ", ".join(f"{p.name}:" + ",".join(f"{s}={share[s]:.3f}" for s in STAGES)
+                     for (p, _), share in zip(items, shares))
 
 
 def average_decoders(items: list[tuple[Path, Weight]], out: Path) -> Path:
@@ -81,9 +87,10 @@ def average_decoders(items: list[tuple[Path, Weight]], out: Path) -> Path:
     fp16."""
     if len(items) < 2:
         raise UserError("averaging needs at least two decoders")
+    shares = _shares(items)
     staged = any(isinstance(w, dict) for _, w in items)
     mean: dict[str, torch.Tensor] = {}
-    for path, weight in items:
+    for (path, _), share in zip(items, shares):
         try:
             tensors = load_file(str(path))
         except (OSError, SafetensorError) as exc:
@@ -92,12 +99,10 @@ def average_decoders(items: list[tuple[Path, Weight]], out: Path) -> Path:
                      or any(t.shape != mean[k].shape for k, t in tensors.items())):
             raise UserError(f"{path}: its layers differ from {items[0][0]}'s; only decoders of one design average")
         for k, t in tensors.items():
-            stage = _stage(k) if staged else STAGES[0]
+            stage = _stage(k) if staged else STAGES[0]  # one weight for all: every layer weighs as the first stage
             if stage not in STAGES:
                 raise UserError(f"{path}: layer {k} is in no decoder stage; average it with one weight")
-            total = sum(_weight_in(w, stage) for _, w in items)
-            if total == 0:
-                raise UserError(f"every decoder weighs 0 in stage {stage}")
-            mean[k] = mean.get(k, torch.zeros(t.shape)) + t.float() * (_weight_in(weight, stage) / total)
-    save_file({k: v.half().contiguous() for k, v in mean.items()}, str(out), metadata={"averaged": _describe(items)})
+            mean[k] = mean.get(k, torch.zeros(t.shape)) + t.float() * share[stage]
+    save_file({k: v.half().contiguous() for k, v in mean.items()}, str(out),
+              metadata={"averaged": _describe(items, shares)})
     return out
