@@ -389,6 +389,10 @@ def test_decoders_average_stage_by_stage(tmp_path, capsys) -> None:
                                             "b.safetensors:conv4=0.500,conv3=0.250,conv2=0.000,conv1=1.000")
     assert parse_weighted("d.safetensors:2") == (Path("d.safetensors"), 2.0)
     assert parse_weighted("C:\\runs\\d.safetensors") == (Path("C:\\runs\\d.safetensors"), 1.0)
+    colon = tmp_path / "a:b.safetensors"  # a file whose name holds a colon is a path, not a weight "b.safetensors"
+    colon.write_bytes(paths[0].read_bytes())
+    assert parse_weighted(str(colon)) == (colon, 1.0)
+    assert parse_weighted(str(colon) + ":0.5") == (colon, 0.5)
     for bad, needle in [(str(paths[1]) + ":conv4=1,conv3=1,conv2=1", "missing conv1"),
                         (str(paths[1]) + ":conv4=1,conv3=1,conv2=1,conv1=1,conv9=1", "not a decoder stage"),
                         (str(paths[1]) + ":conv4=1,conv3=1,conv2=1,conv1=-1", "0 or more"),

@@ -47,9 +47,9 @@ def _stage_weights(text: str, spec: str) -> dict[str, float]:
 
 def parse_weighted(spec: str) -> tuple[Path, Weight]:
     """'decoder.safetensors:0.6' -> (path, 0.6); 'd.safetensors:conv4=0.5,conv3=0.5,conv2=0.3,conv1=0.3' -> a
-    weight per stage; a bare path weighs 1."""
+    weight per stage; a bare path weighs 1, and so does a file whose own name holds a colon."""
     path, sep, weight = spec.rpartition(":")
-    if not sep or not weight or "/" in weight or "\\" in weight:
+    if not sep or not weight or "/" in weight or "\\" in weight or Path(spec).is_file():
         return Path(spec), 1.0
     if "=" in weight:
         return Path(path), _stage_weights(weight, spec)
