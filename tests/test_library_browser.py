@@ -40,14 +40,33 @@ def search_and_pick(page, query: str, expect: str) -> None:
     else:
         raise AssertionError(f"the search {query!r} never showed {expect!r} alone")
     page.locator("#library-gallery img").first.click()
-    library_status(page, expect)
+    expect_library_status(page, expect)
 
 
-def library_status(page, needle: str, timeout: float = 60.0) -> None:
-    """Wait until the library's status line says `needle`."""
+def library_status(page, needle: str, timeout: float = 60.0) -> bool:
+    """Wait until the library's status line says `needle`; False (with the page's state saved to the test
+    artifacts) when it never does."""
     deadline = time.time() + timeout
     while needle not in page.locator("#library-status").inner_text():
-        assert time.time() < deadline, page.locator("#library-status").inner_text()
+        if time.time() > deadline:
+            page.screenshot(path=str(ARTIFACTS / "library-status-timeout.png"), full_page=True, timeout=60_000)
+            return False
+        time.sleep(0.25)
+    return True
+
+
+def expect_library_status(page, needle: str, timeout: float = 60.0) -> None:
+    assert library_status(page, needle, timeout), (f"the library status never said {needle!r}: "
+                                                   f"{page.locator('#library-status').inner_text()!r}; page "
+                                                   f"status {page.locator('#status').inner_text()!r}")
+
+
+def chosen_styles_shown(page, n: int) -> None:
+    """Wait until the page shows `n` chosen styles (their gallery and weight sliders follow a pick as an
+    event of their own; the layout moves when they come)."""
+    deadline = time.time() + 60
+    while page.locator("#style-gallery img").count() != n or (n > 1 and not page.locator(f"#weight-{n}").is_visible()):
+        assert time.time() < deadline, f"the page never showed {n} chosen styles"
         time.sleep(0.25)
 
 
@@ -106,7 +125,7 @@ def test_save_an_upload_and_a_preset_into_the_library(page, lib_server) -> None:
     page.locator("#library-name textarea, #library-name input").first.fill("My goldfish")
     page.locator("#library-tags textarea, #library-tags input").first.fill("fish, orange")
     page.locator("#library-save-styles").click()
-    library_status(page, "Saved to the library")
+    expect_library_status(page, "Saved to the library")
     listing = httpx.get(lib_server.url + "/v1/library", headers=lib_server.auth).json()["entries"]
     mine = next(e for e in listing if e["name"] == "My goldfish")
     assert mine["tags"] == ["fish", "orange"] and not mine["bundled"]
@@ -114,15 +133,23 @@ def test_save_an_upload_and_a_preset_into_the_library(page, lib_server) -> None:
     # a preset needs library styles: the upload is refused, the library's copy is taken
     page.locator("#library-name textarea, #library-name input").first.fill("Fish preset")
     page.locator("#library-save-preset").click()
-    library_status(page, "Save the uploaded styles")
+    expect_library_status(page, "Save the uploaded styles")
     page.reload()  # a fresh page: no uploads among the styles
     page.wait_for_selector("#library-gallery", timeout=90_000)
     search_and_pick(page, "my goldfish", "My goldfish")
     search_and_pick(page, "lava", "Lava")
+    chosen_styles_shown(page, 2)
     set_number(page, "alpha", 0.6)
     page.locator("#library-name textarea, #library-name input").first.fill("Fish preset")
+    assert page.locator("#library-name textarea, #library-name input").first.input_value() == "Fish preset"
     page.locator("#library-save-preset").click()
-    library_status(page, "Saved the preset")
+    if not library_status(page, "Saved the preset", timeout=30):
+        # A click can go astray on a loaded machine (the page was still moving); a user clicks again. The
+        # button ignores a second click while its first is still running, and a preset saved twice would
+        # say its name is taken, so this cannot hide a failed or doubled save.
+        page.locator("#library-save-preset").click()
+        expect_library_status(page, "Saved the preset")
     listing = httpx.get(lib_server.url + "/v1/library", headers=lib_server.auth).json()["entries"]
+    assert [e["name"] for e in listing].count("Fish preset") == 1
     preset = next(e for e in listing if e["name"] == "Fish preset")
     assert [s["id"] for s in preset["styles"]] == [mine["id"], "lava"] and preset["alpha"] == 0.6
