@@ -2,13 +2,14 @@
 job is queued, reads its result back exactly, and has one weight per style slider of the settings."""
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 import pytest
 from conftest import EXAMPLES
 from PIL import Image
 
-pytest.importorskip("gradio")
+gr = pytest.importorskip("gradio")
 
 from adastyle.server.budget import PixelBudget  # noqa: E402
 from adastyle.server.jobs import JobQueue  # noqa: E402
@@ -145,6 +146,68 @@ def test_results_are_per_job_and_per_session(tmp_path) -> None:
         assert Path(paths["alice"]).parent != Path(paths["bob"]).parent, "sessions share a folder"
         assert Image.open(paths["alice"]).getpixel((1, 1)) == (255, 0, 0)
         assert Image.open(paths["bob"]).getpixel((1, 1)) == (0, 0, 255)
+    finally:
+        queue.stop()
+
+
+def test_cancel_answers_with_the_jobs_end_not_a_cancelling_that_could_come_last(tmp_path) -> None:
+    """Stylize and Cancel write one status line and their answers reach the page in either order: a
+    "Cancelling…" that arrived after Stylize's "Cancelled." stayed on the page. Cancel now waits for the job
+    to stop and says how it ended; a job that finished first keeps its own status."""
+    import threading
+
+    from adastyle.errors import Cancelled
+
+    started = threading.Event()
+
+    def run(job):
+        started.set()
+        while not job.cancel_event.wait(0.05):  # a tile loop: it looks for the cancel between tiles
+            pass
+        raise Cancelled()
+
+    settings = Settings()
+    queue = JobQueue(run, 8, 600, 1 << 26, PixelBudget(settings.queue_pixels))
+    studio = Studio(queue, tmp_path / "results", settings)
+    out: list = []
+    try:
+        content = Image.new("RGB", (64, 48), (9, 9, 9))
+        worker = threading.Thread(target=lambda: out.append(studio.run(
+            content, STYLES[:1], *[1] * 6, 1.0, "none", 1.0, request=FakeRequest("carol"), progress=no_progress)))
+        worker.start()
+        assert started.wait(30)
+        assert studio.cancel(FakeRequest("dave")) == "Nothing is running."  # another session's Cancel
+        assert studio.cancel(FakeRequest("carol")) == "Cancelled."
+        worker.join(30)
+        assert out and out[0][3] == "Cancelled."
+    finally:
+        queue.stop()
+
+    started.clear()
+    release = threading.Event()
+
+    def finishes_anyway(job):  # its last tile was running when Cancel came: it ends done
+        started.set()
+        release.wait(30)
+        return Image.new("RGB", job.request.content.size, (1, 2, 3))
+
+    queue = JobQueue(finishes_anyway, 8, 600, 1 << 26, PixelBudget(settings.queue_pixels))
+    studio = Studio(queue, tmp_path / "results2", settings)
+    out.clear()
+    answers: list = []
+    try:
+        worker = threading.Thread(target=lambda: out.append(studio.run(
+            content, STYLES[:1], *[1] * 6, 1.0, "none", 1.0, request=FakeRequest("erin"), progress=no_progress)))
+        worker.start()
+        assert started.wait(30)
+        canceller = threading.Thread(target=lambda: answers.append(studio.cancel(FakeRequest("erin"))))
+        canceller.start()
+        time.sleep(0.3)
+        release.set()
+        canceller.join(30)
+        worker.join(30)
+        assert out and out[0][3].startswith("✅ Done"), out
+        assert answers == [gr.update()], answers  # the status stays the result's
     finally:
         queue.stop()
 

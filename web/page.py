@@ -209,6 +209,8 @@ def result_image(job: Job, mode: str) -> Image.Image | None:
 class Studio:
     """The page's handlers around a job queue."""
 
+    CANCEL_WAIT = 120.0  # seconds Cancel waits for a running job to stop (it stops between tiles)
+
     def __init__(self, queue: JobQueue, outdir: Path, settings: Settings) -> None:
         self.queue = queue
         self.settings = settings
@@ -222,15 +224,22 @@ class Studio:
     def _session(request: gr.Request | None) -> str:
         return getattr(request, "session_hash", None) or "local"
 
-    def cancel(self, request: gr.Request) -> str:
-        """Cancel button: stop this browser's job (a queued one at once, a running one at its next tile)."""
+    def cancel(self, request: gr.Request) -> Any:
+        """Cancel button: stop this browser's job (a queued one at once, a running one at its next tile).
+
+        Why it waits for the job to end before it answers: Stylize's handler writes the same status line, and
+        the two answers reach the page in either order; a "Cancelling…" that came after Stylize's "Cancelled."
+        would stay on the page for good. So Cancel answers with the job's end, or leaves a result's status as
+        it is when the job finished before the cancel took effect."""
         key = self._session(request)
         job = self._active.get(key)
         if job is None or job.done_event.is_set():
             self._cancel_asked.add(key)  # a Stylize may be between submitting and registering its job
             return "Nothing is running."
         self.queue.cancel(job)
-        return "Cancelling…"
+        if not job.done_event.wait(self.CANCEL_WAIT):
+            return "Cancelling… (the job stops at its next tile)"
+        return "Cancelled." if job.state == "cancelled" else gr.update()
 
     def run(self, editor: Any, files: Any, *controls: Any, request: gr.Request = None,
             progress: gr.Progress = gr.Progress()) -> tuple:
