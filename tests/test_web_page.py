@@ -150,6 +150,22 @@ def test_results_are_per_job_and_per_session(tmp_path) -> None:
         queue.stop()
 
 
+def studio_running(tmp_path, run, session: str):
+    """A Studio over a queue that runs `run`, with one Stylize of `session` under way in a thread: (studio,
+    queue, that thread, the list that gets the Stylize's answer when it returns)."""
+    import threading
+
+    settings = Settings()
+    queue = JobQueue(run, 8, 600, 1 << 26, PixelBudget(settings.queue_pixels))
+    studio = Studio(queue, tmp_path / f"results-{session}", settings)
+    out: list = []
+    content = Image.new("RGB", (64, 48), (9, 9, 9))
+    stylize = threading.Thread(target=lambda: out.append(studio.run(
+        content, STYLES[:1], *[1] * 6, 1.0, "none", 1.0, request=FakeRequest(session), progress=no_progress)))
+    stylize.start()
+    return studio, queue, stylize, out
+
+
 def test_cancel_answers_with_the_jobs_end_not_a_cancelling_that_could_come_last(tmp_path) -> None:
     """Stylize and Cancel write one status line and their answers reach the page in either order: a
     "Cancelling…" that arrived after Stylize's "Cancelled." stayed on the page. Cancel now waits for the job
@@ -166,19 +182,12 @@ def test_cancel_answers_with_the_jobs_end_not_a_cancelling_that_could_come_last(
             pass
         raise Cancelled()
 
-    settings = Settings()
-    queue = JobQueue(run, 8, 600, 1 << 26, PixelBudget(settings.queue_pixels))
-    studio = Studio(queue, tmp_path / "results", settings)
-    out: list = []
+    studio, queue, stylize, out = studio_running(tmp_path, run, "carol")
     try:
-        content = Image.new("RGB", (64, 48), (9, 9, 9))
-        worker = threading.Thread(target=lambda: out.append(studio.run(
-            content, STYLES[:1], *[1] * 6, 1.0, "none", 1.0, request=FakeRequest("carol"), progress=no_progress)))
-        worker.start()
         assert started.wait(30)
         assert studio.cancel(FakeRequest("dave")) == "Nothing is running."  # another session's Cancel
         assert studio.cancel(FakeRequest("carol")) == "Cancelled."
-        worker.join(30)
+        stylize.join(30)
         assert out and out[0][3] == "Cancelled."
     finally:
         queue.stop()
@@ -191,21 +200,16 @@ def test_cancel_answers_with_the_jobs_end_not_a_cancelling_that_could_come_last(
         release.wait(30)
         return Image.new("RGB", job.request.content.size, (1, 2, 3))
 
-    queue = JobQueue(finishes_anyway, 8, 600, 1 << 26, PixelBudget(settings.queue_pixels))
-    studio = Studio(queue, tmp_path / "results2", settings)
-    out.clear()
+    studio, queue, stylize, out = studio_running(tmp_path, finishes_anyway, "erin")
     answers: list = []
     try:
-        worker = threading.Thread(target=lambda: out.append(studio.run(
-            content, STYLES[:1], *[1] * 6, 1.0, "none", 1.0, request=FakeRequest("erin"), progress=no_progress)))
-        worker.start()
         assert started.wait(30)
         canceller = threading.Thread(target=lambda: answers.append(studio.cancel(FakeRequest("erin"))))
         canceller.start()
         time.sleep(0.3)
         release.set()
         canceller.join(30)
-        worker.join(30)
+        stylize.join(30)
         assert out and out[0][3].startswith("✅ Done"), out
         assert answers == [gr.update()], answers  # the status stays the result's
     finally:

@@ -210,6 +210,7 @@ class Studio:
     """The page's handlers around a job queue."""
 
     CANCEL_WAIT = 120.0  # seconds Cancel waits for a running job to stop (it stops between tiles)
+    CANCELLED = "Cancelled."  # the status of a cancelled job, said by Stylize and by Cancel, whichever answers last
 
     def __init__(self, queue: JobQueue, outdir: Path, settings: Settings) -> None:
         self.queue = queue
@@ -239,7 +240,7 @@ class Studio:
         self.queue.cancel(job)
         if not job.done_event.wait(self.CANCEL_WAIT):
             return "Cancelling… (the job stops at its next tile)"
-        return "Cancelled." if job.state == "cancelled" else gr.update()
+        return self.CANCELLED if job.state == "cancelled" else gr.update()
 
     def run(self, editor: Any, files: Any, *controls: Any, request: gr.Request = None,
             progress: gr.Progress = gr.Progress()) -> tuple:
@@ -307,7 +308,7 @@ class Studio:
             if self._active.get(key) is job:
                 del self._active[key]
         if job.state == "cancelled":
-            return (gr.update(), gr.update(), gr.update(), "Cancelled.")
+            return (gr.update(), gr.update(), gr.update(), self.CANCELLED)
         result = result_image(job, content.mode) if job.state == "done" else None
         if result is None:
             return self._message(f"Stylization {job.state}: {job.error or 'no result'}")
