@@ -2,6 +2,7 @@
 job is queued, reads its result back exactly, and has one weight per style slider of the settings."""
 from __future__ import annotations
 
+import threading
 import time
 from pathlib import Path
 
@@ -122,6 +123,13 @@ class FakeRequest:
         self.session_hash = session
 
 
+def studio_over(tmp_path, run, folder: str = "results"):
+    """A Studio with the default settings over a queue that runs `run`: (studio, queue)."""
+    settings = Settings()
+    queue = JobQueue(run, 8, 600, 1 << 26, PixelBudget(settings.queue_pixels))
+    return Studio(queue, tmp_path / folder, settings), queue
+
+
 def test_results_are_per_job_and_per_session(tmp_path) -> None:
     """Every job of a run shares the first 8 characters of its id: a name made of them was shared, and one
     session could download another's picture."""
@@ -130,9 +138,7 @@ def test_results_are_per_job_and_per_session(tmp_path) -> None:
     def run(job):
         return Image.new("RGB", job.request.content.size, colours[job.request.content.getpixel((0, 0))])
 
-    settings = Settings()
-    queue = JobQueue(run, 8, 600, 1 << 26, PixelBudget(settings.queue_pixels))
-    studio = Studio(queue, tmp_path / "results", settings)
+    studio, queue = studio_over(tmp_path, run)
     try:
         paths = {}
         for session, colour in (("alice", (255, 0, 0)), ("bob", (0, 0, 255))):
@@ -153,11 +159,7 @@ def test_results_are_per_job_and_per_session(tmp_path) -> None:
 def studio_running(tmp_path, run, session: str):
     """A Studio over a queue that runs `run`, with one Stylize of `session` under way in a thread: (studio,
     queue, that thread, the list that gets the Stylize's answer when it returns)."""
-    import threading
-
-    settings = Settings()
-    queue = JobQueue(run, 8, 600, 1 << 26, PixelBudget(settings.queue_pixels))
-    studio = Studio(queue, tmp_path / f"results-{session}", settings)
+    studio, queue = studio_over(tmp_path, run, f"results-{session}")
     out: list = []
     content = Image.new("RGB", (64, 48), (9, 9, 9))
     stylize = threading.Thread(target=lambda: out.append(studio.run(
@@ -170,8 +172,6 @@ def test_cancel_answers_with_the_jobs_end_not_a_cancelling_that_could_come_last(
     """Stylize and Cancel write one status line and their answers reach the page in either order: a
     "Cancelling…" that arrived after Stylize's "Cancelled." stayed on the page. Cancel now waits for the job
     to stop and says how it ended; a job that finished first keeps its own status."""
-    import threading
-
     from adastyle.errors import Cancelled
 
     started = threading.Event()
